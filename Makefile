@@ -1,0 +1,37 @@
+# The team's shared verbs. Each target creates .venv and installs on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# On our machines this exact version is a CPU wheel on local disk; override for a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint snapshots screenshots bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gradtui launch
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check gradtui tests benchmarks
+	$(BIN)/ruff format --check gradtui tests benchmarks
+
+snapshots: $(STAMP)
+	$(BIN)/python -m pytest -q tests/ui --snapshot-update
+
+screenshots: $(STAMP)
+	$(BIN)/python -m gradtui.ui.screenshots screenshots
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/probe_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

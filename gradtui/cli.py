@@ -1,0 +1,103 @@
+"""Command-line entry points: parse arguments, call into the package.
+
+Heavy imports (torch, textual) happen inside the commands that need them, so
+``gradtui --help`` and ``gradtui list`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gradtui.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
+
+FAIL_ON = ("warning", "error")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradtui",
+        description="Watch backpropagation: per-layer gradients, the chain rule, and diagnoses.",
+    )
+    parser.add_argument(
+        "--scenarios",
+        metavar="DIR",
+        action="append",
+        type=Path,
+        default=[],
+        help=f"an extra folder of scenario files (repeatable; also ${SCENARIOS_ENV})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("list", help="list the scenarios, and the files that were skipped")
+
+    run = commands.add_parser("run", help="train a scenario headless and print a report")
+    run.add_argument("scenario", metavar="NAME_OR_PATH")
+    run.add_argument("--steps", type=int, help="override the scenario's step count")
+    run.add_argument("--seed", type=int, help="override the scenario's data seed")
+    run.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    run.add_argument("--record", type=Path, metavar="FILE", help="write the run as JSON Lines")
+    run.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when a diagnosis of this severity or worse fired",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    try:
+        if args.command == "list":
+            return _list(args)
+        if args.command == "run":
+            return _run(args)
+    except ScenarioError as exc:
+        print(f"gradtui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _list(args: argparse.Namespace) -> int:
+    catalog = discover(args.scenarios)
+    width = max((len(name) for name in catalog.scenarios), default=0)
+    for name, (spec, _path) in sorted(catalog.scenarios.items()):
+        print(f"{name:<{width}}  {spec.title}")
+    if catalog.skipped:
+        print(f"\nskipped {len(catalog.skipped)} file(s):")
+        for skipped in catalog.skipped:
+            print(f"  {skipped.reason}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gradtui.headless import run_headless
+
+    spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)
+    report = run_headless(spec, record=args.record, progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(report, allow_nan=False))
+    else:
+        from gradtui.report import format_report
+
+        print(format_report(report))
+    return _exit_code(report, args.fail_on)
+
+
+def _exit_code(report: dict, fail_on: str | None) -> int:
+    if fail_on is None:
+        return 0
+    worst = {"warning": ("warning", "error"), "error": ("error",)}[fail_on]
+    return 1 if any(d["severity"] in worst for d in report["diagnoses"]) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,246 @@
+"""Per-layer statistics of one training step, measured in vectorised passes.
+
+Every step costs a handful of ``torch._foreach_*`` calls and a single transfer to Python:
+the gradient norms of this step and the weight-update norms of the previous step travel
+together, so the event for step t is completed (and emitted) at step t+1 or at ``flush``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from gradtui.events import StepStats
+
+# A sigmoid or tanh unit counts as saturated when its local derivative is below a tenth of
+# the derivative's peak: sigmoid beyond |z| > 3.64, tanh beyond |z| > 1.82.
+SATURATION_Z = {"Sigmoid": 3.64, "Tanh": 1.82}
+RELU_FAMILY = ("ReLU", "LeakyReLU", "GELU", "ReLU6", "SiLU", "ELU")
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the probe measures: layers (weight grads), blocks (output grads), activations."""
+
+    layers: Sequence[tuple[str, nn.Module]]
+    blocks: Sequence[tuple[str, nn.Module]]
+    activations: Sequence[tuple[int, nn.Module]]  # (block index, activation module)
+    layer_blocks: Sequence[int]  # the block each layer belongs to
+
+
+class Probe:
+    def __init__(self, model: nn.Module, watched: Watched, heavy_every: int) -> None:
+        self.heavy_every = heavy_every
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.weights = [module.weight for _, module in watched.layers]
+        index_of = {id(p): i for i, p in enumerate(self.params)}
+        self.weight_param_index = [index_of[id(w)] for w in self.weights]
+        self.n_blocks = len(watched.blocks)
+        self._block_grads: list[torch.Tensor | None] = [None] * self.n_blocks
+        self._activation_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._heavy_armed = False
+        self._snapshot = [torch.empty_like(w) for w in self.weights]
+        self._pending: StepStats | None = None
+        self._completed: StepStats | None = None
+        self._pending_delta: list[torch.Tensor] | None = None
+        self._carried: list[torch.Tensor] = []
+        self._handles = [
+            module.register_forward_hook(self._block_hook(i))
+            for i, (_, module) in enumerate(watched.blocks)
+        ]
+        self._handles += [
+            module.register_forward_hook(self._activation_hook(block, type(module).__name__))
+            for block, module in watched.activations
+        ]
+
+    # -- hooks -----------------------------------------------------------------------------
+    def _block_hook(self, index: int):
+        def on_forward(_module: nn.Module, _inputs: object, output: object) -> None:
+            if isinstance(output, torch.Tensor) and output.requires_grad:
+                output.register_hook(lambda grad: self._store_block_grad(index, grad))
+
+        return on_forward
+
+    def _store_block_grad(self, index: int, grad: torch.Tensor) -> None:
+        self._block_grads[index] = grad
+
+    def _activation_hook(self, block: int, kind: str):
+        def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
+            if not self._heavy_armed or not inputs:
+                return
+            with torch.no_grad():
+                z = inputs[0].detach().flatten(1) if inputs[0].dim() > 1 else inputs[0].detach()
+                if kind in SATURATION_Z:
+                    saturated = (z.abs() > SATURATION_Z[kind]).float().mean()
+                    self._activation_stats[block] = (
+                        torch.full_like(saturated, math.nan),
+                        saturated,
+                    )
+                elif kind in RELU_FAMILY:
+                    dead_units = (
+                        (z <= 0).all(dim=0).float().mean() if z.dim() > 1 else z.new_zeros(())
+                    )
+                    self._activation_stats[block] = (
+                        dead_units,
+                        torch.full_like(dead_units, math.nan),
+                    )
+
+        return on_forward
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    # -- one step ----------------------------------------------------------------------------
+    def before_forward(self, step: int) -> None:
+        """Call before the forward pass; notes gradients a missing zero_grad() left behind."""
+        self._heavy_armed = step % self.heavy_every == 0
+        self._activation_stats.clear()
+        self._block_grads = [None] * self.n_blocks
+        self._carried = [p.grad for p in self.params if p.grad is not None]
+
+    def after_backward(self, step: int, loss: torch.Tensor) -> StepStats:
+        """Measure this step's gradients (before clipping). Returns the event without its
+        update ratios, which only the optimizer step can tell; see ``after_optimizer``."""
+        grads = [p.grad for p in self.params]
+        present = [g for g in grads if g is not None]
+        param_norms = torch._foreach_norm(present) if present else []
+        norm_of = {}
+        cursor = iter(param_norms)
+        for i, g in enumerate(grads):
+            if g is not None:
+                norm_of[i] = next(cursor)
+        layer_norms = [norm_of.get(i) for i in self.weight_param_index]
+        block_grads = self._block_grads
+        block_present = [g for g in block_grads if g is not None]
+        zero = loss.detach().new_zeros(())
+        parts: list[torch.Tensor] = [
+            loss.detach().float().reshape(()),
+            torch.linalg.vector_norm(torch.stack(param_norms)) if param_norms else zero,
+            torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._carried)))
+            if self._carried
+            else zero,
+            *[n for n in layer_norms if n is not None],
+            *torch._foreach_norm(self.weights),
+            *(torch._foreach_norm(block_present) if block_present else []),
+            *(self._pending_delta or []),
+        ]
+        values = torch.stack([p.float() for p in parts]).tolist()
+        self._complete_pending(values[-len(self._pending_delta) :] if self._pending_delta else [])
+        loss_value, total, carried = values[0], values[1], values[2]
+        cursor_values = iter(values[3:])
+        grad_norm = tuple(None if n is None else next(cursor_values) for n in layer_norms)
+        weight_norm = tuple(next(cursor_values) for _ in self.weights)
+        block_norm = tuple(None if g is None else next(cursor_values) for g in block_grads)
+        stats = StepStats(
+            step=step,
+            loss=loss_value,
+            grad_norm_total=total,
+            grad_norm_clipped=None,
+            grad_norm=grad_norm,
+            nonfinite=tuple(0 for _ in self.weights),
+            weight_norm=weight_norm,
+            update_ratio=tuple(0.0 for _ in self.weights),
+            block_grad_norm=block_norm,
+            carried_grad_norm=carried,
+        )
+        went_bad = not (math.isfinite(loss_value) and math.isfinite(total))
+        if went_bad:
+            stats = replace(stats, nonfinite=self._count_nonfinite(grad_norm))
+        if self._heavy_armed or went_bad:
+            stats = self._with_heavy(stats)
+        return stats
+
+    def before_optimizer(self) -> None:
+        torch._foreach_copy_(self._snapshot, [w.detach() for w in self.weights])
+
+    def after_optimizer(self, stats: StepStats) -> None:
+        """Hold the event until its weight-update norms arrive with the next transfer."""
+        torch._foreach_sub_(self._snapshot, [w.detach() for w in self.weights])
+        self._pending_delta = list(torch._foreach_norm(self._snapshot))
+        self._pending = stats
+
+    def take_completed(self) -> StepStats | None:
+        """The previous step's event, once ``after_backward`` has completed it."""
+        done, self._completed = self._completed, None
+        return done
+
+    def flush(self) -> StepStats | None:
+        """Complete and return the last pending event (at the end of a run)."""
+        if self._pending is None or self._pending_delta is None:
+            return None
+        self._complete_pending(torch.stack(self._pending_delta).tolist())
+        return self.take_completed()
+
+    def _complete_pending(self, deltas: list[float]) -> None:
+        if self._pending is None:
+            self._completed = None
+            return
+        ratios = tuple(
+            d / w if w > 0 else (0.0 if d == 0 else math.inf)
+            for d, w in zip(deltas, self._pending.weight_norm, strict=True)
+        )
+        self._completed = replace(self._pending, update_ratio=ratios)
+        self._pending = None
+        self._pending_delta = None
+
+    # -- rarer work ----------------------------------------------------------------------------
+    def _count_nonfinite(self, grad_norm: tuple[float | None, ...]) -> tuple[int, ...]:
+        counts = []
+        for weight, norm in zip(self.weights, grad_norm, strict=True):
+            if norm is None or math.isfinite(norm):
+                counts.append(0)
+            else:
+                counts.append(int((~torch.isfinite(weight.grad)).sum()))
+        return tuple(counts)
+
+    def _with_heavy(self, stats: StepStats) -> StepStats:
+        grads = [w.grad for w in self.weights]
+        present = [g for g in grads if g is not None]
+        if present:
+            l1 = torch._foreach_norm(present, 1)
+            linf = torch._foreach_norm(present, math.inf)
+            zeros = [(g == 0).sum() for g in present]
+            flat = torch.stack([*l1, *linf, *[z.float() for z in zeros]]).tolist()
+        else:
+            flat = []
+        n = len(present)
+        mean_abs, max_abs, zero_frac = [], [], []
+        k = 0
+        for g in grads:
+            if g is None:
+                mean_abs.append(None)
+                max_abs.append(None)
+                zero_frac.append(None)
+                continue
+            mean_abs.append(flat[k] / g.numel())
+            max_abs.append(flat[n + k])
+            zero_frac.append(flat[2 * n + k] / g.numel())
+            k += 1
+        dead, saturated = self._activation_fractions()
+        return replace(
+            stats,
+            grad_mean_abs=tuple(mean_abs),
+            grad_max_abs=tuple(max_abs),
+            grad_zero_frac=tuple(zero_frac),
+            dead_frac=dead,
+            saturated_frac=saturated,
+        )
+
+    def _activation_fractions(self) -> tuple[tuple | None, tuple | None]:
+        if not self._activation_stats:
+            return None, None
+        order = sorted(self._activation_stats)
+        flat = torch.stack([t for b in order for t in self._activation_stats[b]]).tolist()
+        dead: list[float | None] = [None] * self.n_blocks
+        saturated: list[float | None] = [None] * self.n_blocks
+        for i, block in enumerate(order):
+            d, s = flat[2 * i], flat[2 * i + 1]
+            dead[block] = None if math.isnan(d) else d
+            saturated[block] = None if math.isnan(s) else s
+        return tuple(dead), tuple(saturated)

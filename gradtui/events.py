@@ -1,0 +1,144 @@
+"""The contract between the engine and everything that reads a run.
+
+Plain frozen dataclasses of numbers, strings and tuples: no torch, JSON-able, picklable. The
+engine emits them; the recorder, the report, the diagnosis rules and the dashboard consume them.
+
+Per-layer values are tuples indexed like ``RunStarted.layers`` (forward order, input side first);
+per-block values are indexed like ``RunStarted.blocks``. A value that could not be measured is
+``None``; a value that was measured and is not finite is ``nan`` or ``inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Literal
+
+Severity = Literal["error", "warning", "info"]
+LayerStatus = Literal[
+    "ok", "vanishing", "exploding", "nonfinite", "missing", "frozen", "dead", "saturated"
+]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One watched module (a Linear, a norm, ...) whose ``weight`` gradient is measured."""
+
+    name: str  # as model.named_modules() names it
+    kind: str  # the module's class name
+    block: int  # index into RunStarted.blocks
+    params: int  # trainable parameters in this module (weight and bias)
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    type: ClassVar[str] = "run_started"
+    scenario: str
+    title: str
+    lesson: str
+    spec: dict[str, Any]  # the scenario as plain data, or {} for a user's model
+    layers: tuple[LayerInfo, ...]
+    # Blocks are the links of the chain, in forward order; the last one is nearest the loss.
+    # The gradient of the loss with respect to each block's output is measured every step.
+    blocks: tuple[str, ...]
+    total_steps: int  # 0 when unknown (a user's open-ended loop)
+    heavy_every: int  # steps between the heavier statistics
+    activation: str = ""  # the scenario's activation, when there is one
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Statistics of one training step, measured after backward and before the optimizer."""
+
+    type: ClassVar[str] = "step"
+    step: int
+    loss: float
+    grad_norm_total: float  # L2 norm over every parameter's gradient, before clipping
+    grad_norm_clipped: float | None  # after clipping; None when clipping is off
+    # Per layer, every step: L2 norm of the weight's gradient (None when grad is None),
+    # count of non-finite gradient entries, weight L2 norm, and |ΔW| / |W| of this step.
+    grad_norm: tuple[float | None, ...]
+    nonfinite: tuple[int, ...]
+    weight_norm: tuple[float, ...]
+    update_ratio: tuple[float, ...]
+    # Per block, every step: L2 norm of dL/d(output of block), None if no gradient reached it.
+    block_grad_norm: tuple[float | None, ...]
+    # L2 norm of gradients already in .grad before this step's backward: non-zero means the
+    # previous step's gradients were not cleared and this step adds to them.
+    carried_grad_norm: float = 0.0
+    # Heavier statistics, on every `heavy_every`-th step and on any step that went non-finite.
+    grad_mean_abs: tuple[float | None, ...] | None = None
+    grad_max_abs: tuple[float | None, ...] | None = None
+    grad_zero_frac: tuple[float | None, ...] | None = None
+    # Per block, on heavy steps: share of units that were inactive on every sample of the batch
+    # (ReLU family) and share of activations in the flat tails (sigmoid/tanh); None elsewhere.
+    dead_frac: tuple[float | None, ...] | None = None
+    saturated_frac: tuple[float | None, ...] | None = None
+    # Where the first non-finite value appeared in the forward pass: a module name (forward
+    # order), "loss", or None when everything was finite or it was not checked.
+    nonfinite_source: str | None = None
+
+    @property
+    def is_heavy(self) -> bool:
+        return self.grad_mean_abs is not None
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    type: ClassVar[str] = "run_finished"
+    steps_run: int
+    stopped: bool = False  # True when the reader asked the run to stop early
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    """The training step raised; the run ended there."""
+
+    type: ClassVar[str] = "run_failed"
+    step: int
+    error_type: str
+    message: str
+    # The forward line that created the tensor whose backward failed, found by replaying the
+    # failing step under anomaly detection; "" when the replay found none.
+    forward_trace: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A finding of the diagnosis rules, in plain words."""
+
+    type: ClassVar[str] = "diagnosis"
+    kind: str
+    severity: Severity
+    step: int  # the step it was first seen
+    layers: tuple[str, ...]  # names, forward order
+    message: str  # what and where, with the numbers
+    why: str  # the chain-rule reason
+    fix: str  # concrete changes
+
+
+Event = RunStarted | StepStats | RunFinished | RunFailed | Diagnosis
+EVENT_TYPES: dict[str, type] = {
+    cls.type: cls for cls in (RunStarted, StepStats, RunFinished, RunFailed, Diagnosis)
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A plain dict with a ``type`` key; floats may be non-finite (see recording for JSON)."""
+    return {"type": event.type, **asdict(event)}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of ``event_to_dict``. Raises KeyError/TypeError/ValueError on a malformed dict."""
+    cls = EVENT_TYPES[data["type"]]
+    known = {f.name for f in fields(cls)}
+    values = {k: _as_tuples(v) for k, v in data.items() if k in known and k != "spec"}
+    if cls is RunStarted:
+        values["spec"] = data.get("spec") or {}
+        values["layers"] = tuple(LayerInfo(**layer) for layer in data["layers"])
+    return cls(**values)
+
+
+def _as_tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_as_tuples(v) for v in value)
+    return value

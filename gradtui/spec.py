@@ -1,0 +1,192 @@
+"""Scenario files: their pydantic models, loading, and discovery. No torch here."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SCENARIOS_ENV = "GRADTUI_SCENARIOS"  # extra scenario folders, separated by os.pathsep
+
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    depth: int = Field(8, ge=1, le=64, description="hidden blocks, each one Linear + activation")
+    width: int = Field(64, ge=1, le=1024)
+    activation: Activation = "relu"
+    residual: bool = False  # blocks after the first compute x + linear(act(norm(x)))
+    norm: Literal["none", "batch", "layer"] = "none"
+    init: Literal["default", "kaiming", "xavier", "small_uniform"] = "default"
+    init_scale: float = Field(0.01, gt=0, le=10, description="half-width for small_uniform")
+
+
+class DataSpec(_Strict):
+    task: Literal["regression", "classification"] = "regression"
+    samples: int = Field(512, ge=1, le=100_000)
+    inputs: int = Field(16, ge=1, le=4096)
+    outputs: int = Field(1, ge=1, le=1000)
+    input_scale: float = Field(1.0, gt=0, le=1e6, description="inputs are N(0, scale^2)")
+    seed: int = 0
+
+
+class TrainSpec(_Strict):
+    steps: int = Field(200, ge=1, le=1_000_000)
+    batch: int = Field(64, ge=1, le=100_000)
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.01, gt=0, le=1e6)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    clip_grad_norm: float = Field(0.0, ge=0, description="0 = off")
+    zero_grad: bool = True
+    heavy_every: int = Field(10, ge=1, description="steps between the heavier statistics")
+
+
+class FaultSpec(_Strict):
+    """Deliberate bugs, each one lesson of the notes."""
+
+    detach_at: int | None = Field(None, ge=1, description="block whose input is detached")
+    inplace_at: int | None = Field(
+        None, ge=0, description="block whose activation output is then changed in place"
+    )
+    loss: Literal["log_softmax_manual"] | None = None
+
+
+class ScenarioSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    lesson: str
+    model: ModelSpec = ModelSpec()
+    data: DataSpec = DataSpec()
+    train: TrainSpec = TrainSpec()
+    fault: FaultSpec = FaultSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScenarioSpec:
+        depth = self.model.depth
+        if self.fault.detach_at is not None and self.fault.detach_at >= depth:
+            raise ValueError(f"fault.detach_at must be below model.depth ({depth})")
+        if self.fault.inplace_at is not None and self.fault.inplace_at >= depth:
+            raise ValueError(f"fault.inplace_at must be below model.depth ({depth})")
+        if self.data.task == "classification" and self.data.outputs < 2:
+            raise ValueError("data.outputs must be at least 2 for classification")
+        if self.fault.loss == "log_softmax_manual" and self.data.task != "classification":
+            raise ValueError("fault.loss 'log_softmax_manual' needs data.task = 'classification'")
+        return self
+
+    def with_overrides(self, steps: int | None = None, seed: int | None = None) -> ScenarioSpec:
+        train = self.train if steps is None else self.train.model_copy(update={"steps": steps})
+        data = self.data if seed is None else self.data.model_copy(update={"seed": seed})
+        return self.model_copy(update={"train": train, "data": data})
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used; the message is one line naming file and field."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+def load_scenario(path: Path) -> ScenarioSpec:
+    """Read and validate one scenario file, or raise ScenarioError with a one-line reason."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: TOML syntax error: {exc}") from None
+    try:
+        spec = ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {_first_error(exc)}") from None
+    if spec.name != path.stem:
+        raise ScenarioError(f"{path}: name: '{spec.name}' must match the file name '{path.stem}'")
+    return spec
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    elif first["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    got = first.get("input")
+    shown = f", got {got!r}" if first["type"] not in ("missing", "extra_forbidden") else ""
+    if isinstance(got, dict):
+        shown = ""
+    return f"{where}: {message}{shown}{more}"
+
+
+def builtin_scenario_dir() -> Path:
+    """The shipped scenarios: inside the installed package, or at the top of a checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "scenarios"
+    return installed if installed.is_dir() else package.parent / "scenarios"
+
+
+def scenario_dirs(extra: Iterable[Path] = ()) -> list[Path]:
+    dirs = [builtin_scenario_dir()]
+    from_env = os.environ.get(SCENARIOS_ENV, "")
+    dirs += [Path(p) for p in from_env.split(os.pathsep) if p]
+    dirs += list(extra)
+    return dirs
+
+
+@dataclass(frozen=True)
+class Catalog:
+    scenarios: dict[str, tuple[ScenarioSpec, Path]]
+    skipped: list[Skipped]
+
+
+def discover(extra: Iterable[Path] = ()) -> Catalog:
+    """Every valid scenario in the shipped and user folders; later folders override earlier."""
+    found: dict[str, tuple[ScenarioSpec, Path]] = {}
+    skipped: list[Skipped] = []
+    for folder in scenario_dirs(extra):
+        if not folder.is_dir():
+            skipped.append(Skipped(folder, f"{folder}: not a folder"))
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                spec = load_scenario(path)
+            except ScenarioError as exc:
+                skipped.append(Skipped(path, str(exc)))
+                continue
+            found[spec.name] = (spec, path)
+    return Catalog(found, skipped)
+
+
+def resolve(name_or_path: str, extra: Iterable[Path] = ()) -> ScenarioSpec:
+    """A scenario by name (from discovery) or by the path of a .toml file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return load_scenario(candidate)
+    catalog = discover(extra)
+    if name_or_path in catalog.scenarios:
+        return catalog.scenarios[name_or_path][0]
+    for skipped in catalog.skipped:
+        if skipped.path.stem == name_or_path:
+            raise ScenarioError(skipped.reason)
+    known = ", ".join(sorted(catalog.scenarios)) or "none"
+    raise ScenarioError(f"unknown scenario '{name_or_path}' (known: {known})")
+
+
+def spec_as_data(spec: ScenarioSpec) -> dict[str, Any]:
+    return spec.model_dump(mode="json")
