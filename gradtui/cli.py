@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=FAIL_ON,
         help="exit 1 when a diagnosis of this severity or worse fired",
     )
+    launch = commands.add_parser("launch", help="open the live dashboard (the picker, or NAME)")
+    launch.add_argument("scenario", metavar="NAME", nargs="?", help="skip the picker, run this")
+    replay = commands.add_parser("replay", help="show a recorded run (from run --record)")
+    replay.add_argument(
+        "files", metavar="FILE", type=Path, nargs="+", help="one, or two side by side"
+    )
     return parser
 
 
@@ -58,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "launch":
+            return _launch(args)
+        if args.command == "replay":
+            return _replay(args)
     except ScenarioError as exc:
         print(f"gradtui: {exc}", file=sys.stderr)
         return 2
@@ -90,6 +100,34 @@ def _run(args: argparse.Namespace) -> int:
 
         print(format_report(report))
     return _exit_code(report, args.fail_on)
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from gradtui.ui.app import GradApp  # textual loads here; torch only in the worker process
+
+    catalog = discover(args.scenarios)
+    start = [resolve(args.scenario, args.scenarios)] if args.scenario else []
+    GradApp(catalog, start=start).run()
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from gradtui.recording import RecordingError, read_recording
+
+    if len(args.files) > 2:
+        print("gradtui: replay takes one file, or two to compare", file=sys.stderr)
+        return 2
+    try:
+        loaded = [read_recording(path) for path in args.files]
+    except RecordingError as exc:
+        print(f"gradtui: {exc}", file=sys.stderr)
+        return 2
+    for warning in (item.warning for item in loaded if item.warning):
+        print(f"gradtui: {warning}", file=sys.stderr)
+    from gradtui.ui.app import GradApp
+
+    GradApp(discover(args.scenarios), replays=[item.events for item in loaded]).run()
+    return 0
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:

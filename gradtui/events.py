@@ -73,8 +73,10 @@ class StepStats:
     # (ReLU family) and share of activations in the flat tails (sigmoid/tanh); None elsewhere.
     dead_frac: tuple[float | None, ...] | None = None
     saturated_frac: tuple[float | None, ...] | None = None
-    # Where the first non-finite value appeared in the forward pass: a module name (forward
-    # order), "loss", or None when everything was finite or it was not checked.
+    # Where the first non-finite value appeared, on a non-finite step: the first module (forward
+    # order) whose output was not finite; else, with a finite forward pass, the link whose
+    # backward broke ("loss" when dL/d(output) itself was bad, or a block name); "backward"
+    # when no link can be named; None on finite steps.
     nonfinite_source: str | None = None
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -82,50 +82,100 @@ def run(spec: ScenarioSpec, emit: Emit, should_stop: Callable[[], bool] = lambda
     emit(started_event(spec, watched))
     probe = Probe(net, watched, spec.train.heavy_every)
     try:
-        _train(spec, net, probe, emit, should_stop)
+        _train(
+            _Training(spec, net, probe, make_optimizer(spec, net), loss_function(spec)),
+            emit,
+            should_stop,
+        )
     finally:
         probe.remove()
 
 
-def _train(spec: ScenarioSpec, net: Net, probe: Probe, emit: Emit, should_stop) -> None:
-    data = make_data(spec.data)
-    stream: Iterator = batches(data, spec.train.batch, spec.data.seed)
-    optimizer = make_optimizer(spec, net)
-    loss_fn = loss_function(spec)
+@dataclass
+class _Training:
+    spec: ScenarioSpec
+    net: Net
+    probe: Probe
+    optimizer: torch.optim.Optimizer
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def step(self, step: int, x: torch.Tensor, y: torch.Tensor) -> StepStats:
+        """One step; raises whatever forward or backward raised."""
+        if self.spec.train.zero_grad:
+            self.optimizer.zero_grad(set_to_none=True)
+        self.probe.before_forward(step)
+        loss = self.loss_fn(self.net(x), y)
+        loss.backward()
+        stats = self.probe.after_backward(step, loss)
+        if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
+            stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))
+        stats = _clip(self.spec, self.net, stats)
+        self.probe.before_optimizer()
+        self.optimizer.step()
+        self.probe.after_optimizer(stats)
+        return stats
+
+    def nonfinite_source(self, stats: StepStats, x: torch.Tensor, y: torch.Tensor) -> str:
+        found = first_nonfinite_module(self.net, lambda: self.loss_fn(self.net(x), y))
+        return found or backward_culprit(stats, [name for name, _ in self.probe.watched.blocks])
+
+    def failure(self, step: int, x: torch.Tensor, y: torch.Tensor, exc: Exception) -> RunFailed:
+        def replay() -> None:
+            self.net.zero_grad(set_to_none=True)
+            self.loss_fn(self.net(x), y).backward()
+
+        trace = forward_line_of_failure(replay) if isinstance(exc, RuntimeError) else ""
+        text = str(exc).strip()
+        return RunFailed(
+            step=step,
+            error_type=type(exc).__name__,
+            message=text.splitlines()[0] if text else type(exc).__name__,
+            forward_trace=trace,
+        )
+
+
+def _train(training: _Training, emit: Emit, should_stop: Callable[[], bool]) -> None:
+    spec, probe = training.spec, training.probe
+    stream: Iterator = batches(make_data(spec.data), spec.train.batch, spec.data.seed)
     bad_streak = 0
-    step = 0
     for step in range(spec.train.steps):
         if should_stop():
-            _emit_last(probe, emit)
+            _emit_pending(probe, emit)
             emit(RunFinished(steps_run=step, stopped=True))
             return
         x, y = next(stream)
-        if spec.train.zero_grad:
-            optimizer.zero_grad(set_to_none=True)
-        probe.before_forward(step)
         try:
-            loss = loss_fn(net(x), y)
-            loss.backward()
+            stats = training.step(step, x, y)
         except Exception as exc:  # an autograd error is a finding, not a crash
-            _emit_last(probe, emit)
-            emit(_failure(spec, net, loss_fn, x, y, step, exc))
+            _emit_pending(probe, emit)
+            emit(training.failure(step, x, y, exc))
             return
-        stats = probe.after_backward(step, loss)
-        _emit_last_completed(probe, emit)
-        if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
-            source = first_nonfinite_module(net, lambda: loss_fn(net(x), y))
-            stats = replace(stats, nonfinite_source=source or "backward")
-        stats = _clip(spec, net, stats)
-        probe.before_optimizer()
-        optimizer.step()
-        probe.after_optimizer(stats)
+        done = probe.take_completed()
+        if done is not None:
+            emit(done)
         bad_streak = 0 if math.isfinite(stats.loss) else bad_streak + 1
         if bad_streak >= NONFINITE_PATIENCE:
-            _emit_last(probe, emit)
+            _emit_pending(probe, emit)
             emit(RunFinished(steps_run=step + 1, stopped=False))
             return
-    _emit_last(probe, emit)
+    _emit_pending(probe, emit)
     emit(RunFinished(steps_run=spec.train.steps, stopped=False))
+
+
+def _emit_pending(probe: Probe, emit: Emit) -> None:
+    done = probe.flush()
+    if done is not None:
+        emit(done)
+
+
+def backward_culprit(stats: StepStats, blocks: list[str]) -> str:
+    """With a finite forward pass, the first link (from the loss side) whose backward turned
+    a finite gradient non-finite: "loss" if dL/d(output) is already bad, else a block."""
+    norms = stats.block_grad_norm
+    for j in range(len(norms) - 1, -1, -1):
+        if norms[j] is not None and not math.isfinite(norms[j]):
+            return "loss" if j == len(norms) - 1 else blocks[j + 1]
+    return "backward"
 
 
 def _clip(spec: ScenarioSpec, net: Net, stats: StepStats) -> StepStats:
@@ -137,30 +187,3 @@ def _clip(spec: ScenarioSpec, net: Net, stats: StepStats) -> StepStats:
     torch.nn.utils.clip_grads_with_norm_(params, limit, torch.tensor(total), foreach=True)
     coefficient = min(1.0, limit / (total + 1e-6)) if math.isfinite(total) else math.nan
     return replace(stats, grad_norm_clipped=total * coefficient)
-
-
-def _emit_last_completed(probe: Probe, emit: Emit) -> None:
-    done = probe.take_completed()
-    if done is not None:
-        emit(done)
-
-
-def _emit_last(probe: Probe, emit: Emit) -> None:
-    done = probe.flush()
-    if done is not None:
-        emit(done)
-
-
-def _failure(spec, net, loss_fn, x, y, step: int, exc: Exception) -> RunFailed:
-    def replay() -> None:
-        net.zero_grad(set_to_none=True)
-        loss_fn(net(x), y).backward()
-
-    trace = forward_line_of_failure(replay) if isinstance(exc, RuntimeError) else ""
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return RunFailed(
-        step=step,
-        error_type=type(exc).__name__,
-        message=first_line,
-        forward_trace=trace,
-    )

@@ -22,6 +22,10 @@ SATURATION_Z = {"Sigmoid": 3.64, "Tanh": 1.82}
 RELU_FAMILY = ("ReLU", "LeakyReLU", "GELU", "ReLU6", "SiLU", "ELU")
 
 
+def _root_sum_square(values) -> float:
+    return math.sqrt(math.fsum(v * v for v in values))
+
+
 @dataclass(frozen=True)
 class Watched:
     """What the probe measures: layers (weight grads), blocks (output grads), activations."""
@@ -35,6 +39,7 @@ class Watched:
 class Probe:
     def __init__(self, model: nn.Module, watched: Watched, heavy_every: int) -> None:
         self.heavy_every = heavy_every
+        self.watched = watched
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.weights = [module.weight for _, module in watched.layers]
         index_of = {id(p): i for i, p in enumerate(self.params)}
@@ -46,7 +51,6 @@ class Probe:
         self._snapshot = [torch.empty_like(w) for w in self.weights]
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
-        self._pending_delta: list[torch.Tensor] | None = None
         self._carried: list[torch.Tensor] = []
         self._handles = [
             module.register_forward_hook(self._block_hook(i))
@@ -102,54 +106,44 @@ class Probe:
         self._heavy_armed = step % self.heavy_every == 0
         self._activation_stats.clear()
         self._block_grads = [None] * self.n_blocks
-        self._carried = [p.grad for p in self.params if p.grad is not None]
+        # Measured now: backward accumulates into these very tensors, in place.
+        carried = [p.grad.detach() for p in self.params if p.grad is not None]
+        self._carried = list(torch._foreach_norm(carried)) if carried else []
 
     def after_backward(self, step: int, loss: torch.Tensor) -> StepStats:
         """Measure this step's gradients (before clipping). Returns the event without its
-        update ratios, which only the optimizer step can tell; see ``after_optimizer``."""
+        update ratios, which only the optimizer step can tell; see ``after_optimizer``.
+
+        One ``_foreach_norm`` over every tensor measured, one stack, one transfer.
+        """
         grads = [p.grad for p in self.params]
         present = [g for g in grads if g is not None]
-        param_norms = torch._foreach_norm(present) if present else []
-        norm_of = {}
-        cursor = iter(param_norms)
-        for i, g in enumerate(grads):
-            if g is not None:
-                norm_of[i] = next(cursor)
-        layer_norms = [norm_of.get(i) for i in self.weight_param_index]
-        block_grads = self._block_grads
-        block_present = [g for g in block_grads if g is not None]
-        zero = loss.detach().new_zeros(())
-        parts: list[torch.Tensor] = [
-            loss.detach().float().reshape(()),
-            torch.linalg.vector_norm(torch.stack(param_norms)) if param_norms else zero,
-            torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self._carried)))
-            if self._carried
-            else zero,
-            *[n for n in layer_norms if n is not None],
-            *torch._foreach_norm(self.weights),
-            *(torch._foreach_norm(block_present) if block_present else []),
-            *(self._pending_delta or []),
-        ]
-        values = torch.stack([p.float() for p in parts]).tolist()
-        self._complete_pending(values[-len(self._pending_delta) :] if self._pending_delta else [])
-        loss_value, total, carried = values[0], values[1], values[2]
-        cursor_values = iter(values[3:])
-        grad_norm = tuple(None if n is None else next(cursor_values) for n in layer_norms)
-        weight_norm = tuple(next(cursor_values) for _ in self.weights)
-        block_norm = tuple(None if g is None else next(cursor_values) for g in block_grads)
+        block_present = [g for g in self._block_grads if g is not None]
+        deltas = self._snapshot if self._pending is not None else []
+        tensors = [*present, *self.weights, *block_present, *deltas]
+        norms = torch._foreach_norm([t.detach() for t in tensors])
+        values = torch.stack([loss.detach().float().reshape(()), *norms, *self._carried]).tolist()
+        loss_value = values[0]
+        cursor = iter(values[1:])
+        param_norm = [None if g is None else next(cursor) for g in grads]
+        weight_norm = tuple(next(cursor) for _ in self.weights)
+        block_norm = tuple(None if g is None else next(cursor) for g in self._block_grads)
+        self._complete_pending([next(cursor) for _ in deltas])
+        carried = [next(cursor) for _ in self._carried]
+        grad_norm = tuple(param_norm[i] for i in self.weight_param_index)
         stats = StepStats(
             step=step,
             loss=loss_value,
-            grad_norm_total=total,
+            grad_norm_total=_root_sum_square(n for n in param_norm if n is not None),
             grad_norm_clipped=None,
             grad_norm=grad_norm,
-            nonfinite=tuple(0 for _ in self.weights),
+            nonfinite=(0,) * len(self.weights),
             weight_norm=weight_norm,
-            update_ratio=tuple(0.0 for _ in self.weights),
+            update_ratio=(0.0,) * len(self.weights),
             block_grad_norm=block_norm,
-            carried_grad_norm=carried,
+            carried_grad_norm=_root_sum_square(carried),
         )
-        went_bad = not (math.isfinite(loss_value) and math.isfinite(total))
+        went_bad = not (math.isfinite(loss_value) and math.isfinite(stats.grad_norm_total))
         if went_bad:
             stats = replace(stats, nonfinite=self._count_nonfinite(grad_norm))
         if self._heavy_armed or went_bad:
@@ -160,9 +154,8 @@ class Probe:
         torch._foreach_copy_(self._snapshot, [w.detach() for w in self.weights])
 
     def after_optimizer(self, stats: StepStats) -> None:
-        """Hold the event until its weight-update norms arrive with the next transfer."""
+        """Hold the event: its weight-update norms travel with the next step's transfer."""
         torch._foreach_sub_(self._snapshot, [w.detach() for w in self.weights])
-        self._pending_delta = list(torch._foreach_norm(self._snapshot))
         self._pending = stats
 
     def take_completed(self) -> StepStats | None:
@@ -172,14 +165,13 @@ class Probe:
 
     def flush(self) -> StepStats | None:
         """Complete and return the last pending event (at the end of a run)."""
-        if self._pending is None or self._pending_delta is None:
+        if self._pending is None:
             return None
-        self._complete_pending(torch.stack(self._pending_delta).tolist())
+        self._complete_pending(torch.stack(torch._foreach_norm(self._snapshot)).tolist())
         return self.take_completed()
 
     def _complete_pending(self, deltas: list[float]) -> None:
         if self._pending is None:
-            self._completed = None
             return
         ratios = tuple(
             d / w if w > 0 else (0.0 if d == 0 else math.inf)
@@ -187,7 +179,6 @@ class Probe:
         )
         self._completed = replace(self._pending, update_ratio=ratios)
         self._pending = None
-        self._pending_delta = None
 
     # -- rarer work ----------------------------------------------------------------------------
     def _count_nonfinite(self, grad_norm: tuple[float | None, ...]) -> tuple[int, ...]:

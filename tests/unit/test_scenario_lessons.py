@@ -1,0 +1,118 @@
+"""Each shipped scenario shows its lesson in the numbers of `gradtui run NAME --json`."""
+
+import json
+from functools import cache
+
+import pytest
+
+from gradtui.cli import main
+
+
+@cache
+def report(name: str) -> dict:
+    return _run_json(name)
+
+
+def _run_json(name: str) -> dict:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["run", name, "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+def layers(name: str) -> dict[str, dict]:
+    return {layer["name"]: layer for layer in report(name)["layers"]}
+
+
+def depth_ratio(name: str) -> float:
+    """Last layer's median gradient norm over the first layer's."""
+    rows = report(name)["layers"]
+    return rows[-1]["grad_norm_median"] / rows[0]["grad_norm_median"]
+
+
+def test_report_shape():
+    r = report("relu_deep")
+    assert r["schema"] == "gradtui.report/1"
+    assert r["scenario"] == "relu_deep"
+    assert r["steps_run"] == 200 and len(r["loss"]) == 200
+    assert r["error"] is None
+    assert isinstance(r["diagnoses"], list)
+    names = [row["name"] for row in r["layers"]]
+    assert names[0] == "blocks.0.linear" and names[-1] == "head"  # forward order
+    assert set(r["layers"][0]) >= {
+        "name",
+        "grad_norm_first",
+        "grad_norm_last",
+        "grad_norm_median",
+        "grad_none",
+        "nonfinite",
+        "weight_changed",
+    }
+
+
+def test_sigmoid_deep_first_layer_is_vanishingly_small():
+    assert depth_ratio("sigmoid_deep") >= 1e4
+
+
+@pytest.mark.parametrize(
+    "name", ["relu_deep", "residual_deep", "init_kaiming", "batchnorm_sigmoid"]
+)
+def test_healthy_stacks_keep_gradients_within_three_decades(name: str):
+    assert 1e-3 <= depth_ratio(name) <= 1e3
+
+
+def test_residual_rescues_the_same_activation():
+    assert (
+        report("residual_deep")["layers"][0]["grad_norm_median"]
+        > 1e6 * (report("sigmoid_deep")["layers"][0]["grad_norm_median"])
+    )
+
+
+def test_small_uniform_init_vanishes_where_kaiming_does_not():
+    assert depth_ratio("init_small_uniform") >= 1e4
+
+
+def test_broken_graph_cuts_off_exactly_the_blocks_before_the_detach():
+    rows = layers("broken_graph")
+    before = [f"blocks.{i}.linear" for i in range(4)]
+    after = [name for name in rows if name not in before]
+    for name in before:
+        assert rows[name]["grad_none"] and not rows[name]["weight_changed"]
+    for name in after:
+        assert not rows[name]["grad_none"] and rows[name]["weight_changed"]
+
+
+def test_exploding_no_clip_goes_non_finite_and_the_clipped_twin_does_not():
+    wild, tame = report("exploding_no_clip"), report("exploding_clipped")
+    assert None in wild["loss"] and wild["final_loss"] is None
+    assert any(row["nonfinite"] > 0 for row in wild["layers"])
+    assert None not in tame["loss"] and tame["steps_run"] == 200
+    assert tame["final_loss"] < tame["loss"][0]
+
+
+def test_naive_log_softmax_goes_non_finite_and_fused_cross_entropy_does_not():
+    naive, fused = report("log_softmax_nan"), report("stable_cross_entropy")
+    assert any(row["nonfinite"] > 0 for row in naive["layers"])
+    assert None not in fused["loss"] and all(row["nonfinite"] == 0 for row in fused["layers"])
+    assert naive["loss"][0] == pytest.approx(fused["loss"][0], rel=1e-5)  # same data, same net
+
+
+def test_inplace_op_reports_autograd_error_and_exits_cleanly():
+    r = report("inplace_op")
+    assert r["error"]["type"] == "RuntimeError"
+    assert "inplace operation" in r["error"]["message"]
+    assert "models.py" in r["error"]["forward_trace"]
+
+
+def test_missing_zero_grad_lets_update_sizes_grow():
+    r = report("missing_zero_grad")
+    early, late = r["loss"][:20], r["loss"][-20:]
+    assert min(late) > min(early)  # the loss turns back up
+
+
+def test_tiny_overfit_drives_the_loss_to_about_zero():
+    r = report("tiny_overfit")
+    assert r["final_loss"] < 0.01 * r["loss"][0]

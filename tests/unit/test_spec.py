@@ -1,0 +1,98 @@
+"""Scenario files: validation errors are one line naming the file and the field."""
+
+from pathlib import Path
+
+import pytest
+
+from gradtui.cli import main
+from gradtui.spec import ScenarioError, builtin_scenario_dir, discover, load_scenario, resolve
+
+GOOD = """
+name = "{name}"
+title = "A good one"
+lesson = "Fine."
+[model]
+depth = 3
+"""
+
+BAD = {
+    "unknown_key": (
+        'name = "unknown_key"\ntitle = "t"\nlesson = "l"\n[model]\ncolour = 3\n',
+        "model.colour: unknown key",
+    ),
+    "wrong_type": (
+        'name = "wrong_type"\ntitle = "t"\nlesson = "l"\n[train]\nsteps = "many"\n',
+        "train.steps:",
+    ),
+    "deep": ('name = "deep"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 500\n', "model.depth:"),
+    "act": (
+        'name = "act"\ntitle = "t"\nlesson = "l"\n[model]\nactivation = "swish"\n',
+        "model.activation:",
+    ),
+    "syntax": ('name = "syntax"\ntitle = = "t"\n', "TOML syntax error"),
+    "missing": ('name = "missing"\nlesson = "l"\n', "title: required key is missing"),
+    "renamed": ('name = "other"\ntitle = "t"\nlesson = "l"\n', "name: 'other' must match"),
+    "detach": (
+        'name = "detach"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 3\n[fault]\ndetach_at = 5\n',
+        "fault.detach_at must be below model.depth",
+    ),
+}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "good_one.toml").write_text(GOOD.format(name="good_one"))
+    for name, (text, _) in BAD.items():
+        (tmp_path / f"{name}.toml").write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_file_gives_one_line_naming_file_and_field(folder: Path, name: str):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder / f"{name}.toml")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(str(folder / f"{name}.toml"))
+    assert BAD[name][1] in message
+
+
+def test_discovery_keeps_good_files_and_reports_the_skipped(folder: Path):
+    catalog = discover([folder])
+    assert "good_one" in catalog.scenarios
+    assert "sigmoid_deep" in catalog.scenarios  # the shipped ones are still there
+    skipped = {s.path.stem for s in catalog.skipped}
+    assert skipped == set(BAD)
+
+
+def test_list_names_the_skipped_files_without_a_traceback(folder: Path, capsys):
+    assert main(["--scenarios", str(folder), "list"]) == 0
+    out = capsys.readouterr().out
+    assert "good_one" in out and "A good one" in out
+    assert f"skipped {len(BAD)} file(s)" in out
+    assert "model.colour: unknown key" in out
+    assert "Traceback" not in out
+
+
+def test_environment_variable_adds_a_folder(folder: Path, monkeypatch):
+    monkeypatch.setenv("GRADTUI_SCENARIOS", str(folder))
+    assert "good_one" in discover().scenarios
+
+
+def test_run_of_a_bad_file_is_one_line_on_stderr(folder: Path, capsys):
+    assert main(["run", str(folder / "deep.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "model.depth" in err
+
+
+def test_unknown_scenario_name_lists_the_known_ones():
+    with pytest.raises(ScenarioError, match=r"unknown scenario 'nope'.*sigmoid_deep"):
+        resolve("nope")
+
+
+def test_every_shipped_scenario_is_valid():
+    catalog = discover()
+    assert catalog.skipped == []
+    shipped = {p.stem for p in builtin_scenario_dir().glob("*.toml")}
+    assert set(catalog.scenarios) == shipped
+    assert len(shipped) >= 14
