@@ -8,8 +8,9 @@ together, so the event for step t is completed (and emitted) at step t+1 or at `
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,6 +27,19 @@ def _root_sum_square(values) -> float:
     return math.sqrt(math.fsum(v * v for v in values))
 
 
+def first_tensor(output: object) -> torch.Tensor | None:
+    """A module's output as one tensor: itself, or the first tensor of a tuple or list."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, tuple | list):
+        return next((o for o in output if isinstance(o, torch.Tensor)), None)
+    return None
+
+
+def _unguarded(hook: Callable[..., Any]) -> Callable[..., Any]:
+    return hook
+
+
 @dataclass(frozen=True)
 class Watched:
     """What the probe measures: layers (weight grads), blocks (output grads), activations."""
@@ -37,7 +51,16 @@ class Watched:
 
 
 class Probe:
-    def __init__(self, model: nn.Module, watched: Watched, heavy_every: int) -> None:
+    """``guard`` wraps every hook the probe registers (a monitor on a user's model passes one
+    that turns an error of ours into a log line instead of an exception in their forward)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        watched: Watched,
+        heavy_every: int,
+        guard: Callable[[Callable[..., Any]], Callable[..., Any]] = _unguarded,
+    ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -56,16 +79,14 @@ class Probe:
             module.register_forward_hook(self._block_hook(i))
             for i, (_, module) in enumerate(watched.blocks)
         ]
-        self._handles += [
-            module.register_forward_hook(self._activation_hook(block, type(module).__name__))
-            for block, module in watched.activations
-        ]
+        self._activation_handles: list = []  # present only during a heavy step's forward
 
     # -- hooks -----------------------------------------------------------------------------
     def _block_hook(self, index: int):
         def on_forward(_module: nn.Module, _inputs: object, output: object) -> None:
-            if isinstance(output, torch.Tensor) and output.requires_grad:
-                output.register_hook(lambda grad: self._store_block_grad(index, grad))
+            tensor = first_tensor(output)
+            if tensor is not None and tensor.requires_grad:
+                tensor.register_hook(lambda grad: self._store_block_grad(index, grad))
 
         return on_forward
 
@@ -74,7 +95,7 @@ class Probe:
 
     def _activation_hook(self, block: int, kind: str):
         def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
-            if not self._heavy_armed or not inputs:
+            if not inputs:
                 return
             with torch.no_grad():
                 z = inputs[0].detach().flatten(1) if inputs[0].dim() > 1 else inputs[0].detach()
@@ -96,14 +117,28 @@ class Probe:
         return on_forward
 
     def remove(self) -> None:
-        for handle in self._handles:
+        for handle in [*self._handles, *self._activation_handles]:
             handle.remove()
         self._handles.clear()
+        self._activation_handles.clear()
+
+    def _arm_activation_hooks(self, armed: bool) -> None:
+        """Activation hooks cost a call per module per forward: attach them only when used."""
+        if armed and not self._activation_handles:
+            self._activation_handles = [
+                module.register_forward_hook(self._activation_hook(block, type(module).__name__))
+                for block, module in self.watched.activations
+            ]
+        elif not armed and self._activation_handles:
+            for handle in self._activation_handles:
+                handle.remove()
+            self._activation_handles = []
 
     # -- one step ----------------------------------------------------------------------------
     def before_forward(self, step: int) -> None:
         """Call before the forward pass; notes gradients a missing zero_grad() left behind."""
         self._heavy_armed = step % self.heavy_every == 0
+        self._arm_activation_hooks(self._heavy_armed)
         self._activation_stats.clear()
         self._block_grads = [None] * self.n_blocks
         # Measured now: backward accumulates into these very tensors, in place.
