@@ -1,0 +1,1 @@
+"""The Textual dashboard. Never imports torch: live runs train in a worker process."""

@@ -1,0 +1,101 @@
+"""The Textual app: the picker at the bottom of the screen stack, runs pushed on top of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from gradtui.events import Event
+from gradtui.spec import Catalog, ScenarioSpec, discover
+from gradtui.ui.feed import DEFAULT_SPEED, RunFeed
+from gradtui.ui.screens.compare import CompareScreen
+from gradtui.ui.screens.dashboard import DashboardScreen
+from gradtui.ui.screens.help import HelpScreen
+from gradtui.ui.screens.picker import PickerScreen
+from gradtui.ui.screens.runscreen import RunScreen
+from gradtui.ui.sources import LiveSource, ReplaySource, Source
+
+
+class GradApp(App[None]):
+    CSS_PATH = "gradtui.tcss"
+    TITLE = "gradtui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+
+    def __init__(
+        self,
+        catalog: Catalog | None = None,
+        start: Sequence[ScenarioSpec] = (),
+        replays: Sequence[list[Event]] = (),
+        speed: float | None = DEFAULT_SPEED,
+    ) -> None:
+        super().__init__()
+        self.catalog = catalog if catalog is not None else discover()
+        self.speed = speed
+        self._start = list(start)
+        self._replays = list(replays)
+
+    def on_mount(self) -> None:
+        self.push_screen(PickerScreen(self.catalog))
+        if self._start:
+            self.open_sources([LiveSource(spec, self.speed) for spec in self._start])
+        elif self._replays:
+            self.open_sources([ReplaySource(events, self.speed) for events in self._replays])
+
+    def open_scenarios(self, names: Iterable[str]) -> None:
+        specs = [self.catalog.scenarios[name][0] for name in names]
+        self.open_sources([LiveSource(spec, self.speed) for spec in specs])
+
+    def open_sources(self, sources: list[Source]) -> None:
+        feeds = [RunFeed(source) for source in sources]
+        screen = DashboardScreen(feeds[0]) if len(feeds) == 1 else CompareScreen(feeds)
+        self.push_screen(screen)
+
+    def pick_partner(self, scenario: str | None) -> None:
+        """Back to the picker with this run marked: mark one more to compare."""
+        self.pop_screen()
+        picker = self.screen
+        if isinstance(picker, PickerScreen):
+            picker.mark_only(scenario)
+            self.notify("Mark a second scenario with space, then press enter to compare.")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Stop every worker first (all at once), then leave: well within a second."""
+        screens = [s for s in self.screen_stack if isinstance(s, RunScreen)]
+        for screen in screens:
+            for feed in screen.feeds:
+                feed.source.signal_stop()
+        for screen in screens:
+            screen.close_feeds()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "What each panel shows, and the keys", self.action_help)
+        if isinstance(screen, RunScreen):
+            run_commands = (
+                ("Pause / resume", "space", screen.action_toggle_pause),
+                ("One step", "n: advance one step while paused", screen.action_step),
+                ("Restart", "r: run the scenario again from step 0", screen.action_restart),
+                ("Faster", "+: more steps per second", screen.action_faster),
+                ("Slower", "-: fewer steps per second", screen.action_slower),
+                ("Back to the picker", "escape", screen.action_back),
+            )
+            for title, help_text, callback in run_commands:
+                yield SystemCommand(title, help_text, callback)
+            if isinstance(screen, DashboardScreen):
+                yield SystemCommand(
+                    "Compare", "c: pick a run to show beside this one", screen.action_compare
+                )

@@ -1,0 +1,54 @@
+"""A run as the UI thread sees it: a source of events and the history they build, per tick."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gradtui.ui.history import RunHistory
+from gradtui.ui.sources import Source
+
+# Steps per second the speed keys step through; None = as fast as possible.
+SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 25, 50, 100, 250, 1000, None)
+DEFAULT_SPEED: float | None = 25
+
+
+class RunFeed:
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.history = RunHistory(live=source.live)
+
+    def start(self) -> None:
+        self.source.start()
+
+    def pump(self) -> bool:
+        """Absorb what arrived since the last tick; True when anything did."""
+        events = self.source.poll()
+        for event in events:
+            self.history.absorb(event)
+        self.history.mark_rate()
+        return bool(events)
+
+    def restart(self) -> None:
+        self.source.restart()
+        self.history = RunHistory(live=self.source.live)
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def next_speed(speed: float | None, direction: int) -> float | None:
+    """The neighbouring speed level (direction +1 faster, -1 slower), clamped at the ends."""
+    try:
+        index = SPEEDS.index(speed)
+    except ValueError:
+        index = SPEEDS.index(DEFAULT_SPEED)
+    return SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
+
+
+def lock_step(feeds: Sequence[RunFeed]) -> None:
+    """Keep runs side by side: none gets more than a short lead ahead of a run still going."""
+    speed = feeds[0].source.speed
+    lead = 64 if speed is None else max(2, int(speed * 0.25))
+    for feed in feeds:
+        others = [f.history.steps_seen for f in feeds if f is not feed and not f.history.ended]
+        feed.source.set_limit(min(others) + lead if others else None)

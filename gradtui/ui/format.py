@@ -1,0 +1,93 @@
+"""Numbers and colours shared by the panels: scientific notation, log10 markers, the palette."""
+
+from __future__ import annotations
+
+import math
+
+# Markers for a log10 value that is not a plain number.
+MISSING = math.nan  # no gradient reached the layer
+NONFINITE = math.inf  # the gradient held nan or inf
+ZERO = -math.inf  # the gradient was exactly zero
+
+
+def log10_of(value: float | None) -> float:
+    """log10 of a norm, or one of the markers above."""
+    if value is None:
+        return MISSING
+    if not math.isfinite(value):
+        return NONFINITE
+    if value <= 0:
+        return ZERO
+    return math.log10(value)
+
+
+def sci(value: float | None, digits: int = 2) -> str:
+    """A value in scientific notation: 3.21e-05; '—' when unmeasured."""
+    if value is None:
+        return "—"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}e}"
+
+
+# Colour by log10(norm): cold blues for vanishing, greens for a healthy middle, reds for large.
+# Every colour is one of the 16 standard terminal colours (as Rich defines them), so a
+# 16-colour terminal shows exactly these classes, still distinct.
+BANDS: tuple[tuple[float, str], ...] = (
+    (-8.0, "#0000aa"),  # blue: below 1e-8
+    (-5.0, "#5555ff"),  # bright blue
+    (-3.0, "#00aaaa"),  # cyan
+    (-1.0, "#00aa00"),  # green
+    (1.0, "#55ff55"),  # bright green
+    (2.0, "#ffff55"),  # yellow
+    (4.0, "#aa5500"),  # brown / dark yellow
+    (math.inf, "#ff5555"),  # bright red: 1e4 and above
+)
+NONFINITE_COLOUR = "#ff55ff"  # bright magenta
+ZERO_COLOUR = "#555555"  # bright black
+MISSING_COLOUR = "#000000"
+
+
+def band_colour(log_value: float) -> str:
+    if math.isnan(log_value):
+        return MISSING_COLOUR
+    if log_value == NONFINITE:
+        return NONFINITE_COLOUR
+    if log_value == ZERO:
+        return ZERO_COLOUR
+    for upper, colour in BANDS:
+        if log_value < upper:
+            return colour
+    return BANDS[-1][1]
+
+
+def legend_labels() -> list[tuple[str, str]]:
+    """(label, colour) for each band, low to high, then the markers."""
+    labels = []
+    lower = None
+    for upper, colour in BANDS:
+        if lower is None:
+            labels.append((f"<{upper:g}", colour))
+        elif math.isinf(upper):
+            labels.append((f"≥{lower:g}", colour))
+        else:
+            labels.append((f"{lower:g}", colour))
+        lower = upper
+    labels.append(("nan", NONFINITE_COLOUR))
+    labels.append(("zero", ZERO_COLOUR))
+    return labels
+
+
+STATUS_STYLE: dict[str, str] = {
+    "ok": "green",
+    "vanishing": "bold bright_blue",
+    "exploding": "bold red",
+    "nonfinite": "bold bright_magenta",
+    "missing": "bold yellow",
+    "frozen": "bold cyan",
+    "dead": "bold bright_black",
+    "saturated": "bold yellow",
+}
+SEVERITY_STYLE: dict[str, str] = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}

@@ -1,0 +1,174 @@
+"""What the UI remembers of one run: bounded histories built from the event stream. No torch.
+
+Every event is absorbed (so every loss value and every diagnosis counts), but memory stays
+bounded: sparklines keep the last few steps, and whole-run series are decimated.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Literal
+
+from gradtui.diagnosis import Diagnoser
+from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.ui.format import NONFINITE, log10_of
+
+SPARK_STEPS = 96  # recent steps in each layer's sparkline
+SERIES_POINTS = 512  # points kept for a whole-run series (loss, heatmap columns)
+RunState = Literal["starting", "running", "finished", "stopped", "failed"]
+
+
+def merge_logs(values: Sequence[float]) -> float:
+    """One log10 value for a bucket: non-finite wins, then the mean of the numbers."""
+    if any(v == NONFINITE for v in values):
+        return NONFINITE
+    numbers = [v for v in values if not math.isnan(v)]
+    if not numbers:
+        return math.nan
+    if all(math.isinf(v) for v in numbers):
+        return numbers[0]
+    finite = [v for v in numbers if math.isfinite(v)]
+    return sum(finite) / len(finite)
+
+
+class Decimated:
+    """A whole-run series in at most `cap` points: when full, neighbours merge pairwise."""
+
+    def __init__(self, cap: int = SERIES_POINTS) -> None:
+        self.cap = cap - cap % 2
+        self.stride = 1  # steps per point
+        self.steps: list[int] = []
+        self.points: list[tuple[float, ...]] = []
+        self._bucket: list[tuple[float, ...]] = []
+        self._bucket_step = 0
+
+    def add(self, step: int, value: tuple[float, ...]) -> None:
+        if not self._bucket:
+            self._bucket_step = step
+        self._bucket.append(value)
+        if len(self._bucket) >= self.stride:
+            self._commit()
+
+    def _commit(self) -> None:
+        self.steps.append(self._bucket_step)
+        self.points.append(_merge_rows(self._bucket))
+        self._bucket = []
+        if len(self.points) >= self.cap:
+            self.steps = self.steps[::2]
+            self.points = [_merge_rows(self.points[i : i + 2]) for i in range(0, self.cap, 2)]
+            self.stride *= 2
+
+    def view(self) -> tuple[list[int], list[tuple[float, ...]]]:
+        """Committed points plus the partial bucket, so the newest step always shows."""
+        if not self._bucket:
+            return self.steps, self.points
+        return [*self.steps, self._bucket_step], [*self.points, _merge_rows(self._bucket)]
+
+
+def _merge_rows(rows: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
+    if len(rows) == 1:
+        return rows[0]
+    return tuple(merge_logs(column) for column in zip(*rows, strict=True))
+
+
+class RunHistory:
+    """The UI thread's picture of one run. `absorb` every event; read the fields to draw."""
+
+    def __init__(self, live: bool = True) -> None:
+        self.live = live
+        self.started: RunStarted | None = None
+        self.latest: StepStats | None = None
+        self.chain_stats: StepStats | None = None  # latest step whose chain is all finite
+        self.steps_seen = 0
+        self.state: RunState = "starting"
+        self.failure: RunFailed | None = None
+        self.first_nonfinite_step: int | None = None
+        self.sparks: list[deque[float]] = []
+        self.heat = Decimated()  # per-layer log10 grad norm
+        self.loss = Decimated()  # raw loss (log10 is taken when drawn)
+        self.diagnoser = Diagnoser()
+        self._diagnoses: dict[tuple[str, tuple[str, ...]], Diagnosis] = {}
+        self.unannounced: list[Diagnosis] = []
+        self.version = 0  # bumped on every change; panels redraw when it moves
+        self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ("finished", "stopped", "failed")
+
+    @property
+    def total_steps(self) -> int:
+        return self.started.total_steps if self.started else 0
+
+    def absorb(self, event: Event) -> None:
+        self.version += 1
+        for fired in self.diagnoser.observe(event):
+            self._add_diagnosis(fired)
+        if isinstance(event, StepStats):
+            self._absorb_step(event)
+        elif isinstance(event, RunStarted):
+            self.started = event
+            self.state = "running"
+            self.sparks = [deque(maxlen=SPARK_STEPS) for _ in event.layers]
+        elif isinstance(event, Diagnosis):
+            self._add_diagnosis(event)
+        elif isinstance(event, RunFinished):
+            self.state = "stopped" if event.stopped else "finished"
+        elif isinstance(event, RunFailed):
+            self.state = "failed"
+            self.failure = event
+
+    def _absorb_step(self, stats: StepStats) -> None:
+        self.latest = stats
+        self.steps_seen += 1
+        if all(g is None or math.isfinite(g) for g in stats.block_grad_norm):
+            self.chain_stats = stats
+        logs = tuple(log10_of(g) for g in stats.grad_norm)
+        for spark, value in zip(self.sparks, logs, strict=False):
+            spark.append(value)
+        self.heat.add(stats.step, logs)
+        self.loss.add(stats.step, (stats.loss,) if math.isfinite(stats.loss) else (NONFINITE,))
+        if self.first_nonfinite_step is None and (
+            not math.isfinite(stats.loss) or any(stats.nonfinite)
+        ):
+            self.first_nonfinite_step = stats.step
+
+    def _add_diagnosis(self, diagnosis: Diagnosis) -> None:
+        key = (diagnosis.kind, diagnosis.layers)
+        if key not in self._diagnoses:
+            self._diagnoses[key] = diagnosis
+            self.unannounced.append(diagnosis)
+
+    def diagnoses(self) -> list[Diagnosis]:
+        """Every diagnosis so far, most severe first, then by step."""
+        order = {"error": 0, "warning": 1, "info": 2}
+        return sorted(self._diagnoses.values(), key=lambda d: (order[d.severity], d.step))
+
+    def take_unannounced(self) -> list[Diagnosis]:
+        new, self.unannounced = self.unannounced, []
+        return new
+
+    def layer_status(self) -> tuple[str, ...]:
+        statuses = tuple(self.diagnoser.layer_status())
+        if self.started and len(statuses) != len(self.started.layers):
+            return tuple("ok" for _ in self.started.layers)
+        return statuses
+
+    def mark_rate(self, now: float | None = None) -> None:
+        """Note the steps seen at this moment; call once per UI tick."""
+        self._rate_marks.append((time.monotonic() if now is None else now, self.steps_seen))
+
+    def steps_per_second(self) -> float | None:
+        """Steps received per second over the last two seconds; None before there is a measure."""
+        if len(self._rate_marks) < 2:
+            return None
+        end_time, end_steps = self._rate_marks[-1]
+        for mark_time, mark_steps in self._rate_marks:  # noqa: B007 (the first recent mark)
+            if end_time - mark_time <= 2.0:
+                break
+        if end_time - mark_time < 0.2:
+            return None
+        return (end_steps - mark_steps) / (end_time - mark_time)

@@ -1,0 +1,65 @@
+"""One run: header, layers, loss, diagnoses, chain and gradient-flow heatmap."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, VerticalScroll
+from textual.widgets import Footer
+
+from gradtui.ui.feed import RunFeed
+from gradtui.ui.screens.runscreen import RunScreen
+from gradtui.ui.widgets.chain import ChainPanel
+from gradtui.ui.widgets.diagnoses import DiagnosisList
+from gradtui.ui.widgets.header import RunHeader
+from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_markup
+from gradtui.ui.widgets.layers import LayersTable
+from gradtui.ui.widgets.loss import LossPlot
+
+
+class DashboardScreen(RunScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "compare", "Compare")]
+
+    def __init__(self, feed: RunFeed, **kwargs) -> None:
+        super().__init__([feed], **kwargs)
+        self.feed = feed
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        with Horizontal(id="body"):
+            with VerticalScroll(id="left"):
+                with VerticalScroll(id="layers-box", classes="panel") as box:
+                    box.border_title = "Layers · |∂L/∂W| (L2 norm of the weight gradient)"
+                    yield LayersTable()
+                with Container(id="heat-box", classes="panel") as box:
+                    box.border_title = "Gradient flow · log10 |∂L/∂W|, layers × steps"
+                    box.border_subtitle = legend_markup()
+                    yield FlowHeatmap()
+            with VerticalScroll(id="right"):
+                loss = LossPlot(id="loss", classes="panel")
+                loss.border_title = "Loss"
+                yield loss
+                with VerticalScroll(id="diag-box", classes="panel") as box:
+                    box.border_title = "Diagnoses"
+                    yield DiagnosisList()
+                with Container(id="chain-box", classes="panel") as box:
+                    box.border_title = "Chain rule · gain per link, latest step"
+                    yield ChainPanel()
+        yield Footer()
+
+    def redraw(self) -> None:
+        history = self.feed.history
+        self.query_one(RunHeader).show(history, self.paused, self.speed)
+        layers = self.query_one(LayersTable)
+        layers.show(history)
+        self.query_one("#layers-box").border_subtitle = layers.scale_label()
+        self.query_one(LossPlot).show(history)
+        self.query_one(DiagnosisList).show(history)
+        self.query_one(FlowHeatmap).show(history)
+        self.query_one(ChainPanel).show(history)
+
+    def action_compare(self) -> None:
+        started = self.feed.history.started
+        self.app.pick_partner(started.scenario if started else None)

@@ -1,0 +1,120 @@
+"""What the dashboard and compare screens share: the run controls and the tick that draws.
+
+A timer on the UI thread drains the sources about 15 times a second, feeds every event to the
+histories, announces new diagnoses once, and redraws the visible panels in one batch update.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from gradtui.events import Diagnosis
+from gradtui.ui.feed import RunFeed, lock_step, next_speed
+
+TICK_SECONDS = 1 / 15
+TOAST_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
+
+
+class RunScreen(Screen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("n", "step", "Step"),
+        Binding("r", "restart", "Restart"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
+        Binding("minus", "slower", "Slower", key_display="-"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, feeds: list[RunFeed], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.feeds = feeds
+        self.paused = False
+        self.ticks = 0
+
+    @property
+    def speed(self) -> float | None:
+        return self.feeds[0].source.speed
+
+    def on_mount(self) -> None:
+        for feed in self.feeds:
+            feed.start()
+        if len(self.feeds) > 1:
+            lock_step(self.feeds)
+        self.set_interval(TICK_SECONDS, self.tick)
+        self.redraw()
+
+    def on_unmount(self) -> None:
+        self.close_feeds()
+
+    def close_feeds(self) -> None:
+        for feed in self.feeds:
+            feed.close()
+
+    def tick(self) -> None:
+        """Drain, absorb, announce, redraw: once per tick whatever the event rate."""
+        self.ticks += 1
+        for feed in self.feeds:
+            feed.pump()
+        if len(self.feeds) > 1:
+            lock_step(self.feeds)
+        for feed in self.feeds:
+            for diagnosis in feed.history.take_unannounced():
+                self.announce(feed, diagnosis)
+        if self.app.screen is self:
+            with self.app.batch_update():
+                self.redraw()
+
+    def announce(self, feed: RunFeed, diagnosis: Diagnosis) -> None:
+        name = feed.history.started.scenario if feed.history.started else ""
+        prefix = f"{name}: " if len(self.feeds) > 1 else ""
+        self.notify(
+            diagnosis.message,
+            title=f"{prefix}{diagnosis.kind.replace('_', ' ')}",
+            severity=TOAST_SEVERITY[diagnosis.severity],
+        )
+
+    def redraw(self) -> None:
+        """Push the histories into the visible panels; subclasses draw their own layout."""
+
+    def action_toggle_pause(self) -> None:
+        self.set_paused(not self.paused)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        for feed in self.feeds:
+            feed.source.set_paused(paused)
+        self.redraw()
+
+    def action_step(self) -> None:
+        """One step: pauses first when running, so each press is exactly one step."""
+        if not self.paused:
+            self.set_paused(True)
+            return
+        for feed in self.feeds:
+            feed.source.step_once()
+
+    def action_restart(self) -> None:
+        for feed in self.feeds:
+            feed.restart()
+        if len(self.feeds) > 1:
+            lock_step(self.feeds)
+        self.redraw()
+
+    def action_faster(self) -> None:
+        self.change_speed(+1)
+
+    def action_slower(self) -> None:
+        self.change_speed(-1)
+
+    def change_speed(self, direction: int) -> None:
+        speed = next_speed(self.speed, direction)
+        for feed in self.feeds:
+            feed.source.set_speed(speed)
+        self.app.speed = speed
+        self.redraw()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,228 @@
+"""Where a dashboard's events come from: a live run in a worker process, or a recording.
+
+Both sources answer the same controls (pause, one step, speed, restart, a lock-step limit) and
+hand the UI thread the events that arrived since the last tick. No torch here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import queue
+import sys
+import time
+from multiprocessing import resource_tracker
+
+from gradtui.events import Event, RunStarted, StepStats
+from gradtui.spec import ScenarioSpec
+from gradtui.ui.worker import (
+    CONTROLS,
+    GENERATION,
+    LIMIT,
+    PAUSED,
+    QUIT,
+    SPEED,
+    STEP_REQUESTS,
+    worker_main,
+)
+
+QUEUE_BATCHES = 256  # bounded: a full queue makes the worker wait (seconds of training)
+UNLIMITED = float(2**53)
+POLL_BUDGET_S = 0.03  # at most this long draining per tick, so the screen stays responsive
+
+
+class Source:
+    """Controls common to both sources. speed: steps per second, None = as fast as possible."""
+
+    live = False
+
+    def __init__(self, speed: float | None) -> None:
+        self.speed = speed
+        self.paused = False
+        self.limit = UNLIMITED
+
+    def start(self) -> None: ...
+    def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]: ...
+    def restart(self) -> None: ...
+    def close(self) -> None: ...
+    def signal_stop(self) -> None:
+        """Ask to stop without waiting (so several sources stop at once); close() waits."""
+
+    def step_once(self) -> None: ...
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+
+    def set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+
+    def set_limit(self, limit: float | None) -> None:
+        """Allow at most this many step events in total (lock step); None lifts the limit."""
+        self.limit = UNLIMITED if limit is None else limit
+
+
+class LiveSource(Source):
+    """Trains a scenario in a spawned worker process (torch is unsafe to fork)."""
+
+    live = True
+
+    def __init__(self, spec: ScenarioSpec, speed: float | None = None) -> None:
+        super().__init__(speed)
+        self.spec = spec
+        _ensure_resource_tracker()
+        context = mp.get_context("spawn")
+        self.controls = context.RawArray("d", CONTROLS)
+        self.commands = context.Queue()
+        self.events = context.Queue(maxsize=QUEUE_BATCHES)
+        self.process = context.Process(
+            target=worker_main,
+            args=(self.commands, self.events, self.controls),
+            name=f"gradtui-train-{spec.name}",
+            daemon=True,
+        )
+        self.controls[LIMIT] = UNLIMITED
+        self.set_speed(speed)
+        self._closed = False
+
+    def start(self) -> None:
+        self.process.start()
+        self._send_run()
+
+    def _send_run(self) -> None:
+        self.commands.put((int(self.controls[GENERATION]), self.spec))
+
+    def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]:
+        events: list[Event] = []
+        generation = self.controls[GENERATION]
+        deadline = time.monotonic() + budget_s
+        while time.monotonic() < deadline:
+            try:
+                batch_generation, batch = self.events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                break
+            if batch_generation == generation:
+                events.extend(batch)
+        return events
+
+    def set_paused(self, paused: bool) -> None:
+        super().set_paused(paused)
+        self.controls[PAUSED] = 1.0 if paused else 0.0
+
+    def step_once(self) -> None:
+        self.controls[STEP_REQUESTS] += 1
+
+    def set_speed(self, speed: float | None) -> None:
+        super().set_speed(speed)
+        self.controls[SPEED] = 0.0 if speed is None else float(speed)
+
+    def set_limit(self, limit: float | None) -> None:
+        super().set_limit(limit)
+        self.controls[LIMIT] = self.limit
+
+    def restart(self) -> None:
+        self.controls[GENERATION] += 1  # the running loop stops at its next step
+        self._send_run()
+
+    def signal_stop(self) -> None:
+        if self.controls[QUIT]:
+            return
+        self.controls[QUIT] = 1.0
+        self.controls[GENERATION] += 1
+        if self.process.pid is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self.commands.put(None)
+
+    def close(self, timeout_s: float = 0.4) -> None:
+        """Stop the worker; within a second even if it is busy importing torch."""
+        self.signal_stop()
+        if self.process.pid is None or self._closed:
+            return
+        self._closed = True
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(0.3)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(0.2)
+        for channel in (self.events, self.commands):
+            channel.cancel_join_thread()
+            channel.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+
+def _ensure_resource_tracker() -> None:
+    """Start multiprocessing's helper with the real stderr: under Textual, sys.stderr is a
+    capture object without a file descriptor, and the helper cannot start from there."""
+    saved = sys.stderr
+    sys.stderr = sys.__stderr__ or saved
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = saved
+
+
+class ReplaySource(Source):
+    """Plays back recorded events at the chosen speed, with the same controls as a live run."""
+
+    def __init__(self, events: list[Event], speed: float | None = None) -> None:
+        super().__init__(speed)
+        self.recorded = events
+        self.cursor = 0
+        self.steps = 0
+        self._credits = 0
+        self._allowance = 0.0
+        self._last_poll: float | None = None
+
+    def start(self) -> None:
+        self._last_poll = time.monotonic()
+
+    def restart(self) -> None:
+        self.cursor = self.steps = 0
+        self._allowance = 0.0
+        self._last_poll = time.monotonic()
+
+    def step_once(self) -> None:
+        if self.paused:
+            self._credits += 1
+
+    def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]:
+        now = time.monotonic()
+        elapsed = now - (self._last_poll or now)
+        self._last_poll = now
+        if self.paused:
+            allowed = self._credits
+        elif self.speed is None:
+            allowed = 20_000  # per tick; a long recording plays out over a few ticks
+        else:
+            self._allowance = min(self._allowance + elapsed * self.speed, self.speed + 1)
+            allowed = math.floor(self._allowance)
+        allowed = int(min(allowed, self.limit - self.steps))
+        out: list[Event] = []
+        while self.cursor < len(self.recorded):
+            event = self.recorded[self.cursor]
+            if isinstance(event, StepStats):
+                if allowed <= 0:
+                    break
+                allowed -= 1
+                self.steps += 1
+                if self.paused:
+                    self._credits -= 1
+                elif self.speed is not None:
+                    self._allowance -= 1
+            self.cursor += 1
+            out.append(event)
+        return out
+
+    @property
+    def title(self) -> str:
+        first = self.recorded[0] if self.recorded else None
+        return first.title if isinstance(first, RunStarted) else "recording"
+
+
+def speed_label(speed: float | None) -> str:
+    return "max" if speed is None else f"{speed:g}/s"

@@ -1,0 +1,1 @@
+"""The dashboard's panels. Each draws from a RunHistory when told to."""

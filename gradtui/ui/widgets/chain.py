@@ -1,0 +1,148 @@
+"""The chain rule of the latest step: each link's gain as a bar on a log scale, and the product.
+
+A link is one block. Its gain is how much it scales the gradient on the way back; the gradient
+reaching the input is the product of every gain between it and the loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.widget import Widget
+
+from gradtui.diagnosis import Link, chain_links
+from gradtui.ui.format import sci
+from gradtui.ui.history import RunHistory
+
+ROWS_EACH_SIDE = 3  # bar rows above and below the ×1 line
+DECADES_PER_ROW = 1 / 3  # so the bars reach ×10 and ×0.1
+SHRINK, GROW = 0.5, 2.0  # a link outside this band is a culprit
+
+
+def link_verdict(link: Link, out_norm: float | None) -> str:
+    """ok, shrinks, grows, nonfinite, broken (gradient stops here), or unknown."""
+    if link.gain is None:
+        return "broken" if link.block > 0 and out_norm is not None else "unknown"
+    if not math.isfinite(link.gain):
+        return "nonfinite"
+    if link.gain < SHRINK:
+        return "shrinks"
+    if link.gain > GROW:
+        return "grows"
+    return "ok"
+
+
+VERDICT_STYLE = {
+    "ok": "green",
+    "shrinks": "bold bright_blue",
+    "grows": "bold red",
+    "nonfinite": "bold bright_magenta",
+    "broken": "bold yellow",
+    "unknown": "dim",
+}
+
+
+def bar_cell(log_gain: float, row: int) -> bool:
+    """Whether the bar of this log10 gain fills row (positive above ×1, negative below)."""
+    reach = log_gain / DECADES_PER_ROW
+    if row > 0:
+        return reach >= row - 0.5
+    return reach <= row + 0.5
+
+
+class ChainPanel(Widget):
+    DEFAULT_CSS = "ChainPanel { height: 11; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.history: RunHistory | None = None
+
+    def show(self, history: RunHistory) -> None:
+        self.history = history
+        self.refresh()
+
+    def render(self) -> Text:
+        history = self.history
+        if history is None or history.latest is None or history.started is None:
+            return Text("waiting for the first step…", style="dim")
+        stats = history.chain_stats or history.latest
+        norms = stats.block_grad_norm
+        links = chain_links(norms)
+        verdicts = [link_verdict(link, norms[link.block]) for link in links]
+        column = max(1, min(3, (self.size.width - 7) // max(len(links), 1)))
+        text = Text(no_wrap=True, overflow="crop")
+        for row in range(ROWS_EACH_SIDE, -ROWS_EACH_SIDE - 1, -1):
+            text.append(_axis_label(row))
+            for link, verdict in zip(links, verdicts, strict=True):
+                text.append(_cell(link, verdict, row, column))
+            text.append("\n")
+        text.append("block ")
+        for link in links:
+            label = "H" if link.block == len(links) - 1 else str(link.block % 10)
+            text.append(label.ljust(column))
+        text.append("\n")
+        text.append(_summary(history, links, verdicts))
+        if stats is not history.latest:
+            text.append(f"\nlatest step has nan/inf gradients: showing step {stats.step}", "dim")
+        return text
+
+
+def _axis_label(row: int) -> str:
+    if row == 0:
+        return "×1    ┼"
+    if row == ROWS_EACH_SIDE:
+        return "×10   ┤"
+    if row == -ROWS_EACH_SIDE:
+        return "×0.1  ┤"
+    return "      │"
+
+
+def _cell(link: Link, verdict: str, row: int, column: int) -> Text:
+    style = VERDICT_STYLE[verdict]
+    pad = " " if column > 1 else ""
+    width = max(1, column - 1)
+    if link.gain is None or not math.isfinite(link.gain) or link.gain <= 0:
+        if row != 0:
+            return Text(" " * width + pad)
+        mark = {"broken": "✕", "nonfinite": "!"}.get(verdict, "·")
+        return Text(mark * width + pad, style=style)
+    log_gain = math.log10(link.gain)
+    if row == 0:
+        return Text("─" * width + ("─" if pad else ""), style="dim")
+    if bar_cell(log_gain, row):
+        beyond = abs(log_gain / DECADES_PER_ROW) > ROWS_EACH_SIDE + 0.5
+        edge = abs(row) == ROWS_EACH_SIDE and beyond
+        return Text(("▲" if row > 0 else "▼") * width if edge else "█" * width, style=style) + pad
+    return Text(" " * width + pad)
+
+
+def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) -> Text:
+    first = next((link for link in links if link.cumulative is not None), None)
+    names = history.started.blocks if history.started else ()
+    text = Text("product of the gains ")
+    if first is None:
+        text.append("unknown", style="dim")
+    else:
+        text.append(f"×{sci(first.cumulative)}", style="bold")
+        text.append(f" (loss → {names[first.block - 1]} output)", style="dim")
+    text.append("\n")
+    culprits = [i for i, v in enumerate(verdicts) if v not in ("ok", "unknown")]
+    if not culprits:
+        text.append("no link scales the gradient by more than ×2 or less than ×0.5", style="dim")
+        return text
+    for verdict, meaning in CULPRIT_WORDS.items():
+        which = [names[i] for i in culprits if verdicts[i] == verdict]
+        if not which:
+            continue
+        shown = ", ".join(which) if len(which) <= 2 else f"{len(which)} links"
+        text.append(f"{shown} {meaning}  ", style=VERDICT_STYLE[verdict])
+    return text
+
+
+CULPRIT_WORDS = {
+    "broken": "pass no gradient",
+    "nonfinite": "pass nan/inf",
+    "shrinks": "shrink it <×0.5",
+    "grows": "grow it >×2",
+}

@@ -1,0 +1,59 @@
+"""Current findings, most severe first: what and where, why (the chain rule), and the fix."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from gradtui.events import Diagnosis, RunFailed
+from gradtui.ui.format import SEVERITY_STYLE
+from gradtui.ui.history import RunHistory
+
+
+def failure_text(failure: RunFailed) -> Text:
+    text = Text()
+    text.append(" ERROR ", style="reverse bold red")
+    text.append(f" training failed at step {failure.step}\n", style="bold red")
+    text.append(f"{failure.error_type}: {failure.message}\n")
+    if failure.forward_trace:
+        text.append("where: ", style="bold")
+        text.append(failure.forward_trace.strip() + "\n")
+    return text
+
+
+def diagnosis_text(diagnosis: Diagnosis, compact: bool = False) -> Text:
+    text = Text()
+    style = SEVERITY_STYLE[diagnosis.severity]
+    text.append(f" {diagnosis.severity.upper()} ", style=f"reverse {style}")
+    text.append(f" {diagnosis.kind.replace('_', ' ')}", style=style)
+    text.append(f"  from step {diagnosis.step}\n", style="dim")
+    text.append(diagnosis.message + "\n")
+    if not compact:
+        text.append("why: ", style="bold")
+        text.append(diagnosis.why + "\n")
+        text.append("fix: ", style="bold green")
+        text.append(diagnosis.fix + "\n")
+    return text
+
+
+class DiagnosisList(Static):
+    """Redraws only when the set of findings changes."""
+
+    def __init__(self, compact: bool = False, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.compact = compact
+        self._key: tuple = ()
+
+    def show(self, history: RunHistory) -> None:
+        found = history.diagnoses()
+        waiting = not found and history.failure is None
+        key = (id(history), len(found), history.failure, waiting and history.ended)
+        if key == self._key:
+            return
+        self._key = key
+        parts = [failure_text(history.failure)] if history.failure else []
+        parts += [diagnosis_text(d, self.compact) for d in found]
+        if not parts:
+            done = "in the whole run" if history.ended else "so far"
+            parts = [Text(f"No problems found {done}.", style="dim")]
+        self.update(Text("\n").join(parts))

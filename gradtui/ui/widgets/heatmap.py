@@ -1,0 +1,86 @@
+"""Gradient flow: layers (rows, input at the top) by steps (columns), coloured by log10 |∂L/∂W|.
+
+Two layers share a text row: the upper half block takes one layer's colour, the background the
+next one's. The whole run is squeezed into the width, so early and late steps are both in view.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from gradtui.ui.format import band_colour, legend_labels
+from gradtui.ui.history import RunHistory, merge_logs
+
+LABEL_WIDTH = 4
+
+
+def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ...]]:
+    """About `width` columns for the whole run: points merged when there are more, repeated
+    when there are fewer (so a short run still fills the panel)."""
+    if not points:
+        return points
+    if len(points) <= width:
+        return [p for p in points for _ in range(width // len(points))]
+    columns = []
+    for c in range(width):
+        start, end = c * len(points) // width, (c + 1) * len(points) // width
+        chunk = points[start : max(end, start + 1)]
+        columns.append(tuple(merge_logs(values) for values in zip(*chunk, strict=True)))
+    return columns
+
+
+def legend_markup() -> str:
+    keys = " ".join(f"[{colour}]■[/]{label}" for label, colour in legend_labels())
+    return f"{keys} □none"
+
+
+class FlowHeatmap(Widget):
+    DEFAULT_CSS = "FlowHeatmap { height: auto; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.history: RunHistory | None = None
+        self._drawn_version = -1
+
+    def show(self, history: RunHistory) -> None:
+        if history.version == self._drawn_version and history is self.history:
+            return
+        self.history = history
+        self._drawn_version = history.version
+        rows = rows_for(len(history.started.layers) if history.started else 1)
+        if self.size.height != rows:
+            self.styles.height = rows
+        self.refresh()
+
+    def render(self) -> Text:
+        history = self.history
+        if history is None or history.started is None or history.latest is None:
+            return Text("waiting for the first step…", style="dim")
+        _steps, points = history.heat.view()
+        width = max(1, self.size.width - LABEL_WIDTH)
+        columns = squeeze(points, width)
+        names = history.started.layers
+        text = Text(no_wrap=True, overflow="crop")
+        for top in range(0, len(names), 2):
+            text.append(f"{top:>3} ", style="dim")
+            for column in columns:
+                upper = band_colour(column[top])
+                lower = band_colour(column[top + 1]) if top + 1 < len(names) else None
+                text.append("▀", style=Style(color=upper, bgcolor=lower))
+            text.append("\n")
+        text.append(_axis(history.latest.step, len(columns)), style="dim")
+        return text
+
+
+def _axis(last_step: int, width: int) -> str:
+    left, right = "step 0", f"{last_step}"
+    gap = max(1, width - len(left) - len(right))
+    return " " * LABEL_WIDTH + left + " " * gap + right if width > 12 else " " * LABEL_WIDTH + left
+
+
+def rows_for(layers: int) -> int:
+    return math.ceil(layers / 2) + 1

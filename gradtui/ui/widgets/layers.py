@@ -1,0 +1,99 @@
+"""One row per layer: a sparkline of log10 |∂L/∂W| over recent steps, its value, its status."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widget import Widget
+
+from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci
+from gradtui.ui.history import RunHistory
+
+TICKS = "▁▂▃▄▅▆▇█"
+BADGE_WIDTH = 9
+VALUE_WIDTH = 8
+
+
+def spark_scale(series: Iterable[Iterable[float]]) -> tuple[float, float]:
+    """Low and high log10 over every finite value, at least one decade apart."""
+    finite = [v for values in series for v in values if math.isfinite(v)]
+    if not finite:
+        return (-1.0, 0.0)
+    low, high = min(finite), max(finite)
+    if high - low < 1.0:
+        middle = (high + low) / 2
+        low, high = middle - 0.5, middle + 0.5
+    return low, high
+
+
+def spark_cell(value: float, low: float, high: float) -> tuple[str, str]:
+    """The character and colour for one log10 value of a sparkline."""
+    if math.isnan(value):
+        return " ", ""
+    if value == NONFINITE:
+        return "!", band_colour(value)
+    if value == ZERO:
+        return "_", band_colour(value)
+    level = round((value - low) / (high - low) * (len(TICKS) - 1))
+    return TICKS[max(0, min(len(TICKS) - 1, level))], band_colour(value)
+
+
+class LayersTable(Widget):
+    """The rows; its container scrolls when there are more layers than lines."""
+
+    DEFAULT_CSS = "LayersTable { height: auto; }"
+
+    def __init__(self, compact: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.compact = compact
+        self.history: RunHistory | None = None
+        self.scale: tuple[float, float] = (-1.0, 0.0)
+
+    def show(self, history: RunHistory) -> None:
+        self.history = history
+        rows = len(history.started.layers) if history.started else 1
+        if self.size.height != rows:
+            self.styles.height = rows
+        self.scale = spark_scale(history.sparks)
+        self.refresh()
+
+    def render(self) -> Text:
+        history = self.history
+        if history is None or history.started is None:
+            return Text("waiting for the first step…", style="dim")
+        layers = history.started.layers
+        names = [layer.name for layer in layers]
+        name_width = min(max(len(n) for n in names), 18)
+        badge_width = 0 if self.compact else BADGE_WIDTH + 1
+        spark_width = max(4, self.size.width - name_width - VALUE_WIDTH - badge_width - 2)
+        low, high = self.scale
+        latest = history.latest.grad_norm if history.latest else (None,) * len(layers)
+        statuses = history.layer_status()
+        text = Text(no_wrap=True, overflow="crop")
+        for i, name in enumerate(names):
+            if i:
+                text.append("\n")
+            status = statuses[i]
+            name_style = "bold"
+            if self.compact and status != "ok":
+                name_style = f"reverse {STATUS_STYLE[status]}"
+            text.append(name[-name_width:].ljust(name_width), style=name_style)
+            text.append(" ")
+            recent = list(history.sparks[i])[-spark_width:]
+            text.append(" " * (spark_width - len(recent)))
+            for value in recent:
+                char, colour = spark_cell(value, low, high)
+                text.append(char, style=colour)
+            text.append(" " + sci(latest[i]).rjust(VALUE_WIDTH))
+            if not self.compact:
+                style = STATUS_STYLE[status]
+                style = style if status == "ok" else f"reverse {style}"
+                text.append(" ")
+                text.append(status.center(BADGE_WIDTH), style=style)
+        return text
+
+    def scale_label(self) -> str:
+        low, high = self.scale
+        return f"sparkline: log10 {low:.1f} … {high:.1f}"

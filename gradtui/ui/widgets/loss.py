@@ -1,0 +1,53 @@
+"""The loss over steps (textual-plotext), on log10 when it spans decades.
+
+plotext's own log scale breaks when a plot is rebuilt, so log10 values go on a linear axis and
+the axis label says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual_plotext import PlotextPlot
+
+from gradtui.ui.history import RunHistory
+
+DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
+
+
+def loss_series(history: RunHistory) -> tuple[list[int], list[float], bool]:
+    """Steps, values to plot, and whether the values are log10(loss)."""
+    steps, points = history.loss.view()
+    pairs = [(s, p[0]) for s, p in zip(steps, points, strict=True) if math.isfinite(p[0])]
+    positive = [v for _, v in pairs if v > 0]
+    use_log = bool(positive) and math.log10(max(positive) / min(positive)) >= DECADES_FOR_LOG
+    if use_log:
+        floor = min(positive)
+        return [s for s, _ in pairs], [math.log10(max(v, floor)) for _, v in pairs], True
+    return [s for s, _ in pairs], [v for _, v in pairs], False
+
+
+class LossPlot(PlotextPlot):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._drawn_version = -1
+
+    def show(self, history: RunHistory) -> None:
+        if history.version == self._drawn_version:
+            return
+        self._drawn_version = history.version
+        steps, values, use_log = loss_series(history)
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel("step")
+        plt.ylabel("log10 loss" if use_log else "loss")
+        if steps:
+            plt.plot(steps, values, marker="hd", color="cyan")
+        nonfinite = history.first_nonfinite_step
+        if nonfinite is not None:
+            plt.vline(nonfinite, "red")
+            plt.title(f"non-finite from step {nonfinite} (red line)")
+        elif not steps:
+            plt.title("waiting for the first step…")
+        self.refresh()

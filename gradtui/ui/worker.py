@@ -1,0 +1,154 @@
+"""The training worker: a separate process that runs the engine and ships events in batches.
+
+This module is imported by the UI (for `worker_main`'s name) and by the spawned child; torch is
+imported only inside `worker_main`, in the child. The UI and the worker share a few numbers in
+shared memory (the controls) and two queues: commands in, event batches out.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from gradtui.events import Event, RunFailed, StepStats
+
+# Indices into the shared controls array (doubles; each written by one side only).
+GENERATION = 0  # UI: bumped to abandon the current run (restart, quit)
+QUIT = 1  # UI: 1 ends the process
+PAUSED = 2  # UI: 1 while paused
+STEP_REQUESTS = 3  # UI: count of single steps asked for while paused
+SPEED = 4  # UI: steps per second, 0 = as fast as possible
+LIMIT = 5  # UI: the worker may not emit more step events than this (lock step)
+CONTROLS = 6
+
+FLUSH_SECONDS = 1 / 30  # a batch goes out at least this often while steps flow
+LOG_PATH = os.path.join(tempfile.gettempdir(), "gradtui-worker.log")
+
+
+class Gate:
+    """Paces the engine's emits: pause, single steps, speed, lock step; batches events out."""
+
+    def __init__(self, out: Any, controls: Any, generation: int) -> None:
+        self.out = out
+        self.controls = controls
+        self.generation = generation
+        self.steps = 0
+        self.buffer: list[Event] = []
+        self._consumed = controls[STEP_REQUESTS]
+        self._next_at = 0.0
+        self._flushed_at = time.monotonic()
+
+    def should_stop(self) -> bool:
+        return self.controls[GENERATION] != self.generation or self.controls[QUIT] != 0
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, StepStats):
+            self._wait_turn()
+            self.steps += 1
+        self.buffer.append(event)
+        now = time.monotonic()
+        if not isinstance(event, StepStats) or now - self._flushed_at >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self._flushed_at = time.monotonic()
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        while not self.should_stop():
+            try:
+                self.out.put((self.generation, batch), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _wait_turn(self) -> None:
+        """Return when this step may go out; waiting in short naps so stop stays prompt."""
+        controls = self.controls
+        while not self.should_stop():
+            nap = 0.0
+            if controls[PAUSED]:
+                if controls[STEP_REQUESTS] > self._consumed and self.steps < controls[LIMIT]:
+                    self._consumed += 1
+                    return
+                nap = 0.01
+            else:
+                self._consumed = controls[STEP_REQUESTS]
+                now = time.monotonic()
+                speed = controls[SPEED]
+                if self.steps >= controls[LIMIT]:
+                    nap = 0.004
+                elif speed > 0 and now < self._next_at:
+                    nap = min(self._next_at - now, 0.02)
+                else:
+                    if speed > 0:
+                        self._next_at = max(self._next_at, now - 0.1) + 1 / speed
+                    return
+            self.flush()
+            time.sleep(nap)
+
+
+def worker_main(commands: Any, out: Any, controls: Any) -> None:
+    """Child process: run each (generation, spec) command until told to quit (None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ctrl+c belongs to the UI
+    out.cancel_join_thread()  # never hang at exit on batches the UI will not read
+    _silence_output()
+    run = _import_engine()
+    while True:
+        command = commands.get()
+        if command is None or controls[QUIT]:
+            return
+        generation, spec = command
+        gate = Gate(out, controls, generation)
+        if run is None:
+            gate.emit(_failed(0, ImportError("the training engine (torch) could not be loaded")))
+        else:
+            try:
+                run(spec, gate.emit, gate.should_stop)
+            except Exception as exc:  # our own bug: report it as a failed run, log the traceback
+                _log_traceback()
+                gate.emit(_failed(gate.steps, exc))
+        gate.flush()
+
+
+def _import_engine() -> Callable | None:
+    try:
+        import torch
+
+        from gradtui.engine.loop import run
+    except Exception:
+        _log_traceback()
+        return None
+    # One thread: these networks are small, and the dashboard needs a core of its own. With
+    # more threads than free cores, torch's worker threads spin and training slows severalfold.
+    torch.set_num_threads(1)
+    return run
+
+
+def _failed(step: int, exc: BaseException) -> RunFailed:
+    return RunFailed(
+        step=step,
+        error_type=type(exc).__name__,
+        message=f"{str(exc).strip() or type(exc).__name__} (details in {LOG_PATH})",
+    )
+
+
+def _silence_output() -> None:
+    """Stray prints or warnings from the child would scribble over the dashboard."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _log_traceback() -> None:
+    with open(LOG_PATH, "a", encoding="utf-8") as log:
+        log.write(traceback.format_exc())
