@@ -48,6 +48,9 @@ class Watched:
     blocks: Sequence[tuple[str, nn.Module]]
     activations: Sequence[tuple[int, nn.Module]]  # (block index, activation module)
     layer_blocks: Sequence[int]  # the block each layer belongs to
+    # The parameter measured for each layer; None means each layer's ``weight``. (A user's
+    # nn.MultiheadAttention, for one, keeps its projections in ``in_proj_weight``.)
+    weights: Sequence[nn.Parameter] | None = None
 
 
 class Probe:
@@ -63,8 +66,13 @@ class Probe:
     ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
+        self._guard = guard
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.weights = [module.weight for _, module in watched.layers]
+        self.weights = (
+            list(watched.weights)
+            if watched.weights is not None
+            else [module.weight for _, module in watched.layers]
+        )
         index_of = {id(p): i for i, p in enumerate(self.params)}
         self.weight_param_index = [index_of[id(w)] for w in self.weights]
         self.n_blocks = len(watched.blocks)
@@ -76,7 +84,7 @@ class Probe:
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
         self._handles = [
-            module.register_forward_hook(self._block_hook(i))
+            module.register_forward_hook(guard(self._block_hook(i)))
             for i, (_, module) in enumerate(watched.blocks)
         ]
         self._activation_handles: list = []  # present only during a heavy step's forward
@@ -126,7 +134,9 @@ class Probe:
         """Activation hooks cost a call per module per forward: attach them only when used."""
         if armed and not self._activation_handles:
             self._activation_handles = [
-                module.register_forward_hook(self._activation_hook(block, type(module).__name__))
+                module.register_forward_hook(
+                    self._guard(self._activation_hook(block, type(module).__name__))
+                )
                 for block, module in self.watched.activations
             ]
         elif not armed and self._activation_handles:
@@ -137,13 +147,31 @@ class Probe:
     # -- one step ----------------------------------------------------------------------------
     def before_forward(self, step: int) -> None:
         """Call before the forward pass; notes gradients a missing zero_grad() left behind."""
+        self.arm(step)
+        # Measured now: backward accumulates into these very tensors, in place.
+        self.set_carried(self.carried_norms())
+
+    def arm(self, step: int) -> None:
+        """Start a step: heavy statistics on or off, last step's block gradients forgotten."""
         self._heavy_armed = step % self.heavy_every == 0
         self._arm_activation_hooks(self._heavy_armed)
         self._activation_stats.clear()
         self._block_grads = [None] * self.n_blocks
-        # Measured now: backward accumulates into these very tensors, in place.
+
+    @property
+    def heavy_armed(self) -> bool:
+        return self._heavy_armed
+
+    def carried_norms(self) -> list[torch.Tensor]:
+        """Norms of the gradients now in .grad: one vectorised call, nothing transferred."""
         carried = [p.grad.detach() for p in self.params if p.grad is not None]
-        self._carried = list(torch._foreach_norm(carried)) if carried else []
+        return list(torch._foreach_norm(carried)) if carried else []
+
+    def set_carried(self, norms: list[torch.Tensor]) -> None:
+        """What ``after_backward`` reports as carried_grad_norm: norms taken before this
+        step's gradients were accumulated (by ``before_forward``, or by a caller that knows
+        a better moment, such as a hook that runs just before accumulation)."""
+        self._carried = norms
 
     def after_backward(self, step: int, loss: torch.Tensor) -> StepStats:
         """Measure this step's gradients (before clipping). Returns the event without its

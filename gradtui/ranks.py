@@ -1,0 +1,255 @@
+"""Distributed runs: one recording per rank, and the rule that compares them. No torch.
+
+With DDP every rank holds a replica of the model, and after backward's all-reduce every rank's
+gradients are the same average; so are the weights after the optimizer step. A rank whose
+gradient or weight norms differ from the others', or that went non-finite alone, has fallen
+out of step with them: ``rank_divergence``. The comparison is made from the recordings, after
+the fact or while attached, so watching never adds a collective call to the user's training.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradtui.events import Diagnosis, RunStarted, StepStats
+
+KIND = "rank_divergence"
+# All-reduce hands every rank the same bits; a relative difference above this is not rounding.
+REL_TOLERANCE = 1e-4
+_RANK_SUFFIX = re.compile(r"^(?P<base>.*)\.rank(?P<rank>\d+)$")
+
+WHY = (
+    "Data-parallel training keeps one copy of the model per rank and averages the gradients "
+    "across ranks after backward, so every copy takes the same step. Once one copy's gradient "
+    "differs, its weights drift from the others and the ranks train different models; a "
+    "non-finite value on one rank alone also means that rank was not averaged with the others."
+)
+FIX = (
+    "Wrap the model in DistributedDataParallel before making the optimizer, and do not edit "
+    ".grad per rank after backward (or do it identically everywhere). Parameters used on some "
+    "ranks only need find_unused_parameters=True. Use the same seed for the initial weights "
+    "on every rank (or let DDP broadcast them from rank 0), and keep per-rank randomness to the "
+    "data."
+)
+
+
+def rank_path(path: Path, rank: int) -> Path:
+    """runs/exp1.jsonl -> runs/exp1.rank0.jsonl"""
+    return path.with_name(f"{path.stem}.rank{rank}{path.suffix}")
+
+
+def split_rank(path: Path) -> tuple[Path, int | None]:
+    """runs/exp1.rank3.jsonl -> (runs/exp1.jsonl, 3); a plain file -> (itself, None)."""
+    match = _RANK_SUFFIX.match(path.stem)
+    if not match:
+        return path, None
+    return path.with_name(match["base"] + path.suffix), int(match["rank"])
+
+
+def expand(paths: Iterable[Path]) -> list[list[Path]]:
+    """Group the given files into runs: the rank files of one run together, rank order; a
+    name that does not exist but has rank files (runs/exp1.jsonl for exp1.rank*.jsonl) stands
+    for all of them."""
+    groups: dict[Path, dict[int, Path]] = {}
+    singles: list[list[Path]] = []
+    for path in paths:
+        base, rank = split_rank(path)
+        if rank is not None:
+            groups.setdefault(base, {})[rank] = path
+            continue
+        found = sorted(path.parent.glob(f"{path.stem}.rank*{path.suffix}"))
+        ranked = [(split_rank(p)[1], p) for p in found]
+        ranked = [(r, p) for r, p in ranked if r is not None]
+        if not path.exists() and ranked:
+            groups.setdefault(path, {}).update(ranked)
+        else:
+            singles.append([path])
+    return singles + [[group[r] for r in sorted(group)] for group in groups.values()]
+
+
+def rank_of(started: RunStarted | None, path: Path, fallback: int) -> int:
+    watch = (started.spec.get("watch") or {}) if started else {}
+    if isinstance(watch.get("rank"), int):
+        return watch["rank"]
+    _, rank = split_rank(path)
+    return fallback if rank is None else rank
+
+
+def _nonfinite(stats: StepStats) -> bool:
+    return not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
+
+
+def _spread(values: Sequence[float | None]) -> float:
+    """Relative spread of finite values, (max - min) / max |v|; 0 when fewer than two."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if len(finite) < 2:
+        return 0.0
+    top = max(abs(v) for v in finite)
+    return 0.0 if top == 0 else (max(finite) - min(finite)) / top
+
+
+@dataclass
+class RankCheck:
+    """Compares one step's events across ranks; keeps the findings and the largest spreads."""
+
+    ranks: tuple[int, ...]
+    layers: tuple[str, ...]
+    max_grad_spread: float = 0.0
+    max_weight_spread: float = 0.0
+    _found: dict[str, Diagnosis] = field(default_factory=dict)
+
+    def compare(self, step: int, by_rank: dict[int, StepStats]) -> list[Diagnosis]:
+        """Compare one step across ranks; returns diagnoses new or changed by it."""
+        if len(by_rank) < 2:
+            return []
+        new: list[Diagnosis] = []
+        bad = sorted(r for r, s in by_rank.items() if _nonfinite(s))
+        if bad and len(bad) < len(by_rank):
+            new += self._note("nonfinite", step, (), self._nonfinite_text(step, bad, by_rank))
+        grad_off, weight_off = self._differing_layers(by_rank)
+        if grad_off or weight_off:
+            new += self._note(
+                "values",
+                step,
+                self._names(grad_off | weight_off),
+                self._values_text(step, grad_off, weight_off, by_rank),
+            )
+        return new
+
+    def _differing_layers(self, by_rank: dict[int, StepStats]) -> tuple[set[int], set[int]]:
+        grad_off, weight_off = set(), set()
+        stats = list(by_rank.values())
+        for i in range(len(self.layers)):
+            grads = [s.grad_norm[i] for s in stats if i < len(s.grad_norm)]
+            spread = _spread(grads)
+            self.max_grad_spread = max(self.max_grad_spread, spread)
+            some_none = any(g is None for g in grads) and not all(g is None for g in grads)
+            if spread > REL_TOLERANCE or some_none:
+                grad_off.add(i)
+            weight = _spread([s.weight_norm[i] for s in stats if i < len(s.weight_norm)])
+            self.max_weight_spread = max(self.max_weight_spread, weight)
+            if weight > REL_TOLERANCE:
+                weight_off.add(i)
+        return grad_off, weight_off
+
+    def _names(self, indices: set[int]) -> tuple[str, ...]:
+        return tuple(self.layers[i] for i in sorted(indices))
+
+    def _note(self, key: str, step: int, layers: tuple[str, ...], message: str) -> list[Diagnosis]:
+        old = self._found.get(key)
+        if old is not None and set(layers) <= set(old.layers):
+            return []
+        first = old.step if old else step
+        merged = tuple(dict.fromkeys([*(old.layers if old else ()), *layers]))
+        found = Diagnosis(KIND, "error", first, merged, old.message if old else message, WHY, FIX)
+        self._found[key] = found
+        return [found]
+
+    def _nonfinite_text(self, step: int, bad: list[int], by_rank: dict[int, StepStats]) -> str:
+        good = sorted(set(by_rank) - set(bad))
+        return (
+            f"At step {step} rank {_listing(bad)} went non-finite while rank {_listing(good)} "
+            f"stayed finite: after the all-reduce every rank should hold the same gradients."
+        )
+
+    def _values_text(
+        self, step: int, grad_off: set[int], weight_off: set[int], by_rank: dict[int, StepStats]
+    ) -> str:
+        what = grad_off or weight_off
+        i = min(what)
+        field_name = "gradient" if grad_off else "weight"
+        values = {r: (s.grad_norm[i] if grad_off else s.weight_norm[i]) for r, s in by_rank.items()}
+        shown = ", ".join(f"rank {r}: {_fmt(v)}" for r, v in sorted(values.items()))
+        return (
+            f"At step {step} the ranks disagree on {len(what)} layer(s): the {field_name} norm "
+            f"of {self.layers[i]} is {shown}. After the all-reduce these should be identical."
+        )
+
+    def diagnoses(self) -> list[Diagnosis]:
+        return sorted(self._found.values(), key=lambda d: d.step)
+
+
+def _listing(ranks: Sequence[int]) -> str:
+    return ", ".join(str(r) for r in ranks)
+
+
+def _fmt(value: float | None) -> str:
+    return "None" if value is None else f"{value:.6g}"
+
+
+class RankStreams:
+    """The events of every rank of one run, as they arrive in any interleaving. A step is
+    compared once every rank still running has reported it; memory stays bounded."""
+
+    MAX_PENDING = 4096
+
+    def __init__(self, ranks: Sequence[int]) -> None:
+        self.ranks = tuple(ranks)
+        self.started: dict[int, RunStarted] = {}
+        self.last: dict[int, StepStats] = {}
+        self.steps: dict[int, int] = dict.fromkeys(self.ranks, 0)
+        self.ended: set[int] = set()
+        self.check: RankCheck | None = None
+        self._pending: dict[int, dict[int, StepStats]] = {}
+
+    def add(self, rank: int, event: object) -> list[Diagnosis]:
+        """Take one event of one rank; returns rank_divergence findings new or widened by it."""
+        if isinstance(event, RunStarted):
+            self.started[rank] = event
+            if self.check is None:
+                self.check = RankCheck(self.ranks, tuple(layer.name for layer in event.layers))
+            return []
+        if isinstance(event, StepStats):
+            self.last[rank] = event
+            self.steps[rank] = self.steps.get(rank, 0) + 1
+            self._pending.setdefault(event.step, {})[rank] = event
+            return self._compare_ready()
+        if getattr(event, "type", "") in ("run_finished", "run_failed"):
+            self.ended.add(rank)
+            return self._compare_ready()
+        return []
+
+    def _compare_ready(self) -> list[Diagnosis]:
+        if self.check is None:
+            return []
+        running = [r for r in self.ranks if r not in self.ended]
+        found: list[Diagnosis] = []
+        for step in sorted(self._pending):
+            by_rank = self._pending[step]
+            if any(r not in by_rank for r in running) and len(self._pending) <= self.MAX_PENDING:
+                break
+            found += self.check.compare(step, by_rank)
+            del self._pending[step]
+        return found
+
+    def diagnoses(self) -> list[Diagnosis]:
+        return self.check.diagnoses() if self.check else []
+
+    def summary(self) -> dict[str, object]:
+        """Per-rank figures and the spread between ranks, JSON-able."""
+        losses = {r: self.last[r].loss for r in self.ranks if r in self.last}
+        finite = [v for v in losses.values() if math.isfinite(v)]
+        return {
+            "ranks": [
+                {
+                    "rank": r,
+                    "steps": self.steps.get(r, 0),
+                    "last_loss": _finite_or_none(losses.get(r)),
+                    "last_grad_norm_total": _finite_or_none(
+                        self.last[r].grad_norm_total if r in self.last else None
+                    ),
+                }
+                for r in self.ranks
+            ],
+            "last_loss_spread": (max(finite) - min(finite)) if len(finite) > 1 else 0.0,
+            "max_grad_norm_spread": self.check.max_grad_spread if self.check else 0.0,
+            "max_weight_norm_spread": self.check.max_weight_spread if self.check else 0.0,
+        }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

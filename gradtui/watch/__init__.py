@@ -1,0 +1,63 @@
+"""``gradtui.watch(model, ...)``: watch your own model's gradients while it trains.
+
+This package is itself callable, so ``gradtui.watch(model)`` works however it was imported,
+and importing it does not import torch (``gradtui report`` and ``attach`` stay light); torch
+loads on the first call.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradtui.watch.monitor import DisabledMonitor, Monitor
+
+
+def watch(
+    model: Any, optimizer: Any = None, record: Any = None, **options: Any
+) -> Monitor | DisabledMonitor:
+    """Start watching ``model``; returns a ``Monitor``.
+
+    Call ``monitor.step(loss)`` after ``loss.backward()`` and before ``optimizer.step()``, once
+    per optimizer step, and ``monitor.close()`` at the end (or use ``with``).
+
+    model: any ``nn.Module`` (a DDP wrapper is looked through).
+    optimizer: when given, each update is measured right after ``optimizer.step()``;
+        otherwise at the next forward pass.
+    record: a JSON Lines file for ``gradtui attach`` / ``replay`` / ``report``; in a
+        distributed run each rank writes ``NAME.rankN.jsonl``.
+    every (16): steps between the heavier statistics (activation fractions, mean and max
+        |grad|, zero fractions, finiteness of every module output).
+    finite_checks ("sampled"): check every module's output on heavy steps ("sampled"), on
+        every step ("always") or never ("off"); a non-finite step without checks is replayed.
+    name: the run's name (default: the recording's file name, or the model's class).
+    total_steps: for the progress display, when known.
+    diagnose (True): run the diagnosis rules as it goes and log each finding once.
+    on_event: a callable that receives every event (StepStats, ...) as it is written.
+    """
+    from gradtui.watch.monitor import Monitor, disabled_monitor
+
+    try:
+        return Monitor(model, optimizer, record, **options)
+    except (TypeError, ValueError):
+        raise
+    except Exception as exc:
+        return disabled_monitor(exc)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Monitor":
+        from gradtui.watch.monitor import Monitor
+
+        return Monitor
+    raise AttributeError(name)
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> Monitor:
+        return watch(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,70 @@
+"""One finiteness check per module output, on the steps that ask for it.
+
+Hooks are put on every module for one forward pass and taken off at the end of the step. Each
+check is a reduction left on the device; they are read (one stack, one transfer) only when the
+step turned out non-finite, so a finite step pays the kernels and no synchronisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.hooks import RemovableHandle
+
+from gradtui.engine.probe import first_tensor
+
+
+class FiniteChecks:
+    def __init__(self, model: nn.Module, guard: Callable[[Callable[..., Any]], Callable[..., Any]]):
+        self.model = model
+        self._guard = guard
+        self._checks: list[tuple[str, torch.Tensor]] = []
+        self._handles: list[RemovableHandle] = []
+
+    @property
+    def on(self) -> bool:
+        return bool(self._handles)
+
+    def attach(self) -> None:
+        """Check every module output of the coming forward pass (idempotent)."""
+        self._checks.clear()
+        if self._handles:
+            return
+        for name, module in self.model.named_modules():
+            if isinstance(module, nn.ModuleList | nn.ModuleDict):
+                continue
+            label = name or type(self.model).__name__
+            self._handles.append(module.register_forward_hook(self._guard(self._check(label))))
+
+    def _check(self, label: str):
+        def hook(_module: nn.Module, _inputs: object, output: object) -> None:
+            tensor = first_tensor(output)
+            if tensor is not None and tensor.is_floating_point():
+                self._checks.append((label, torch.isfinite(tensor.detach()).all()))
+
+        return hook
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def first_bad(self) -> str | None:
+        """The first module, in the order outputs completed (innermost first), whose output
+        was not finite; None when all were finite or nothing was checked."""
+        if not self._checks:
+            return None
+        flags = torch.stack([ok for _, ok in self._checks]).tolist()
+        for (label, _), ok in zip(self._checks, flags, strict=True):
+            if not ok:
+                return label
+        return None
+
+    def checked(self) -> bool:
+        return bool(self._checks)
+
+    def clear(self) -> None:
+        self._checks.clear()

@@ -1,0 +1,315 @@
+"""The monitor: gradtui's probe on a user's own model, inside their own training loop.
+
+The user's step, and what the monitor does at each moment of it::
+
+    opt.zero_grad()
+    out = model(x)          forward pre-hook: a step begins (heavy statistics armed, the
+                            finiteness checks put on when asked, the inputs kept for a replay)
+    loss.backward()         first parameter hook: gradients left over from the last step
+    monitor.step(loss)      this step's statistics (one transfer), weights snapshotted
+    opt.step()              optimizer post-hook (or the next forward): the update is measured
+
+The event of step t is written at step t+1, once its update ratios are known, or at close.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from gradtui.diagnosis import Diagnoser
+from gradtui.engine.loop import backward_culprit
+from gradtui.engine.probe import Probe
+from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.recording import Recorder
+from gradtui.watch.finite import FiniteChecks
+from gradtui.watch.guard import Guard
+from gradtui.watch.hooks import StepHooks
+from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
+from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.world import World
+
+log = logging.getLogger("gradtui.watch")
+FiniteMode = Literal["sampled", "always", "off"]
+# Steps whose non-finite source is found by replaying the forward pass, when no finiteness
+# hooks were on. After a non-finite step the hooks stay on until a step is finite again, so a
+# replay is needed only where a run first goes bad; the budget bounds a run that flickers.
+REPLAY_BUDGET = 3
+
+
+class Monitor:
+    """See ``gradtui.watch``. Usable as a context manager; ``close`` is idempotent."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        record: str | Path | None = None,
+        every: int = 16,
+        name: str | None = None,
+        finite_checks: FiniteMode = "sampled",
+        total_steps: int = 0,
+        diagnose: bool = True,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        self.world = World.detect()
+        self.model = self.world.unwrap(model)
+        self.optimizer = optimizer
+        self.every = every
+        self.finite_mode = finite_checks
+        self.total_steps = total_steps
+        self.steps = 0  # steps measured so far; the next step's index
+        self.closed = False
+        self.path = self.world.record_path(record)
+        self.name = name or (self.world.base_name(record) if record else type(self.model).__name__)
+        self.diagnoser = Diagnoser() if diagnose else None
+        self._on_event = on_event
+        self._guard = Guard(self._abandon)
+        self._recorder = Recorder(self.path) if self.path else None
+        self._watched = static_watched(self.model)
+        self._probe = Probe(self.model, self._watched, every, guard=self._guard.wrap)
+        self._order: ForwardOrder | None = ForwardOrder(self.model)
+        self._layout: Layout | None = None
+        self._finite = FiniteChecks(self.model, self._guard.wrap)
+        self._inputs = LastInputs()
+        self._replays_left = REPLAY_BUDGET
+        self._went_bad = False  # the last step was non-finite: check the next one's outputs
+        self._held: StepStats | None = None  # measured, waiting for the optimizer's update
+        self._hooks = StepHooks(
+            self.model,
+            self._probe.params,
+            optimizer,
+            self._guard.wrap,
+            on_forward=self._on_forward,
+            on_first_grad=self._on_first_grad,
+            on_optimizer_step=self._on_optimizer_step,
+        )
+        atexit.register(self.close)
+
+    # -- the user's calls ------------------------------------------------------------------
+    def step(self, loss: torch.Tensor | float) -> None:
+        """Measure this step: call after backward, before ``optimizer.step()``."""
+        if not self.closed:
+            self._guard.wrap(self._step)(loss)
+
+    def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        """``loss.backward(**kwargs)``; when it raises, the error is recorded with the forward
+        line that made the failing tensor, the monitor closes, and the error is re-raised."""
+        try:
+            loss.backward(**kwargs)
+        except Exception as exc:
+            if not self.closed:
+                self._guard.wrap(self._record_failure)(exc, True)
+            raise
+
+    def close(self) -> None:
+        """Write the last step and the end of the run; take every hook away."""
+        if self.closed:
+            return
+        self._guard.wrap(self._finish)(RunFinished(steps_run=self.steps))
+        self._release()
+
+    def diagnoses(self) -> list[Diagnosis]:
+        return self.diagnoser.diagnoses() if self.diagnoser else []
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb) -> None:
+        if isinstance(exc, Exception) and not self.closed:
+            self._guard.wrap(self._record_failure)(exc, False)
+        elif exc is not None and not self.closed:  # KeyboardInterrupt and the like
+            self._guard.wrap(self._finish)(RunFinished(steps_run=self.steps, stopped=True))
+        self.close()
+
+    # -- hooks -----------------------------------------------------------------------------
+    def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._apply_update()
+        self._probe.arm(self.steps)
+        if self.finite_mode == "always" or (
+            self.finite_mode == "sampled" and (self._probe.heavy_armed or self._went_bad)
+        ):
+            self._finite.attach()
+        if self.finite_mode != "off":
+            self._inputs.keep(args, kwargs)
+
+    def _on_first_grad(self) -> None:
+        self._probe.set_carried(self._probe.carried_norms())
+
+    def _on_optimizer_step(self) -> None:
+        self._apply_update()
+
+    def _apply_update(self) -> None:
+        if self._held is not None:
+            self._probe.after_optimizer(self._held)
+            self._held = None
+
+    # -- one step ------------------------------------------------------------------------------
+    def _step(self, loss: torch.Tensor | float) -> None:
+        self._start()
+        self._apply_update()
+        loss_tensor = loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
+        stats = self._probe.after_backward(self.steps, loss_tensor)
+        self._went_bad = not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
+        if self._went_bad:
+            stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
+        self._finite.detach()
+        self._finite.clear()
+        self._inputs.forget()
+        self._probe.set_carried([])
+        self._probe.before_optimizer()
+        self._held = stats
+        self.steps += 1
+        self._hooks.expect_new_step()
+        self._emit_completed()
+
+    def _start(self) -> None:
+        if self._layout is not None:
+            return
+        self._layout = Layout.of(self._watched, self._order)
+        if self._order is not None:
+            self._order.remove()
+            self._order = None
+        self._emit(
+            RunStarted(
+                scenario=self.name,
+                title=f"{self.name} · {type(self.model).__name__}{self.world.title_suffix()}",
+                lesson="",
+                spec={"watch": {"model": type(self.model).__name__, **self.world.as_data()}},
+                layers=self._layout.layers,
+                blocks=self._layout.blocks,
+                total_steps=self.total_steps,
+                heavy_every=self.every,
+                activation=activation_name(self._watched),
+            )
+        )
+
+    def _nonfinite_source(self, stats: StepStats) -> str:
+        """Where the first non-finite value appeared (see StepStats.nonfinite_source). With
+        finite_checks="off" only the backward side can be named."""
+        assert self._layout is not None
+        if self.finite_mode == "off":
+            return backward_culprit(self._layout.reorder(stats), list(self._layout.blocks))
+        found = None
+        if self._finite.checked():
+            found = self._finite.first_bad()
+        elif self._inputs.seen and self._replays_left > 0:
+            self._replays_left -= 1
+            found = first_nonfinite_output(self.model, self._inputs)
+        if found is not None:
+            return found
+        if not math.isfinite(stats.loss) and (self._finite.checked() or self._inputs.seen):
+            return "loss"  # every module output was finite: the loss made the first one
+        return backward_culprit(self._layout.reorder(stats), list(self._layout.blocks))
+
+    def _emit_completed(self) -> None:
+        done = self._probe.take_completed()
+        if done is not None:
+            self._emit(done)
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, StepStats) and self._layout is not None:
+            event = self._layout.reorder(event)
+        if self._recorder is not None:
+            self._recorder(event)
+        if self.diagnoser is not None:
+            for found in self.diagnoser.observe(event):
+                if self.world.rank == 0:
+                    log.warning("gradtui: [%s] %s: %s", found.severity, found.kind, found.message)
+        if self._on_event is not None:
+            self._on_event(event)
+
+    # -- the end -------------------------------------------------------------------------------
+    def _finish(self, last: RunFinished | RunFailed) -> None:
+        self._start()
+        self._apply_update()
+        done = self._probe.flush()
+        if done is not None:
+            self._emit(done)
+        self._emit(last)
+
+    def _record_failure(self, exc: Exception, replay: bool) -> None:
+        """The user's step raised: record it as the end of the run, and close."""
+        trace = ""
+        if replay and isinstance(exc, RuntimeError) and self._inputs.seen:
+            trace = failure_forward_line(self.model, self._inputs)
+        text = str(exc).strip()
+        self._finish(
+            RunFailed(
+                step=self.steps,
+                error_type=type(exc).__name__,
+                message=text.splitlines()[0] if text else type(exc).__name__,
+                forward_trace=trace,
+            )
+        )
+        self._release()
+
+    def _abandon(self) -> None:
+        """After an error of ours: tell a reader the recording ends here, then let go."""
+        if not self.closed:
+            end = RunFinished(steps_run=self.steps, stopped=True)
+            for sink in (self._recorder, self._on_event):
+                try:
+                    if sink is not None:
+                        sink(end)
+                except Exception:
+                    log.debug("could not mark the run as ended", exc_info=True)
+        self._release()
+
+    def _release(self) -> None:
+        """Take every hook away and close the recording; safe to call more than once."""
+        if self.closed:
+            return
+        self.closed = True
+        for remove in (self._hooks.remove, self._probe.remove, self._finite.detach):
+            try:
+                remove()
+            except Exception:
+                log.debug("removing hooks failed", exc_info=True)
+        if self._order is not None:
+            self._order.remove()
+        if self._recorder is not None:
+            self._recorder.close()
+        self._inputs.forget()
+        atexit.unregister(self.close)
+
+
+class DisabledMonitor:
+    """What ``watch`` returns when setting up failed inside gradtui: the same calls, doing
+    nothing but the user's own work (``backward`` still runs backward)."""
+
+    closed = True
+    steps = 0
+
+    def step(self, loss: torch.Tensor | float) -> None:
+        pass
+
+    def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        loss.backward(**kwargs)
+
+    def close(self) -> None:
+        pass
+
+    def diagnoses(self) -> list[Diagnosis]:
+        return []
+
+    def __enter__(self) -> DisabledMonitor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+def disabled_monitor(exc: Exception) -> DisabledMonitor:
+    Guard(lambda: None).trip(exc)
+    return DisabledMonitor()

@@ -1,0 +1,48 @@
+"""Where this process stands in a distributed run (torch.distributed), and what follows from it:
+which recording file it writes, how it names itself, which module it watches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import distributed as dist
+from torch import nn
+
+from gradtui.ranks import rank_path, split_rank
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+
+    @classmethod
+    def detect(cls) -> World:
+        if dist.is_available() and dist.is_initialized():
+            return cls(dist.get_rank(), dist.get_world_size())
+        return cls()
+
+    @staticmethod
+    def unwrap(model: nn.Module) -> nn.Module:
+        """The user's module inside DistributedDataParallel or DataParallel wrappers, so layers
+        are named as the user named them (``fc1``, not ``module.fc1``)."""
+        while isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel):
+            model = model.module
+        return model
+
+    def record_path(self, record: str | Path | None) -> Path | None:
+        """Each rank of a distributed run writes its own file: runs/x.jsonl -> x.rank1.jsonl."""
+        if record is None:
+            return None
+        path = Path(record)
+        return rank_path(path, self.rank) if self.size > 1 else path
+
+    def base_name(self, record: str | Path) -> str:
+        return split_rank(Path(record))[0].stem
+
+    def title_suffix(self) -> str:
+        return f" · rank {self.rank}/{self.size}" if self.size > 1 else ""
+
+    def as_data(self) -> dict[str, int]:
+        return {"rank": self.rank, "world_size": self.size}
