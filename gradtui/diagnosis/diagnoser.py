@@ -1,29 +1,177 @@
 """Incremental diagnosis of a run: feed events in order, read findings at any time.
 
-INTERFACE ONLY so far: the rules are being written (issue 3). It fires nothing yet.
+Every rule keeps bounded state (counters and fixed-size windows), so a step costs the same at
+step 10 and at step 100,000: no history is rescanned. One finding has one key; when a rule
+reports the same key again (more layers, a worse severity) the diagnosis is updated in place
+and keeps the step it was first seen at. ``observe`` returns only the newly fired ones;
+``revision`` grows whenever anything changed, for a reader that redraws on change.
 """
 
 from __future__ import annotations
 
-from gradtui.events import Diagnosis, Event, LayerStatus, RunStarted
+from dataclasses import replace
+
+from gradtui.diagnosis import thresholds as T
+from gradtui.diagnosis.chain import ChainLink, ChainTracker
+from gradtui.diagnosis.context import Finding, LossLevel, RunInfo, StepView, faint_blocks
+from gradtui.diagnosis.failure import AUTOGRAD_ERROR, failure_diagnosis
+from gradtui.diagnosis.rules_activity import DEAD, SATURATED, ActivityRule
+from gradtui.diagnosis.rules_chain import EXPLODING, ExplodingRule, VanishingRule
+from gradtui.diagnosis.rules_params import (
+    FROZEN,
+    MISSING,
+    UPDATE,
+    AccumulationRule,
+    FrozenRule,
+    MissingRule,
+    UpdateRatioRule,
+)
+from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
+from gradtui.events import Diagnosis, Event, LayerStatus, RunFailed, RunStarted, StepStats
+
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+# When several rules flag one layer, the status shown is the first of these.
+STATUS_PRIORITY: tuple[LayerStatus, ...] = (
+    "nonfinite",
+    "missing",
+    "exploding",
+    "vanishing",
+    "frozen",
+    "dead",
+    "saturated",
+)
+# Kinds that explain a layer's small or absent updates; the update-ratio rule leaves their
+# layers alone so one cause is reported once.
+CAUSES = {NONFINITE, MISSING, "vanishing_gradients", EXPLODING, FROZEN, DEAD, SATURATED}
+# Once a run has diverged (non-finite values, or an explosion of four decades) what follows is
+# its consequence: saturated units, collapsed links, stalled weights. These kinds then fire no
+# more, so the report leads with the cause instead of burying it.
+CONSEQUENCES = {"vanishing_gradients", FROZEN, DEAD, SATURATED, UPDATE, LOSS}
+
+
+class _Rules:
+    """Every rule of one run, in the order they run (earlier ones explain layers first)."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.nonfinite = NonfiniteRule(run)
+        self.missing = MissingRule(run)
+        self.vanishing = VanishingRule(run)
+        self.exploding = ExplodingRule(run)
+        self.dead = ActivityRule(run, DEAD)
+        self.saturated = ActivityRule(run, SATURATED)
+        self.frozen = FrozenRule(run)
+        self.accumulation = AccumulationRule(run)
+        self.update = UpdateRatioRule(run)
+        self.loss = LossRule(run)
+
+    def with_status(self):
+        return (
+            self.nonfinite,
+            self.missing,
+            self.vanishing,
+            self.exploding,
+            self.dead,
+            self.saturated,
+            self.frozen,
+        )
 
 
 class Diagnoser:
     def __init__(self) -> None:
         self.started: RunStarted | None = None
-        self._fired: list[Diagnosis] = []
+        self.revision = 0
+        self._run: RunInfo | None = None
+        self._rules: _Rules | None = None
+        self._chain: ChainTracker | None = None
+        self._loss = LossLevel()
+        self._by_key: dict[str, Diagnosis] = {}
+        self._covered: frozenset[int] = frozenset()
 
     def observe(self, event: Event) -> list[Diagnosis]:
         """Take the next event; return the diagnoses that fired for the first time on it."""
         if isinstance(event, RunStarted):
-            self.started = event
+            self._start(event)
+            return []
+        if self._rules is None:
+            return []
+        if isinstance(event, StepStats):
+            return self._record(self._step(event))
+        if isinstance(event, RunFailed):
+            return self._record([(AUTOGRAD_ERROR, failure_diagnosis(event))])
         return []
 
     def diagnoses(self) -> list[Diagnosis]:
         """Every diagnosis fired so far, most severe first, then by step."""
-        order = {"error": 0, "warning": 1, "info": 2}
-        return sorted(self._fired, key=lambda d: (order[d.severity], d.step))
+        return sorted(self._by_key.values(), key=lambda d: (SEVERITY_RANK[d.severity], d.step))
 
     def layer_status(self) -> tuple[LayerStatus, ...]:
         """The current status of each layer, in RunStarted.layers order."""
-        return tuple("ok" for _ in (self.started.layers if self.started else ()))
+        if self._run is None or self._rules is None:
+            return ()
+        status: list[LayerStatus] = ["ok"] * len(self._run.layers)
+        rank = {s: r for r, s in enumerate(STATUS_PRIORITY)}
+        for rule in self._rules.with_status():
+            for i, value in rule.status().items():
+                if status[i] == "ok" or rank[value] < rank[status[i]]:
+                    status[i] = value
+        return tuple(status)
+
+    def links(self) -> tuple[ChainLink, ...]:
+        """The chain view: per block, this step's gain, its recent median, the cumulative."""
+        return self._chain.links() if self._chain else ()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _start(self, event: RunStarted) -> None:
+        self.started = event
+        self._run = RunInfo.from_event(event)
+        self._rules = _Rules(self._run)
+        self._chain = ChainTracker(event.blocks, T.GAIN_WINDOW)
+        self._loss = LossLevel()
+        self._by_key = {}
+        self._covered = frozenset()
+        self.revision += 1
+
+    def _step(self, stats: StepStats) -> list[Finding]:
+        assert self._rules is not None and self._run is not None and self._chain is not None
+        rules = self._rules
+        self._chain.update(stats.block_grad_norm)
+        self._loss.add(stats.loss)
+        view = StepView(stats, self._run, self._chain, self._loss)
+        view.faint_blocks = faint_blocks(self._chain)
+        grew = any(key.startswith(EXPLODING) for key in self._by_key)
+        findings = rules.nonfinite.step(view, grew)
+        findings += rules.missing.step(view)
+        findings += rules.vanishing.step(view)
+        findings += rules.exploding.step(view)
+        findings += rules.dead.step(view)
+        findings += rules.saturated.step(view)
+        findings += rules.frozen.step(view)
+        findings += rules.accumulation.step(view)
+        slow_explained = "vanishing_gradients" in self._by_key or bool(rules.vanishing.flagged)
+        findings += rules.update.step(view, self._covered, slow_explained)
+        findings += rules.loss.step(view)
+        if self._diverged():
+            findings = [f for f in findings if f[1].kind not in CONSEQUENCES]
+        return findings
+
+    def _diverged(self) -> bool:
+        return any(
+            d.kind == NONFINITE or (d.kind == EXPLODING and d.severity == "error")
+            for d in self._by_key.values()
+        )
+
+    def _record(self, findings: list[Finding]) -> list[Diagnosis]:
+        fired = []
+        for key, diagnosis in findings:
+            old = self._by_key.get(key)
+            if old is None:
+                self._by_key[key] = diagnosis
+                fired.append(diagnosis)
+            else:
+                worse = min(old.severity, diagnosis.severity, key=SEVERITY_RANK.__getitem__)
+                self._by_key[key] = replace(diagnosis, step=old.step, severity=worse)
+            if diagnosis.kind in CAUSES and self._run is not None:
+                index = {name: i for i, name in enumerate(self._run.layers)}
+                self._covered |= {index[n] for n in diagnosis.layers if n in index}
+            self.revision += 1
+        return fired

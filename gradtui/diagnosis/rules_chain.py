@@ -1,0 +1,278 @@
+"""Rules on the chain-rule product: vanishing and exploding gradients."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+
+from gradtui.diagnosis import texts
+from gradtui.diagnosis import thresholds as T
+from gradtui.diagnosis.chain import ChainTracker
+from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
+from gradtui.diagnosis.words import (
+    decades,
+    geometric_mean,
+    link_span,
+    name_list,
+    num,
+    runs,
+    times,
+)
+from gradtui.events import Diagnosis, LayerStatus, Severity
+
+VANISHING = "vanishing_gradients"
+EXPLODING = "exploding_gradients"
+
+
+def culprit_links(chain: ChainTracker, shrinking: bool, strong_only: bool = False) -> str:
+    """Name the links that contribute most to the product, from their median gains."""
+    names = chain.names
+    medians = {j: chain.gain_median(j) for j in range(1, len(names))}
+    known = {j: m for j, m in medians.items() if m is not None}
+    if shrinking:
+        strong = [j for j, m in known.items() if m <= T.LINK_SHRINK]
+        mild = [j for j, m in known.items() if m < 1]
+    else:
+        strong = [j for j, m in known.items() if m >= T.LINK_GROW]
+        mild = [j for j, m in known.items() if m > 1]
+    if strong_only:
+        mild = []
+    verb = "shrink" if shrinking else "grow"
+    parts = []
+    chosen = strong or mild
+    for first, last in _largest_runs(chosen, known):
+        gains = [known[j] for j in range(first, last + 1)]
+        if shrinking and any(g == 0 for g in gains):
+            parts.append(f"{link_span(first, last, names)} cut it to exactly zero")
+            continue
+        factor = geometric_mean(gains)
+        factor = 1 / factor if shrinking and factor > 0 else factor
+        each = f"each {verb}" if last > first else f"{verb}s"
+        parts.append(f"{link_span(first, last, names)} {each} the gradient about {times(factor)}")
+    if not parts:
+        return ""
+    sentence = "; ".join(parts)
+    if not strong:
+        sentence = f"no single link is to blame: {sentence}, and the small factors multiply"
+    unknown = [j for j, m in medians.items() if m is None]
+    if shrinking and unknown and min(unknown) < min(chosen, default=len(names)):
+        sentence += f"; below {names[max(unknown)]} the gradient is exactly zero (it underflowed)"
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def _largest_runs(indices: list[int], gains: dict[int, float]) -> list[tuple[int, int]]:
+    """The three runs of consecutive links that move the product the most, in link order."""
+
+    def weight(span: tuple[int, int]) -> float:
+        return sum(abs(math.log(max(gains[j], 1e-300))) for j in range(span[0], span[1] + 1))
+
+    best = sorted(runs(indices), key=weight, reverse=True)[:3]
+    return sorted(best)
+
+
+def _layers_of(run: RunInfo, blocks) -> list[int]:
+    return sorted(i for b in blocks for i in run.block_layers[b] if run.trainable[i])
+
+
+class VanishingRule:
+    """The gradient reaching the first block is orders of magnitude below the loss's."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.streak = 0
+        self.first_step = 0
+        self.flagged: frozenset[int] = frozenset()
+        self.reported_layers: frozenset[int] = frozenset()
+        self.reported_severity: Severity | None = None
+
+    def step(self, view: StepView) -> list[Finding]:
+        d = view.chain.depth_gain
+        if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
+            self.streak = 0
+            self.flagged = frozenset()
+            return []
+        if self.streak == 0:
+            self.first_step = view.step
+        self.streak += 1
+        if self.streak < T.PATIENCE:
+            return []
+        self.flagged = frozenset(_layers_of(self.run, view.faint_blocks))
+        view.explained |= self.flagged
+        severity = self._severity(view)
+        if severity == self.reported_severity and self.flagged <= self.reported_layers:
+            return []
+        if self.reported_severity == "error":
+            severity = "error"
+        self.reported_severity = severity
+        self.reported_layers |= self.flagged
+        return [(VANISHING, self._diagnosis(view, d, severity))]
+
+    def _severity(self, view: StepView) -> Severity:
+        first = [i for i in self.run.block_layers[0] if self.run.trainable[i]]
+        ratios = [view.stats.update_ratio[i] for i in first]
+        stalled = bool(ratios) and all(r < T.STALLED_UPDATE_RATIO for r in ratios)
+        return "error" if stalled else "warning"
+
+    def _diagnosis(self, view: StepView, d: float, severity: Severity) -> Diagnosis:
+        run = self.run
+        names = run.names(sorted(self.reported_layers))
+        first_name = run.blocks[0]
+        size = (
+            "exactly zero: nothing of the loss's gradient arrives"
+            if d == 0
+            else f"{num(d)} of the gradient leaving the loss ({decades(d)} lost on the way back)"
+        )
+        message = (
+            f"Since step {self.first_step} the gradient reaching {first_name} is {size}. "
+            f"{culprit_links(view.chain, True)} "
+            f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
+        )
+        if severity == "error":
+            message += (
+                f" The first layers' weights no longer move (|dW|/|W| below "
+                f"{num(T.STALLED_UPDATE_RATIO)} at step {view.step})."
+            )
+        return Diagnosis(
+            kind=VANISHING,
+            severity=severity,
+            step=self.first_step,
+            layers=names,
+            message=message,
+            why=texts.vanishing_why(run.activation, run.init),
+            fix=texts.vanishing_fix(run.activation),
+        )
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.flagged, "vanishing")
+
+
+class ExplodingRule:
+    """Gradients jump far above their recent median, or grow link by link towards the input."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.totals: deque[float] = deque(maxlen=T.NORM_WINDOW)
+        self.layer_norms: list[deque[float]] = [deque(maxlen=T.NORM_WINDOW) for _ in run.layers]
+        self.depth_streak = 0
+        self.depth_first = 0
+        self.jump_layers: frozenset[int] = frozenset()
+        self.depth_layers: frozenset[int] = frozenset()
+        self._jump_severity: Severity | None = None
+        self._jump_first: int | None = None
+        self._depth_reported = False
+
+    def step(self, view: StepView) -> list[Finding]:
+        findings = []
+        jump = self._jump(view)
+        if jump:
+            findings.append(jump)
+        depth = self._depth(view)
+        if depth:
+            findings.append(depth)
+        s = view.stats
+        if finite(s.grad_norm_total):
+            self.totals.append(s.grad_norm_total)
+        for window, norm in zip(self.layer_norms, s.grad_norm, strict=True):
+            if finite(norm):
+                window.append(norm)
+        return findings
+
+    # -- a jump in time ---------------------------------------------------------------------
+    def _jump(self, view: StepView) -> Finding | None:
+        s = view.stats
+        total = s.grad_norm_total
+        if not finite(total) or not self.totals:
+            self.jump_layers = frozenset()
+            return None
+        median = statistics.median(self.totals)
+        if median <= 0 or total / median < T.EXPLODE_JUMP:
+            self.jump_layers = frozenset()
+            return None
+        ratio = total / median
+        rises = self._layer_rises(s.grad_norm)
+        self.jump_layers = frozenset(i for i, r in rises if r >= T.EXPLODE_JUMP) or frozenset(
+            i for i, _ in rises[:3]
+        )
+        view.explained |= self.jump_layers
+        clipped = s.grad_norm_clipped is not None and s.grad_norm_clipped < total
+        severity: Severity = (
+            "info" if clipped else ("error" if ratio >= T.EXPLODE_JUMP_ERROR else "warning")
+        )
+        order = {"info": 0, "warning": 1, "error": 2}
+        if self._jump_severity and order[severity] <= order[self._jump_severity]:
+            return None
+        self._jump_severity = severity
+        if self._jump_first is None:
+            self._jump_first = s.step
+        top = ", ".join(f"{self.run.layers[i]} {times(r)}" for i, r in rises[:3])
+        message = (
+            f"At step {s.step} the total gradient norm jumped to {num(total)}, {times(ratio)} "
+            f"its median over the previous {len(self.totals)} step(s) ({num(median)}). "
+            f"Largest rises: {top}. {culprit_links(view.chain, False, strong_only=True)}"
+        ).rstrip()
+        if self._jump_first is not None and self._jump_first != s.step:
+            message += f" First flagged at step {self._jump_first}."
+        if clipped:
+            message += f" Clipping cut it to {num(s.grad_norm_clipped)} before the update."
+        why = texts.JUMP_WHY + (texts.JUMP_WHY_CLIPPED if clipped else "")
+        names = self.run.names(sorted(self.jump_layers))
+        return (
+            f"{EXPLODING}:jump",
+            Diagnosis(EXPLODING, severity, s.step, names, message, why, texts.JUMP_FIX),
+        )
+
+    def _layer_rises(self, norms: tuple[float | None, ...]) -> list[tuple[int, float]]:
+        rises = []
+        for i, (window, norm) in enumerate(zip(self.layer_norms, norms, strict=True)):
+            if not window or not finite(norm):
+                continue
+            median = statistics.median(window)
+            if median > 0:
+                rises.append((i, norm / median))
+        return sorted(rises, key=lambda item: item[1], reverse=True)
+
+    # -- growth along the chain -------------------------------------------------------------
+    def _depth(self, view: StepView) -> Finding | None:
+        d = view.chain.depth_gain
+        if d is None or not finite(d) or d <= T.EXPLODE_DEPTH_GAIN:
+            self.depth_streak = 0
+            self.depth_layers = frozenset()
+            return None
+        if self.depth_streak == 0:
+            self.depth_first = view.step
+        self.depth_streak += 1
+        if self.depth_streak < T.PATIENCE:
+            return None
+        loud = [
+            j
+            for j, r in enumerate(view.chain.from_loss[:-1])
+            if finite(r) and r > T.EXPLODE_DEPTH_GAIN
+        ]
+        self.depth_layers = frozenset(_layers_of(self.run, loud))
+        view.explained |= self.depth_layers
+        if self._depth_reported:
+            return None
+        self._depth_reported = True
+        names = self.run.names(sorted(self.depth_layers))
+        message = (
+            f"Since step {self.depth_first} the gradient reaching {self.run.blocks[0]} is "
+            f"{times(d)} the gradient leaving the loss ({decades(d)} gained on the way back). "
+            f"{culprit_links(view.chain, False)} Layers with over {num(T.EXPLODE_DEPTH_GAIN)}x "
+            f"the loss's gradient: {name_list(names)}."
+        )
+        return (
+            f"{EXPLODING}:depth",
+            Diagnosis(
+                EXPLODING,
+                "warning",
+                self.depth_first,
+                names,
+                message,
+                texts.DEPTH_WHY,
+                texts.DEPTH_FIX,
+            ),
+        )
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.jump_layers | self.depth_layers, "exploding")

@@ -1,0 +1,342 @@
+"""Rules on parameters: missing and frozen gradients, carried gradients, update/weight ratios."""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+from gradtui.diagnosis import texts
+from gradtui.diagnosis import thresholds as T
+from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
+from gradtui.diagnosis.words import name_list, num, times
+from gradtui.events import Diagnosis, LayerStatus, Severity, StepStats
+
+MISSING = "missing_gradients"
+FROZEN = "frozen_parameters"
+ACCUMULATION = "gradient_accumulation"
+UPDATE = "update_ratio"
+
+
+class MissingRule:
+    """A trainable layer's .grad stays None: backward never reaches it."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.streak = [0] * len(run.layers)
+        self.since = [0] * len(run.layers)
+        self.flagged: frozenset[int] = frozenset()
+        self.reported: frozenset[int] = frozenset()
+
+    def step(self, view: StepView) -> list[Finding]:
+        flagged = []
+        for i, norm in enumerate(view.stats.grad_norm):
+            if norm is not None or not self.run.trainable[i]:
+                self.streak[i] = 0
+                continue
+            if self.streak[i] == 0:
+                self.since[i] = view.step
+            self.streak[i] += 1
+            if self.streak[i] >= T.MISSING_PATIENCE:
+                flagged.append(i)
+        self.flagged = frozenset(flagged)
+        view.explained |= self.flagged
+        if not flagged or self.flagged <= self.reported:
+            return []
+        self.reported |= self.flagged
+        layers = sorted(self.reported)
+        first = min(self.since[i] for i in layers)
+        names = self.run.names(layers)
+        message = (
+            f"{name_list(names)} got no gradient on any step since step {first} (.grad is "
+            f"None after backward, {self.streak[layers[0]]} steps in a row), so their weights "
+            f"have not changed. {self._cut(view.stats, layers)}"
+        )
+        return [
+            (
+                MISSING,
+                Diagnosis(
+                    MISSING, "error", first, names, message, texts.MISSING_WHY, texts.MISSING_FIX
+                ),
+            )
+        ]
+
+    def _cut(self, stats: StepStats, layers: list[int]) -> str:
+        """Where the chain breaks: the first block after the missing ones that has a gradient."""
+        blocks = self.run.blocks
+        missing_blocks = {self.run.layer_block[i] for i in layers}
+        dark = [b for b in sorted(missing_blocks) if stats.block_grad_norm[b] is None]
+        if not dark:
+            return (
+                "Their blocks' outputs do receive a gradient, so these parameters take no part "
+                "in computing them: an unused branch, or weights read through .data."
+            )
+        after = [
+            b for b in range(max(dark) + 1, len(blocks)) if stats.block_grad_norm[b] is not None
+        ]
+        if not after:
+            return "No block output receives a gradient: the loss is not connected to them."
+        cut = after[0]
+        return (
+            f"The chain is cut at the input of {blocks[cut]}: its output receives a gradient "
+            f"({num(stats.block_grad_norm[cut])}) but none flows back into {blocks[cut - 1]}."
+        )
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.flagged, "missing")
+
+
+class FrozenRule:
+    """Weights that do not change although their gradient should move them."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.streak = [0] * len(run.layers)
+        self.since = [0] * len(run.layers)
+        self.zero_grad = [False] * len(run.layers)
+        self.flagged: frozenset[int] = frozenset()
+        self.reported: frozenset[int] = frozenset()
+
+    def step(self, view: StepView) -> list[Finding]:
+        s = view.stats
+        if view.loss.converged:
+            self.streak = [0] * len(self.streak)
+            self.flagged = frozenset()
+            return []
+        step_size: float | None = None
+        flagged = []
+        for i in range(len(self.streak)):
+            frozen, zero = self._frozen_now(view, i, step_size)
+            if frozen is None:
+                step_size = self._step_size(s)
+                frozen, zero = self._frozen_now(view, i, step_size)
+            if not frozen:
+                self.streak[i] = 0
+                continue
+            if self.streak[i] == 0:
+                self.since[i] = view.step
+            self.streak[i] += 1
+            self.zero_grad[i] = bool(zero)
+            if self.streak[i] >= T.FROZEN_PATIENCE:
+                flagged.append(i)
+        self.flagged = frozenset(flagged)
+        view.explained |= self.flagged
+        if not flagged or self.flagged <= self.reported:
+            return []
+        self.reported |= self.flagged
+        return [(FROZEN, self._diagnosis(view, sorted(self.reported), step_size))]
+
+    def _frozen_now(
+        self, view: StepView, i: int, step_size: float | None
+    ) -> tuple[bool | None, bool]:
+        """(frozen?, because the gradient is zero?); None when the step size is needed."""
+        s = view.stats
+        run = self.run
+        grad, update = s.grad_norm[i], s.update_ratio[i]
+        if (
+            not run.trainable[i]
+            or i in view.explained
+            or run.layer_block[i] in view.faint_blocks
+            or not finite(grad)
+            or not finite(update)
+        ):
+            return False, False
+        if grad == 0:
+            return True, True
+        if update != 0:
+            return False, False
+        if step_size is None:
+            return None, False
+        weight = s.weight_norm[i]
+        expected = step_size * grad / weight if weight > 0 else 0.0
+        return expected >= T.FROZEN_MIN_EXPECTED, False
+
+    @staticmethod
+    def _step_size(s: StepStats) -> float:
+        """The optimizer's effective step, |dW| / |grad|, from the layers that did move."""
+        sizes = [
+            u * w / g
+            for g, u, w in zip(s.grad_norm, s.update_ratio, s.weight_norm, strict=True)
+            if finite(g) and g > 0 and finite(u) and u > 0 and w > 0
+        ]
+        return statistics.median(sizes) if sizes else 0.0
+
+    def _diagnosis(self, view: StepView, layers: list[int], step_size: float | None) -> Diagnosis:
+        names = self.run.names(layers)
+        first = min(self.since[i] for i in layers)
+        zero = [i for i in layers if self.zero_grad[i]]
+        moving = [i for i in layers if not self.zero_grad[i]]
+        parts = []
+        if moving:
+            i = moving[0]
+            s = view.stats
+            parts.append(
+                f"{name_list(self.run.names(moving))}: weights unchanged for "
+                f"{self.streak[i]} steps although the gradient (norm {num(s.grad_norm[i])} at "
+                f"step {view.step}) is comparable to layers that do move."
+            )
+        if zero:
+            parts.append(
+                f"{name_list(self.run.names(zero))}: the gradient is exactly zero everywhere, "
+                f"{self.streak[zero[0]]} steps in a row, while later layers still learn."
+            )
+        message = f"Since step {first}: " + " ".join(parts)
+        return Diagnosis(
+            FROZEN, "warning", first, names, message, texts.FROZEN_WHY, texts.FROZEN_FIX
+        )
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.flagged, "frozen")
+
+
+class AccumulationRule:
+    """.grad already holds gradients before backward: the last step's were never cleared."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.streak = 0
+        self.since = 0
+        self.first_total: float | None = None
+        self.reported = False
+
+    def step(self, view: StepView) -> list[Finding]:
+        s = view.stats
+        if self.first_total is None and finite(s.grad_norm_total):
+            self.first_total = s.grad_norm_total
+        carried = s.carried_grad_norm
+        if not (finite(carried) and carried > 0):
+            self.streak = 0
+            return []
+        if self.streak == 0:
+            self.since = s.step
+        self.streak += 1
+        if self.streak < T.ACCUMULATION_PATIENCE or self.reported:
+            return []
+        self.reported = True
+        growth = ""
+        if self.first_total and finite(s.grad_norm_total):
+            growth = (
+                f" The gradient norm went from {num(self.first_total)} to "
+                f"{num(s.grad_norm_total)} ({times(s.grad_norm_total / self.first_total)})."
+            )
+        message = (
+            f"Since step {self.since}, .grad already held gradients before backward ran "
+            f"({self.streak} steps in a row; norm {num(carried)} at step {s.step}): nothing "
+            f"cleared them, so each step adds its gradient to all the earlier ones.{growth}"
+        )
+        names = self.run.names([i for i, t in enumerate(self.run.trainable) if t])
+        return [
+            (
+                ACCUMULATION,
+                Diagnosis(
+                    ACCUMULATION,
+                    "warning",
+                    self.since,
+                    names,
+                    message,
+                    texts.ACCUMULATION_WHY,
+                    texts.ACCUMULATION_FIX,
+                ),
+            )
+        ]
+
+
+class UpdateRatioRule:
+    """|dW|/|W| per step far from about 1e-3."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        n = len(run.layers)
+        self.windows: list[deque[float]] = [deque(maxlen=T.UPDATE_WINDOW) for _ in range(n)]
+        self.high_streak = [0] * n
+        self.low_streak = [0] * n
+        self.reported: dict[str, tuple[Severity, frozenset[int]]] = {}
+
+    def step(self, view: StepView, covered: frozenset[int], slow_explained: bool) -> list[Finding]:
+        """``covered``: layers another finding already explains; ``slow_explained``: a
+        vanishing diagnosis accounts for slow layers, so the low side stays quiet."""
+        s = view.stats
+        skip = view.explained | covered
+        high_err, low_err = [], []
+        for i, u in enumerate(s.update_ratio):
+            if not finite(u):
+                self.high_streak[i] = self.low_streak[i] = 0
+                continue
+            self.windows[i].append(u)
+            if i in skip or not self._judged(view, i):
+                self.high_streak[i] = self.low_streak[i] = 0
+                continue
+            self.high_streak[i] = self.high_streak[i] + 1 if u > T.UPDATE_ERROR_HIGH else 0
+            low = u < T.UPDATE_ERROR_LOW and not (view.loss.converged or slow_explained)
+            self.low_streak[i] = self.low_streak[i] + 1 if low else 0
+            if self.high_streak[i] >= 2:
+                high_err.append(i)
+            if self.low_streak[i] >= T.PATIENCE:
+                low_err.append(i)
+        findings = []
+        if high_err:
+            findings += self._report(view, "high", "error", high_err)
+        if low_err:
+            findings += self._report(view, "low", "error", low_err)
+        if (s.step + 1) % T.UPDATE_CHECK_EVERY == 0:
+            findings += self._check_band(view, skip, slow_explained)
+        return findings
+
+    def _judged(self, view: StepView, i: int) -> bool:
+        run = self.run
+        return (
+            run.trainable[i]
+            and view.stats.grad_norm[i] is not None
+            and run.layer_block[i] not in view.faint_blocks
+        )
+
+    def _check_band(
+        self, view: StepView, skip: set[int] | frozenset[int], slow_explained: bool
+    ) -> list[Finding]:
+        high, low = [], []
+        for i, window in enumerate(self.windows):
+            if i in skip or len(window) < T.UPDATE_CHECK_EVERY or not self._judged(view, i):
+                continue
+            median = statistics.median(window)
+            if median > T.UPDATE_HIGH:
+                high.append(i)
+            elif median < T.UPDATE_LOW and not (view.loss.converged or slow_explained):
+                low.append(i)
+        findings = []
+        if high:
+            findings += self._report(view, "high", "info", high)
+        if low:
+            findings += self._report(view, "low", "info", low)
+        return findings
+
+    def _report(self, view: StepView, side: str, severity: Severity, layers) -> list[Finding]:
+        key = f"{UPDATE}:{side}"
+        old_severity, old_layers = self.reported.get(key, ("info", frozenset()))
+        layers = frozenset(layers)
+        escalated = severity == "error" and old_severity != "error"
+        if key in self.reported and not escalated and layers <= old_layers:
+            return []
+        severity = "error" if "error" in (severity, old_severity) else "info"
+        every = sorted(layers | old_layers)
+        self.reported[key] = (severity, frozenset(every))
+        return [(key, self._diagnosis(view, side, severity, every))]
+
+    def _diagnosis(self, view: StepView, side: str, severity: Severity, layers) -> Diagnosis:
+        names = self.run.names(layers)
+        medians = [statistics.median(self.windows[i]) for i in layers if self.windows[i]]
+        typical = statistics.median(medians) if medians else None
+        extreme = max(medians, default=None) if side == "high" else min(medians, default=None)
+        bound = T.UPDATE_ERROR_HIGH if side == "high" else T.UPDATE_ERROR_LOW
+        message = (
+            f"At step {view.step} the optimizer changes {name_list(names)} by a median "
+            f"{num(typical)} of their size per step ({'largest' if side == 'high' else 'smallest'}"
+            f" {num(extreme)}); about 1e-3 is healthy."
+        )
+        if severity == "error":
+            word = "above" if side == "high" else "below"
+            message += f" Some steps were {word} {num(bound)}, where training cannot work."
+        trainable = sum(self.run.trainable)
+        if side == "low" and len(layers) == trainable:
+            message += " Every layer is this slow: the learning rate is too low."
+        why = texts.UPDATE_HIGH_WHY if side == "high" else texts.UPDATE_LOW_WHY
+        fix = texts.UPDATE_HIGH_FIX if side == "high" else texts.UPDATE_LOW_FIX
+        return Diagnosis(UPDATE, severity, view.step, names, message, why, fix)

@@ -1,0 +1,192 @@
+"""Rules on the run as a whole: non-finite values and a loss that does not improve."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from gradtui.diagnosis import texts
+from gradtui.diagnosis import thresholds as T
+from gradtui.diagnosis.context import Finding, RunInfo, StepView
+from gradtui.diagnosis.words import name_list, num
+from gradtui.events import Diagnosis, LayerStatus, Severity
+
+NONFINITE = "nonfinite"
+LOSS = "loss_not_decreasing"
+
+
+class NonfiniteRule:
+    """NaN or inf in the loss or any gradient, traced to where it first appeared."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.flagged: frozenset[int] = frozenset()
+        self.reported = False
+
+    def step(self, view: StepView, grew: bool) -> list[Finding]:
+        s = view.stats
+        bad = [
+            i
+            for i, (norm, count) in enumerate(zip(s.grad_norm, s.nonfinite, strict=True))
+            if count > 0 or (norm is not None and not math.isfinite(norm))
+        ]
+        self.flagged = frozenset(bad)
+        view.explained |= self.flagged
+        loss_bad = not math.isfinite(s.loss)
+        if not (loss_bad or bad or not math.isfinite(s.grad_norm_total)) or self.reported:
+            return []
+        self.reported = True
+        source = s.nonfinite_source
+        what = f"the loss is {num(s.loss)}" if loss_bad else f"the loss is finite ({num(s.loss)})"
+        entries = sum(s.nonfinite)
+        counted = f" ({entries} non-finite gradient entries)" if entries else ""
+        message = (
+            f"At step {s.step} {what}, and {len(bad)} of {len(s.grad_norm)} layers have "
+            f"NaN/inf gradients{counted}. "
+        )
+        if loss_bad and source == "loss" and grew:
+            layers: tuple[str, ...] = ()
+            message += (
+                "Every module's output was still finite, but large enough that the loss "
+                "overflowed: the end of the growth reported earlier."
+            )
+            why = texts.NONFINITE_MODULE_WHY + texts.NONFINITE_GROWN_WHY
+            fix = texts.NONFINITE_MODULE_FIX
+        elif source == "loss":
+            layers = ()
+            message += (
+                "Every module's output was finite: the loss computation itself produced the "
+                "first non-finite value."
+                if loss_bad
+                else "Every module's output and the loss were finite: the loss's own backward "
+                "(dL/d output) produced the first non-finite value."
+            )
+            why, fix = texts.NONFINITE_LOSS_WHY, texts.NONFINITE_LOSS_FIX
+        elif loss_bad:
+            layers = self._module_layers(source) or self.run.names(bad)
+            message += (
+                f"The first module whose output went non-finite in the forward pass is {source}."
+                if source
+                else "The module where it started was not located."
+            )
+            why = texts.NONFINITE_MODULE_WHY + (texts.NONFINITE_GROWN_WHY if grew else "")
+            fix = texts.NONFINITE_MODULE_FIX
+        else:
+            layers = self._module_layers(source) or self.run.names(bad)
+            where = f" at {source}" if source and source not in ("backward", "loss") else ""
+            message += (
+                f"The forward pass and the loss were finite: the backward pass produced it"
+                f"{where}, in {name_list(self.run.names(bad))}."
+            )
+            why, fix = texts.NONFINITE_BACKWARD_WHY, texts.NONFINITE_BACKWARD_FIX
+        return [(NONFINITE, Diagnosis(NONFINITE, "error", s.step, layers, message, why, fix))]
+
+    def _module_layers(self, source: str | None) -> tuple[str, ...]:
+        """The watched layer a module name refers to, or the layers of its block."""
+        if not source:
+            return ()
+        if source in self.run.layers:
+            return (source,)
+        for b, block in enumerate(self.run.blocks):
+            if source == block or source.startswith(block + "."):
+                return self.run.names(self.run.block_layers[b])
+        return ()
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.flagged, "nonfinite")
+
+
+class LossRule:
+    """The median loss of a window is not clearly below the best earlier window's."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        total = run.total_steps
+        if total and total < 4 * T.LOSS_WINDOW:
+            self.size = max(T.LOSS_WINDOW_MIN, total // 4)
+        else:
+            self.size = T.LOSS_WINDOW
+        self.values: list[float] = []
+        self.count = 0
+        self.first: tuple[float, float] | None = None
+        self.best: tuple[float, float, int] | None = None  # median, standard error, window
+        self.windows = 0
+        self.improved_ever = False
+        self.stale = 0  # windows since the best one
+        self.reported = False
+
+    def step(self, view: StepView) -> list[Finding]:
+        loss = view.stats.loss
+        self.count += 1
+        if math.isfinite(loss):
+            self.values.append(loss)
+        if self.count < self.size:
+            return []
+        values, self.values, self.count = self.values, [], 0
+        index = self.windows
+        self.windows += 1
+        if len(values) < self.size // 2:
+            return []  # mostly non-finite: the non-finite rule speaks for this run
+        median, se = _median_and_error(values)
+        if self.best is None or self.first is None:
+            self.first = (median, se)
+            self.best = (median, se, index)
+            return []
+        best_median, best_se, best_index = self.best
+        margin = T.LOSS_SIGNIFICANCE * math.hypot(se, best_se)
+        if best_median - median > margin:
+            self.best = (median, se, index)
+            self.improved_ever = True
+            self.stale = 0
+            return []
+        self.stale += 1
+        if self.reported or view.loss.converged or self.stale < T.LOSS_PATIENCE:
+            return []
+        self.reported = True
+        rising = median - best_median > margin
+        severity: Severity = "info" if self.improved_ever and not rising else "warning"
+        return [(LOSS, self._diagnosis(view, severity, median, margin, best_index, rising))]
+
+    def _diagnosis(
+        self,
+        view: StepView,
+        severity: Severity,
+        median: float,
+        margin: float,
+        best: int,
+        rising: bool,
+    ) -> Diagnosis:
+        size = self.size
+        end = view.step
+        start = (best + 1) * size
+        assert self.best is not None and self.first is not None
+        best_median = self.best[0]
+        span = f"steps {best * size}-{best * size + size - 1}"
+        if rising:
+            message = (
+                f"Over steps {start}-{end} the loss's median rose to {num(median)}, above its "
+                f"best window median of {num(best_median)} ({span}) by more than twice the "
+                f"noise ({num(margin)})."
+            )
+        else:
+            message = (
+                f"Over steps {start}-{end} the loss's median was {num(median)}, not clearly "
+                f"below {num(best_median)} over {span} (it would need to be lower by more "
+                f"than {num(margin)}, twice the noise)."
+            )
+        if not self.improved_ever:
+            message += f" It has not improved since the first {size} steps."
+            why, fix = texts.LOSS_STUCK_WHY, texts.LOSS_STUCK_FIX
+        else:
+            message += f" It did fall earlier, from a median of {num(self.first[0])}."
+            why, fix = texts.LOSS_PLATEAU_WHY, texts.LOSS_PLATEAU_FIX
+        if rising:
+            why += " A loss that climbs back up also points at steps that have grown too large."
+        return Diagnosis(LOSS, severity, start, (), message, why, fix)
+
+
+def _median_and_error(values: list[float]) -> tuple[float, float]:
+    """The median and its standard error, from the median absolute deviation (robust)."""
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values)
+    return median, 1.2533 * 1.4826 * mad / math.sqrt(len(values))

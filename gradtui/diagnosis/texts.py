@@ -1,0 +1,220 @@
+"""The 'why' and 'fix' of every diagnosis, in plain words.
+
+Messages carry the numbers of one run and are built by the rules; the reasons and the fixes
+depend only on the kind of finding and a little context (the activation, the init), so they
+live here, where they can be read and reviewed together.
+"""
+
+from __future__ import annotations
+
+SQUASHING = ("sigmoid", "tanh")
+
+# -- vanishing ---------------------------------------------------------------------------------
+CHAIN_PRODUCT = (
+    "The gradient a layer receives is the gradient at the loss multiplied by one factor per "
+    "link it passes on the way back. Factors below 1 compound: twenty links that each keep a "
+    "seventh of the signal leave almost nothing for the first layers, which then hardly learn."
+)
+
+
+def vanishing_why(activation: str, init: str) -> str:
+    if activation == "sigmoid":
+        local = (
+            " A sigmoid's slope never exceeds 0.25 (at zero input) and is far smaller away from "
+            "zero, so every sigmoid link cuts the gradient to a quarter or less unless its "
+            "weights are large enough to make up for it."
+        )
+    elif activation == "tanh":
+        local = (
+            " tanh has slope 1 only at zero and flattens quickly away from it, so every link "
+            "whose inputs are not near zero shrinks the gradient."
+        )
+    elif init == "small_uniform":
+        local = (
+            " ReLU itself passes the gradient unchanged where a unit is active, so here the "
+            "weights set each link's factor: weights this small scale the gradient down at "
+            "every link, and the signal on the way forward shrinks the same way."
+        )
+    else:
+        local = (
+            " The factor of a link is its activation's slope times its weight matrix, so both "
+            "the activation and the weights' scale decide whether the product holds up."
+        )
+    return CHAIN_PRODUCT + local
+
+
+def vanishing_fix(activation: str) -> str:
+    if activation in SQUASHING:
+        return (
+            "Use ReLU or GELU instead of the squashing activation, or put batch norm or layer "
+            "norm before each activation, or add residual connections (x + f(x)) so every "
+            "link has an identity path worth 1. Raising the learning rate does not help: it "
+            "scales all layers alike and the late ones blow up first."
+        )
+    return (
+        "Initialise with a scale that preserves the gradient's size: "
+        "nn.init.kaiming_normal_(w, nonlinearity='relu') for ReLU, xavier for tanh. For very "
+        "deep stacks add normalisation or residual connections. A larger learning rate only "
+        "hides the symptom in the late layers."
+    )
+
+
+# -- exploding ---------------------------------------------------------------------------------
+JUMP_WHY = (
+    "Training is feeding on itself: an update too large for the curvature of the loss lands "
+    "the weights somewhere steeper, the next gradient is larger, so the next update is "
+    "larger still. Left alone the numbers overflow to inf within a few steps."
+)
+JUMP_WHY_CLIPPED = (
+    " Gradient clipping capped the size of the update, so this jump could not throw the "
+    "weights far; the cause is still there."
+)
+JUMP_FIX = (
+    "Lower the learning rate (3-10x smaller is a good first try), or warm it up over the "
+    "first steps; cap the update with torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) "
+    "between backward() and optimizer.step(). Normalisation layers make the loss surface "
+    "tamer."
+)
+DEPTH_WHY = (
+    "Each link multiplies the gradient by its factor on the way back; when the factors are "
+    "above 1 the product grows exponentially with depth, so the first layers get gradients "
+    "far larger than the last and their updates are the first to overshoot."
+)
+DEPTH_FIX = (
+    "Use an initialisation that keeps each link's factor near 1 (Kaiming for ReLU, Xavier "
+    "for tanh and sigmoid), add normalisation, and clip the gradient norm; a smaller "
+    "learning rate buys time but does not change the product."
+)
+
+# -- non-finite --------------------------------------------------------------------------------
+NONFINITE_LOSS_WHY = (
+    "Every module produced finite outputs, so the loss computation made the inf or NaN, in "
+    "its value or in its slope: typically the log of a probability that rounded to exactly 0 "
+    "(log(softmax(x)) once the logits are far apart). log(0) is -inf and its slope 1/0 is "
+    "inf; backward multiplies that by zeros, which gives NaN, and the chain rule carries the "
+    "NaN into every gradient. A division by zero or a square root at 0 does the same."
+)
+NONFINITE_LOSS_FIX = (
+    "Compute the loss with fused, stable ops: F.cross_entropy(logits, y) or "
+    "F.nll_loss(F.log_softmax(logits, dim=1), y) instead of log(softmax(...)). Where a log "
+    "or division is unavoidable, clamp its input (x.clamp_min(1e-12)) or add a small eps."
+)
+NONFINITE_MODULE_WHY = (
+    "A module's output overflowed: its input or its weights had grown past what float32 can "
+    "hold (about 3e38), or it computed 0/0. Every layer after it, the loss and then every "
+    "gradient inherit the NaN, and one optimizer step writes it into the weights for good."
+)
+NONFINITE_GROWN_WHY = (
+    " The gradients had been growing step after step before this: the overflow is the end "
+    "of that explosion."
+)
+NONFINITE_MODULE_FIX = (
+    "Lower the learning rate and clip the gradient norm (clip_grad_norm_) so the weights "
+    "cannot run away; check the scale of the input data; use a variance-preserving init. "
+    "torch.autograd.set_detect_anomaly(True) pinpoints a backward op that makes NaN."
+)
+NONFINITE_BACKWARD_WHY = (
+    "The forward pass and the loss were finite, so the backward pass made the bad value: a "
+    "backward formula that divides by an output that is 0 (sqrt at 0, norm of a zero "
+    "vector), or gradients that overflowed while being multiplied back through the links."
+)
+NONFINITE_BACKWARD_FIX = (
+    "Re-run the step under torch.autograd.detect_anomaly() to name the backward op; add an "
+    "eps where a sqrt or norm can see 0; lower the learning rate and clip gradients if the "
+    "numbers were growing."
+)
+
+# -- missing, frozen, accumulation, update ratio -----------------------------------------------
+MISSING_WHY = (
+    "Backward only reaches tensors connected to the loss through differentiable operations. "
+    "A .detach(), a .data access, a torch.no_grad() block or a branch that never feeds the "
+    "loss cuts those layers off: their .grad stays None, the optimizer skips them and they "
+    "keep their initial weights, while the layers after the cut still learn."
+)
+MISSING_FIX = (
+    "Find where the graph is cut (look for .detach(), .data, .item() turned back into a "
+    "tensor, torch.no_grad() in forward, or a module built but never called) and remove it. "
+    "If those layers are meant to be frozen, set requires_grad_(False) on them and leave "
+    "them out of the optimizer, so the intent is explicit."
+)
+FROZEN_WHY = (
+    "A layer only learns when its gradient is non-zero and the optimizer applies it. These "
+    "weights stay the same although the loss has not converged: either the optimizer was "
+    "not given them (or their learning rate is 0), or the gradient is exactly zero because "
+    "nothing upstream of them varies."
+)
+FROZEN_FIX = (
+    "Check that these parameters are in the optimizer (build it from model.parameters() "
+    "after the model is complete) and that their param group's lr is not 0. If the "
+    "gradient itself is zero, look at the layer's input: all-zero activations before it "
+    "(dead units) or a multiplication by zero."
+)
+ACCUMULATION_WHY = (
+    "PyTorch adds each new gradient to whatever .grad already holds. Without a reset every "
+    "step's update contains all the earlier gradients as well, so the effective step size "
+    "grows with time, momentum-like but uncontrolled: the loss turns noisy and then climbs."
+)
+ACCUMULATION_FIX = (
+    "Call optimizer.zero_grad() (or model.zero_grad(set_to_none=True)) once per step, "
+    "before loss.backward(). If you accumulate over k batches on purpose, divide each loss "
+    "by k and zero the gradients right after every optimizer.step()."
+)
+UPDATE_HIGH_WHY = (
+    "The optimizer changes these weights by a large share of their own size every step. A "
+    "healthy ratio is about 1e-3; far above it the step is bigger than the region where the "
+    "gradient is a good guide, so training bounces around instead of descending."
+)
+UPDATE_HIGH_FIX = (
+    "Lower the learning rate until |dW|/|W| sits near 1e-3, or add a warm-up; clipping the "
+    "gradient norm limits single bad steps."
+)
+UPDATE_LOW_WHY = (
+    "These weights move by a tiny share of their size each step (a healthy ratio is about "
+    "1e-3), so they will take a very long time to learn anything. When every layer is slow "
+    "the learning rate is too low; when only some are, their gradients are too small."
+)
+UPDATE_LOW_FIX = (
+    "Raise the learning rate until |dW|/|W| is near 1e-3 for most layers. If only the early "
+    "layers are slow, look at the chain view: a shrinking link is starving them."
+)
+
+# -- activations and loss ----------------------------------------------------------------------
+DEAD_WHY = (
+    "ReLU's slope is 0 for negative inputs. A unit whose input is negative on every sample "
+    "passes no gradient back, so neither its own weights nor anything that reaches the loss "
+    "only through it learn, and it may never come back. A large learning rate or a large "
+    "negative bias pushes units there."
+)
+DEAD_FIX = (
+    "Lower the learning rate; use Kaiming initialisation with zero biases; switch to "
+    "LeakyReLU or GELU, whose slope is never exactly 0; add normalisation before the "
+    "activation so inputs stay centred."
+)
+SATURATED_WHY = (
+    "In its flat tails a sigmoid or tanh has a slope near 0, so a saturated unit passes "
+    "almost no gradient back and its input weights stop learning. Large weights, large "
+    "inputs or a too-large learning rate push pre-activations into the tails."
+)
+SATURATED_FIX = (
+    "Normalise the inputs, use Xavier initialisation, put batch norm or layer norm before "
+    "the activation, or switch to ReLU/GELU; lower the learning rate if saturation grew "
+    "during training."
+)
+LOSS_STUCK_WHY = (
+    "The optimizer is not finding a direction that lowers the loss: gradients too small to "
+    "move the weights (look for vanishing or frozen layers), a learning rate far too low or "
+    "so high that steps bounce, or a bug that disconnects the loss from the parameters."
+)
+LOSS_STUCK_FIX = (
+    "Check the other diagnoses first. Then try to overfit 4-8 examples: if the loss cannot "
+    "go to about zero there, the model or the loss is broken, not the data. Sweep the "
+    "learning rate over a few decades."
+)
+LOSS_PLATEAU_WHY = (
+    "The loss fell earlier and has stopped falling: the model may have learned what it can "
+    "at this learning rate and capacity, or the steps are now too large to settle lower."
+)
+LOSS_PLATEAU_FIX = (
+    "If the loss is still high, lower the learning rate (a schedule that decays it), or "
+    "give the model more capacity; if it is good enough, stop training here."
+)

@@ -1,0 +1,103 @@
+"""Every number the diagnosis rules compare against, with where it comes from.
+
+Sources are the sections of ``../shared/reference/prior-art.md``: SMD = SageMaker Debugger's
+built-in rules (section 1), AUTOTRAINER (section 7), CS231n (section 7), and the recommended
+defaults of section (c). "Own heuristic" marks a number no source gives; the comment says why
+we chose it, including what the shipped scenarios and their variations showed.
+"""
+
+from __future__ import annotations
+
+# -- patience ---------------------------------------------------------------------------------
+# A condition must hold on this many consecutive checks before it fires. Section (c) recommends
+# at least 3 consecutive checks for vanishing gradients (SMD and AUTOTRAINER both use patience
+# or repeated checks); we use the same patience for the other sustained conditions.
+PATIENCE = 3
+
+# -- the chain: vanishing and exploding ---------------------------------------------------------
+# Depth-wise ratio: ||dL/d(output of the first block)|| / ||dL/d(output of the head)||, i.e. the
+# product of every link gain between the loss and the first block. AUTOTRAINER calls a network
+# vanishing when its first/last gradient rate is below 1e-3 and exploding when it is above 70.
+# We apply those rates to the gradients at the block outputs rather than to the weight
+# gradients, so the size of the input data (which scales a first layer's weight gradient but
+# not the gradient flowing back) cannot fake a collapse. Healthy runs stay within 0.05..30.
+VANISH_DEPTH_GAIN = 1e-3
+EXPLODE_DEPTH_GAIN = 70.0
+# SMD's WeightUpdateRatio error bound: below 1e-8 a layer's weights effectively do not move.
+# A vanishing diagnosis becomes an error when the first layer updates less than this.
+STALLED_UPDATE_RATIO = 1e-8
+# A link is named as a culprit when its median gain is at most 0.5 (it halves the gradient or
+# worse) or at least 2 (it doubles it). Own heuristic: one octave per link is far outside the
+# 0.6..1.7 we see on healthy ReLU/Kaiming and residual links, yet within the 0.25 bound of a
+# sigmoid's slope, so the links that really carry the collapse are the ones named.
+LINK_SHRINK = 0.5
+LINK_GROW = 2.0
+# Link gains are summarised as the median of the most recent steps.
+GAIN_WINDOW = 20
+
+# Temporal explosion: the total gradient norm against the median of its recent past. Section
+# (c) suggests 10x its running median (own heuristic, no source). Healthy transients reach
+# 16-24x (a deep sigmoid stack at lr 0.1, batch norm settling in its first ten steps), so we
+# require two decades: 100x. A jump of four decades is an error, not a warning.
+EXPLODE_JUMP = 100.0
+EXPLODE_JUMP_ERROR = 1e4
+NORM_WINDOW = 20
+
+# -- parameters ---------------------------------------------------------------------------------
+# A trainable layer whose .grad stays None this many steps in a row is not in the graph.
+# Section (c) calls a None grad after backward an error (own heuristic there); patience keeps a
+# branch that is skipped on one step (a conditional path) from firing it.
+MISSING_PATIENCE = PATIENCE
+# Frozen: weights unchanged over 3 steps (SMD UnchangedTensor: 3 saved steps) although the
+# gradient would move them, or a gradient that is exactly zero everywhere (SMD AllZero: 100%).
+FROZEN_PATIENCE = PATIENCE
+# "Would move them": the update this layer should get, estimated from the layers that do move,
+# is above 1e-6 of its weight norm. float32 keeps about 7 digits (machine epsilon 1.2e-7), so
+# an update that small or larger cannot round away to nothing. Own heuristic.
+FROZEN_MIN_EXPECTED = 1e-6
+# Carried gradients (no zero_grad): section (c)'s own heuristic says a non-zero .grad seen
+# before accumulation means the last step's gradients were not cleared; we require it on 3
+# steps in a row so one deliberate accumulation step does not fire it.
+ACCUMULATION_PATIENCE = PATIENCE
+
+# Update/weight ratio |dW|/|W| per step. CS231n: "somewhere around 1e-3". Section (c): info
+# outside [1e-4, 1e-2], one decade either side; error below 1e-8 or above 10 (SMD bounds).
+UPDATE_LOW = 1e-4
+UPDATE_HIGH = 1e-2
+UPDATE_ERROR_LOW = STALLED_UPDATE_RATIO
+UPDATE_ERROR_HIGH = 10.0
+UPDATE_WINDOW = 20  # steps whose median is compared with the info band
+UPDATE_CHECK_EVERY = 10  # the info band is checked this often; the error bands every step
+
+# -- activations -------------------------------------------------------------------------------
+# Dead ReLU units: SMD counts a unit dead when active on under 1% of samples and fires when more
+# than 50% of a layer is dead (strictly more: a share of exactly 50% does not count); section
+# (c) keeps those. Our probe's unit is dead when inactive
+# on every sample of the batch. A live unit that fires on half the samples looks dead on a
+# batch of B with chance 0.5**B, so the threshold is raised by that much for small batches.
+DEAD_FRAC = 0.5
+# Every unit dead: no gradient passes back through the block at all, so everything before it
+# stops learning. That is an error.
+DEAD_ERROR_FRAC = 1.0
+# Saturated sigmoid/tanh: the same 50% share as SMD's SaturatedActivation. Our probe counts a
+# pre-activation saturated where the slope is below a tenth of its peak.
+SATURATED_FRAC = 0.5
+ACTIVATION_PATIENCE = PATIENCE  # heavy checks in a row
+
+# -- loss ---------------------------------------------------------------------------------------
+# SMD's LossNotDecreasing compares with the loss at least 10 steps back and any decrease
+# passes. Single minibatch losses are too noisy for that, so we compare window medians: a
+# window of 50 steps (a quarter of the run when it is shorter, at least 10), and a window
+# improves only when its median is below the best earlier one by more than 2 standard errors
+# (own heuristic; the standard error of a median is about 1.25 * 1.4826 * MAD / sqrt(n)).
+LOSS_WINDOW = 50
+LOSS_WINDOW_MIN = 10
+LOSS_SIGNIFICANCE = 2.0
+# Two windows in a row without improvement: one flat window is common in healthy runs (a deep
+# ReLU stack at lr 0.01 sits flat for ~70 steps before it starts to fall). Own heuristic.
+LOSS_PATIENCE = 2
+# A loss down by three decades from where it started has converged: tiny gradients and updates
+# are expected then, and the frozen / small-update / not-decreasing checks stand down. Own
+# heuristic (a four-example overfit reaches 1e-9 of its start; stuck runs stay within 20%).
+CONVERGED_DROP = 1e-3
+LOSS_START_STEPS = 10  # the loss "at the start" is the median of the first 10 finite losses

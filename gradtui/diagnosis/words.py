@@ -1,0 +1,75 @@
+"""Small helpers that turn numbers and name lists into short readable text."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def num(value: float | None) -> str:
+    """3 significant digits; scientific notation for very small or large magnitudes."""
+    if value is None:
+        return "n/a"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.1e}"
+    return f"{value:.3g}"
+
+
+def times(factor: float) -> str:
+    """A multiplying factor as '7x', '1.3x', '2.5e+06x'."""
+    if not math.isfinite(factor):
+        return "infinitely"
+    if factor >= 1e4:
+        return f"{factor:.1e}x"
+    if factor >= 10:
+        return f"{factor:.0f}x"
+    return f"{factor:.2g}x"
+
+
+def decades(ratio: float) -> str:
+    """How many orders of magnitude a ratio spans, as '15.7 decades'."""
+    if ratio <= 0:
+        return "all the way to zero"
+    return f"{abs(math.log10(ratio)):.1f} decades"
+
+
+def name_list(names: Sequence[str], limit: int = 4) -> str:
+    """'a', 'a and b', 'a, b and c', or 'a to z (12 layers)' for long lists."""
+    names = list(names)
+    if not names:
+        return "no layer"
+    if len(names) > limit:
+        return f"{names[0]} to {names[-1]} ({len(names)} layers)"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def runs(indices: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of sorted indices: [1,2,3,7,8] -> [(1,3),(7,8)]."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(indices):
+        if out and i == out[-1][1] + 1:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
+
+
+def link_span(first: int, last: int, names: Sequence[str]) -> str:
+    if first == last:
+        return f"link {first} ({names[first]})"
+    return f"links {first}-{last} ({names[first]} to {names[last]})"
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return 0.0
+    return math.exp(sum(math.log(v) for v in positive) / len(positive))
