@@ -140,14 +140,16 @@ class RankCheck:
         return tuple(self.layers[i] for i in sorted(indices))
 
     def _note(self, key: str, step: int, layers: tuple[str, ...], message: str) -> list[Diagnosis]:
+        """Keep the finding (widening its layers when seen again); return it only when new,
+        so a live view announces each kind of divergence once."""
         old = self._found.get(key)
-        if old is not None and set(layers) <= set(old.layers):
-            return []
-        first = old.step if old else step
-        merged = tuple(dict.fromkeys([*(old.layers if old else ()), *layers]))
-        found = Diagnosis(KIND, "error", first, merged, old.message if old else message, WHY, FIX)
-        self._found[key] = found
-        return [found]
+        if old is None:
+            self._found[key] = Diagnosis(KIND, "error", step, layers, message, WHY, FIX)
+            return [self._found[key]]
+        merged = tuple(dict.fromkeys([*old.layers, *layers]))
+        if merged != old.layers:
+            self._found[key] = Diagnosis(KIND, "error", old.step, merged, old.message, WHY, FIX)
+        return []
 
     def _nonfinite_text(self, step: int, bad: list[int], by_rank: dict[int, StepStats]) -> str:
         good = sorted(set(by_rank) - set(bad))
@@ -166,7 +168,7 @@ class RankCheck:
         shown = ", ".join(f"rank {r}: {_fmt(v)}" for r, v in sorted(values.items()))
         return (
             f"At step {step} the ranks disagree on {len(what)} layer(s): the {field_name} norm "
-            f"of {self.layers[i]} is {shown}. After the all-reduce these should be identical."
+            f"of layer {self.layers[i]} is {shown}. After the all-reduce these should be identical."
         )
 
     def diagnoses(self) -> list[Diagnosis]:
@@ -225,6 +227,11 @@ class RankStreams:
             found += self.check.compare(step, by_rank)
             del self._pending[step]
         return found
+
+    def finish(self) -> list[Diagnosis]:
+        """Every rank is done: compare the steps still waiting (those some rank never had)."""
+        self.ended.update(self.ranks)
+        return self._compare_ready()
 
     def diagnoses(self) -> list[Diagnosis]:
         return self.check.diagnoses() if self.check else []

@@ -39,6 +39,9 @@ from gradtui.watch.world import World
 
 log = logging.getLogger("gradtui.watch")
 FiniteMode = Literal["sampled", "always", "off"]
+# Findings are logged once each, as they fire: errors and warnings show with Python's default
+# logging setup, info only when the user asks for it.
+LOG_LEVEL = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
 # Steps whose non-finite source is found by replaying the forward pass, when no finiteness
 # hooks were on. After a non-finite step the hooks stay on until a step is finite again, so a
 # replay is needed only where a run first goes bad; the budget bounds a run that flickers.
@@ -225,7 +228,10 @@ class Monitor:
         if self.diagnoser is not None:
             for found in self.diagnoser.observe(event):
                 if self.world.rank == 0:
-                    log.warning("gradtui: [%s] %s: %s", found.severity, found.kind, found.message)
+                    level = LOG_LEVEL[found.severity]
+                    log.log(
+                        level, "gradtui: [%s] %s: %s", found.severity, found.kind, found.message
+                    )
         if self._on_event is not None:
             self._on_event(event)
 
