@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gradtui.diagnosis import Diagnoser
 from gradtui.events import Event, StepStats
 from gradtui.recording import Recorder
 from gradtui.report import build_report
@@ -43,7 +44,8 @@ def run_headless(
     from gradtui.engine.loop import run
 
     events: list[Event] = []
-    sinks = [events.append]
+    diagnoser = Diagnoser()  # live, as the dashboard does: one event at a time
+    sinks = [events.append, diagnoser.observe]
     recorder = Recorder(record) if record else None
     bar = Progress(spec.train.steps) if progress else None
     if recorder:
@@ -62,4 +64,4 @@ def run_headless(
             recorder.close()
         if bar:
             bar.close()
-    return build_report(events)
+    return build_report(events, diagnoser.diagnoses(), diagnoser.links(), diagnoser.layer_status())

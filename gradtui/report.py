@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gradtui.diagnosis import ChainLink, Diagnoser
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 
 SCHEMA = "gradtui.report/1"
@@ -18,7 +19,22 @@ def _finite_or_none(value: float | None) -> float | None:
     return value
 
 
-def build_report(events: Iterable[Event], diagnoses: Iterable[Diagnosis] = ()) -> dict[str, Any]:
+def diagnose(events: Iterable[Event]) -> Diagnoser:
+    """Run the diagnosis rules over a finished run's events (a recording, say)."""
+    diagnoser = Diagnoser()
+    for event in events:
+        diagnoser.observe(event)
+    return diagnoser
+
+
+def build_report(
+    events: Iterable[Event],
+    diagnoses: Iterable[Diagnosis] = (),
+    links: Sequence[ChainLink] = (),
+    status: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The report of a run. ``diagnoses``, ``links`` and ``status`` come from a Diagnoser that
+    saw the same events (``diagnose`` makes one); without them those parts stay empty."""
     started: RunStarted | None = None
     steps: list[StepStats] = []
     error: dict[str, Any] | None = None
@@ -48,7 +64,23 @@ def build_report(events: Iterable[Event], diagnoses: Iterable[Diagnosis] = ()) -
         "final_loss": _finite_or_none(losses[-1]) if losses else None,
         "loss": [_finite_or_none(v) for v in losses],
         "error": error,
-        "layers": [_layer_summary(i, layer.name, steps) for i, layer in enumerate(started.layers)],
+        "layers": [
+            {
+                **_layer_summary(i, layer.name, steps),
+                "status": status[i] if i < len(status) else "ok",
+            }
+            for i, layer in enumerate(started.layers)
+        ],
+        # The chain view: each block's median link gain over the last steps, and the median
+        # cumulative product from the loss down to the block's input.
+        "links": [
+            {
+                "block": link.block,
+                "gain_median": _finite_or_none(link.gain_median),
+                "cumulative": _finite_or_none(link.cumulative_median),
+            }
+            for link in links
+        ],
         "diagnoses": [_diagnosis(d) for d in diagnoses],
     }
 
@@ -105,11 +137,14 @@ def format_report(report: dict[str, Any]) -> str:
             notes.append(f"{layer['nonfinite']} non-finite grads")
         if not layer["weight_changed"]:
             notes.append("weights never changed")
+        if layer.get("status", "ok") != "ok":
+            notes.insert(0, layer["status"])
         lines.append(
             f"  {layer['name']:<24}  {_num(layer['grad_norm_first']):>9} -> "
             f"{_num(layer['grad_norm_last']):<9}  {_num(layer['grad_norm_median']):>9}  "
             + ", ".join(notes)
         )
+    lines += _chain_lines(report.get("links", []))
     if report["diagnoses"]:
         lines.append("diagnoses:")
         for d in report["diagnoses"]:
@@ -119,6 +154,18 @@ def format_report(report: dict[str, Any]) -> str:
     else:
         lines.append("diagnoses: none")
     return "\n".join(lines)
+
+
+def _chain_lines(links: list[dict[str, Any]]) -> list[str]:
+    """The chain as one compact table: median gain of each link and the cumulative product."""
+    if not links:
+        return []
+    lines = ["  chain (loss -> input)       median link gain   cumulative from the loss"]
+    for link in reversed(links):
+        lines.append(
+            f"  {link['block']:<24}  {_num(link['gain_median']):>16}   {_num(link['cumulative'])}"
+        )
+    return lines
 
 
 def _num(value: float | None) -> str:
