@@ -51,6 +51,33 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "files", metavar="FILE", type=Path, nargs="+", help="one, or two side by side"
     )
+    report = commands.add_parser(
+        "report", help="print the report of recorded runs (gradtui.watch, run --record)"
+    )
+    report.add_argument(
+        "files",
+        metavar="FILE",
+        type=Path,
+        nargs="+",
+        help="recordings; the rank files of a distributed run (or their common name, "
+        "runs/x.jsonl for runs/x.rank*.jsonl) make one report",
+    )
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when a diagnosis of this severity or worse fired",
+    )
+    attach = commands.add_parser(
+        "attach", help="open the dashboard on a recording still being written, and follow it"
+    )
+    attach.add_argument(
+        "files",
+        metavar="FILE",
+        type=Path,
+        nargs="+",
+        help="the recording (it may not exist yet); rank files, or their common name, side by side",
+    )
     return parser
 
 
@@ -68,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _launch(args)
         if args.command == "replay":
             return _replay(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "attach":
+            return _attach(args)
     except ScenarioError as exc:
         print(f"gradtui: {exc}", file=sys.stderr)
         return 2
@@ -127,6 +158,53 @@ def _replay(args: argparse.Namespace) -> int:
     from gradtui.ui.app import GradApp
 
     GradApp(discover(args.scenarios), replays=[item.events for item in loaded]).run()
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from gradtui.ranks import expand
+    from gradtui.recording import RecordingError
+    from gradtui.recordings import format_run_report, load_run, report_run
+
+    reports = []
+    try:
+        for group in expand(args.files):
+            run = load_run(group)
+            for warning in run.warnings:
+                print(f"gradtui: {warning}", file=sys.stderr)
+            reports.append(report_run(run))
+    except RecordingError as exc:
+        print(f"gradtui: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a recording without a start event
+        print(f"gradtui: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = reports[0] if len(reports) == 1 else reports
+        print(json.dumps(out, allow_nan=False))
+    else:
+        print("\n\n".join(format_run_report(report) for report in reports))
+    return max(_exit_code(report, args.fail_on) for report in reports)
+
+
+def _attach(args: argparse.Namespace) -> int:
+    import time
+
+    from gradtui.ranks import expand
+
+    groups = expand(args.files)
+    if not any(path.exists() for group in groups for path in group):
+        names = ", ".join(str(path) for path in args.files)
+        print(f"gradtui: waiting for {names} to appear (ctrl-c to give up)", file=sys.stderr)
+        while not any(path.exists() for group in groups for path in group):
+            time.sleep(0.5)
+            groups = expand(args.files)
+    if len(groups) != 1:
+        print("gradtui: attach follows one run (its rank files count as one)", file=sys.stderr)
+        return 2
+    from gradtui.ui.attach import AttachApp
+
+    AttachApp(groups[0], catalog=discover(args.scenarios)).run()
     return 0
 
 

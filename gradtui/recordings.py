@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.events import Diagnosis, Event, RunStarted
+from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.ranks import RankStreams, rank_of
 from gradtui.recording import RecordingError, read_recording
 from gradtui.report import build_report, format_report
@@ -39,6 +39,8 @@ def load_run(paths: Sequence[Path]) -> Recorded:
         started = next((e for e in loaded.events if isinstance(e, RunStarted)), None)
         if started is None:
             raise RecordingError(f"{path}: no run_started event: not a complete recording")
+        if not any(isinstance(e, RunFinished | RunFailed) for e in loaded.events):
+            warnings.append(f"{path}: no end event: the run is still going, or was stopped")
         events.append(loaded.events)
         ranks.append(rank_of(started, path, fallback))
     order = sorted(range(len(paths)), key=lambda i: ranks[i])
@@ -85,11 +87,19 @@ def report_run(run: Recorded) -> dict[str, Any]:
     primary = run.events[0]
     diagnoses = diagnose(primary)
     if len(run.events) == 1:
-        return build_report(primary, diagnoses)
+        return _with_steps(build_report(primary, diagnoses), primary)
     streams = compare_ranks(run)
     report = build_report(primary, merge_diagnoses(streams.diagnoses(), diagnoses))
+    report = _with_steps(report, primary)
     report["ranks"] = streams.summary()
     report["ranks"]["files"] = [str(p) for p in run.paths]
+    return report
+
+
+def _with_steps(report: dict[str, Any], events: list[Event]) -> dict[str, Any]:
+    """A recording without an end event ran as many steps as it recorded."""
+    if not any(isinstance(e, RunFinished | RunFailed) for e in events):
+        report["steps_run"] = sum(isinstance(e, StepStats) for e in events)
     return report
 
 
