@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradtui.diagnosis import Diagnoser
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.ranks import RankStreams, rank_of
 from gradtui.recording import RecordingError, read_recording
-from gradtui.report import build_report, format_report
+from gradtui.report import build_report, diagnose, format_report
 
 
 @dataclass(frozen=True)
@@ -52,15 +51,16 @@ def load_run(paths: Sequence[Path]) -> Recorded:
     )
 
 
-def diagnose(events: Iterable[Event]) -> list[Diagnosis]:
-    """The diagnosis rules over a recorded stream, plus findings recorded in it."""
-    diagnoser = Diagnoser()
-    recorded: list[Diagnosis] = []
-    for event in events:
-        diagnoser.observe(event)
-        if isinstance(event, Diagnosis):
-            recorded.append(event)
-    return merge_diagnoses(diagnoser.diagnoses(), recorded)
+def report_events(events: list[Event], extra: Iterable[Diagnosis] = ()) -> dict[str, Any]:
+    """The report of one recorded stream, as ``gradtui run`` makes it (the diagnosis rules
+    seeing the events one at a time), with findings recorded in the stream and ``extra``."""
+    diagnoser = diagnose(events)
+    recorded = [e for e in events if isinstance(e, Diagnosis)]
+    found = merge_diagnoses(extra, diagnoser.diagnoses(), recorded)
+    report = build_report(events, found, diagnoser.links(), diagnoser.layer_status())
+    if not any(isinstance(e, RunFinished | RunFailed) for e in events):
+        report["steps_run"] = sum(isinstance(e, StepStats) for e in events)
+    return report
 
 
 def merge_diagnoses(*groups: Iterable[Diagnosis]) -> list[Diagnosis]:
@@ -84,22 +84,13 @@ def compare_ranks(run: Recorded) -> RankStreams:
 
 
 def report_run(run: Recorded) -> dict[str, Any]:
-    primary = run.events[0]
-    diagnoses = diagnose(primary)
+    """Rank 0's report; for several ranks, with the rank comparison added."""
     if len(run.events) == 1:
-        return _with_steps(build_report(primary, diagnoses), primary)
+        return report_events(run.events[0])
     streams = compare_ranks(run)
-    report = build_report(primary, merge_diagnoses(streams.diagnoses(), diagnoses))
-    report = _with_steps(report, primary)
+    report = report_events(run.events[0], streams.diagnoses())
     report["ranks"] = streams.summary()
     report["ranks"]["files"] = [str(p) for p in run.paths]
-    return report
-
-
-def _with_steps(report: dict[str, Any], events: list[Event]) -> dict[str, Any]:
-    """A recording without an end event ran as many steps as it recorded."""
-    if not any(isinstance(e, RunFinished | RunFailed) for e in events):
-        report["steps_run"] = sum(isinstance(e, StepStats) for e in events)
     return report
 
 

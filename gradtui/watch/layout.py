@@ -4,9 +4,10 @@ Layers are the modules that own a trainable ``weight`` Parameter (Linear, Conv, 
 attention projections, custom modules), named as ``named_modules()`` names them.
 
 Blocks are the links of the chain whose output gradient is measured. We take the model's
-children that hold a layer; a child that is the only one is opened up (a model that is one
-``Sequential`` gets that Sequential's children), and a ModuleList or ModuleDict, which is
-never called itself, is replaced by its members. A model that is itself a layer is one block.
+children that hold a layer, with containers opened up: a ModuleList or ModuleDict (never
+called itself) and a Sequential (a chain already) are replaced by their members; a child
+that is the only one is opened up too. Other modules (a user's ``Block``, an attention)
+stay whole: one link each. A model that is itself a layer is one block.
 
 Both are put in forward execution order after the first forward pass (``ForwardOrder``); until
 then, and for modules the forward never calls, ``named_modules()`` order stands.
@@ -58,14 +59,14 @@ def _holds_layer(module: nn.Module) -> bool:
 
 
 def _links(prefix: str, module: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The children of ``module`` that hold a layer, containers that are never called
-    (ModuleList, ModuleDict) replaced by their members."""
+    """The children of ``module`` that hold a layer; the containers replaced by their members
+    (a ModuleList or ModuleDict is never called itself, and a Sequential is a chain already)."""
     out: list[tuple[str, nn.Module]] = []
     for name, child in module.named_children():
         full = f"{prefix}.{name}" if prefix else name
         if not _holds_layer(child):
             continue
-        if isinstance(child, nn.ModuleList | nn.ModuleDict):
+        if isinstance(child, nn.ModuleList | nn.ModuleDict | nn.Sequential) and not is_layer(child):
             out += _links(full, child)
         else:
             out.append((full, child))

@@ -129,7 +129,7 @@ def test_layers_are_modules_with_a_weight_named_by_named_modules_in_forward_orde
         "LayerNorm",
         "MultiheadAttention",
     ]
-    assert started.blocks == ("embed", "ln1", "attn", "ln2", "mlp", "head")
+    assert started.blocks == ("embed", "ln1", "attn", "ln2", "mlp.0", "mlp.2", "head")
     assert started.activation == "gelu"
     step = steps_of(events)[0]
     assert all(g is not None and g > 0 for g in step.grad_norm)

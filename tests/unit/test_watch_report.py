@@ -14,8 +14,7 @@ from torch import nn
 import gradtui
 from gradtui.cli import main
 from gradtui.recording import read_recording
-from gradtui.recordings import diagnose
-from gradtui.report import build_report
+from gradtui.report import build_report, diagnose
 
 
 def record_run(path: Path, steps: int = 8, zero_grad: bool = True) -> None:
@@ -39,7 +38,11 @@ def test_report_json_is_build_report_with_the_diagnoses(tmp_path: Path, capsys):
     assert main(["report", str(path), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     events = read_recording(path).events
-    assert printed == build_report(events, diagnose(events))
+    diagnoser = diagnose(events)  # as `gradtui run` does it
+    expected = build_report(
+        events, diagnoser.diagnoses(), diagnoser.links(), diagnoser.layer_status()
+    )
+    assert printed == expected
     assert printed["scenario"] == "exp" and printed["steps_run"] == 8
     assert [layer["name"] for layer in printed["layers"]] == ["0", "2"]
 
