@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -36,23 +36,28 @@ class GradApp(App[None]):
         start: Sequence[ScenarioSpec] = (),
         replays: Sequence[list[Event]] = (),
         speed: float | None = DEFAULT_SPEED,
+        make_source: Callable[[ScenarioSpec, float | None], Source] = LiveSource,
     ) -> None:
+        """catalog: the picker's scenarios (discovered when None); start: open these at once
+        (two side by side); replays: recorded runs to show instead; make_source: how a scenario
+        becomes a run (a worker process; tests pass a replay)."""
         super().__init__()
         self.catalog = catalog if catalog is not None else discover()
         self.speed = speed
+        self.make_source = make_source
         self._start = list(start)
         self._replays = list(replays)
 
     def on_mount(self) -> None:
         self.push_screen(PickerScreen(self.catalog))
         if self._start:
-            self.open_sources([LiveSource(spec, self.speed) for spec in self._start])
+            self.open_sources([self.make_source(spec, self.speed) for spec in self._start])
         elif self._replays:
             self.open_sources([ReplaySource(events, self.speed) for events in self._replays])
 
     def open_scenarios(self, names: Iterable[str]) -> None:
         specs = [self.catalog.scenarios[name][0] for name in names]
-        self.open_sources([LiveSource(spec, self.speed) for spec in specs])
+        self.open_sources([self.make_source(spec, self.speed) for spec in specs])
 
     def open_sources(self, sources: list[Source]) -> None:
         feeds = [RunFeed(source) for source in sources]

@@ -65,6 +65,9 @@ class PickerScreen(Screen):
 
     def on_key(self, event: events.Key) -> None:
         """Type to filter: printable keys that no binding took, and backspace."""
+        bound = self.app.active_bindings.get(event.key)
+        if bound is not None and bound.enabled:
+            return  # a live binding takes it
         box = self.query_one(Input)
         if event.key == "backspace":
             box.value = box.value[:-1]

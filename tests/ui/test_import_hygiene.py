@@ -1,0 +1,56 @@
+"""The UI never imports torch: importing it, and replaying a run headless, leave torch out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, pkgutil, sys
+    from pathlib import Path
+
+    import gradtui.cli
+    import gradtui.ui
+    for module in pkgutil.walk_packages(gradtui.ui.__path__, "gradtui.ui."):
+        __import__(module.name)
+    assert "torch" not in sys.modules, "importing the UI loaded torch"
+
+    from gradtui.recording import read_recording
+    from gradtui.ui.app import GradApp
+
+    async def replay() -> None:
+        events = read_recording(Path(sys.argv[1])).events
+        app = GradApp(replays=[events], speed=None)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.screen.feed.history.ended:
+                    break
+            assert app.screen.feed.history.steps_seen > 0
+            await pilot.press("r", "space", "n", "question_mark", "escape", "escape")
+
+    asyncio.run(replay())
+    print("torch" in sys.modules)
+    """
+)
+
+
+def test_ui_and_replay_never_import_torch(recordings: dict[str, Path]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(recordings["exploding_no_clip"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_help_and_list_stay_torch_free() -> None:
+    code = "import sys, gradtui.cli as c; c.main(['list']); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

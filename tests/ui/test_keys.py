@@ -1,0 +1,216 @@
+"""Each key binding and screen transition, driven with Pilot over replayed runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradtui.ui.feed import SPEEDS
+from gradtui.ui.screens.compare import CompareScreen
+from gradtui.ui.screens.dashboard import DashboardScreen
+from gradtui.ui.screens.help import HelpScreen
+from gradtui.ui.screens.picker import PickerScreen
+from gradtui.ui.widgets.header import RunHeader
+from tests.ui.conftest import wait_for
+
+SIZE = (120, 40)
+
+
+def replay_app(make_app, recorded_events, names, speed=25.0):
+    return make_app(replays=[recorded_events[n] for n in names], speed=speed)
+
+
+async def test_picker_filter_enter_launches(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        await pilot.press(*"broken")
+        assert picker.filter_text == "broken"
+        assert picker._highlighted_name() == "broken_graph"
+        await pilot.press("backspace")
+        assert picker.filter_text == "broke"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        assert app.screen.feed.source.recorded[0].scenario == "broken_graph"
+        await pilot.press("escape")
+        assert isinstance(app.screen, PickerScreen)
+
+
+async def test_picker_arrows_and_escape_clears(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen
+        first = picker._highlighted_name()
+        await pilot.press("down")
+        assert picker._highlighted_name() != first
+        await pilot.press("up")
+        assert picker._highlighted_name() == first
+        await pilot.press(*"sigm", "escape")
+        assert picker.filter_text == ""
+
+
+async def test_mark_two_then_enter_compares(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen
+        await pilot.press(*"sigmoid_deep", "space", "escape", *"relu_deep", "space", "escape")
+        assert picker.marked == ["sigmoid_deep", "relu_deep"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        names = [f.source.recorded[0].scenario for f in app.screen.feeds]
+        assert names == ["sigmoid_deep", "relu_deep"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, PickerScreen)
+
+
+async def test_c_compares_two_marked_and_types_otherwise(make_app, recorded_events) -> None:
+    recorded_events["residual_deep"] = recorded_events["sigmoid_deep"]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen
+        await pilot.press("c")  # nothing marked: the letter goes to the filter
+        assert picker.filter_text == "c"
+        await pilot.press("backspace", *"relu_deep", "space", "escape", *"residual", "space")
+        await pilot.press("escape")
+        assert picker.marked == ["relu_deep", "residual_deep"]
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+
+
+async def test_invalid_scenario_cannot_be_launched(make_app, tmp_path) -> None:
+    from gradtui.spec import discover
+
+    (tmp_path / "broken_file.toml").write_text('name = "broken_file"\ntitle = 3\n')
+    app = make_app(catalog=discover([tmp_path]))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen
+        await pilot.press(*"broken_file")
+        options = picker.query_one("#scenarios").options
+        assert [o.disabled for o in options] == [True]
+        await pilot.press("enter")
+        assert isinstance(app.screen, PickerScreen)
+
+
+async def test_space_pauses_and_resumes(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["sigmoid_deep"], speed=10)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen >= 2)
+        await pilot.press("space")
+        assert screen.paused
+        seen = screen.feed.history.steps_seen
+        await pilot.pause(0.4)
+        assert screen.feed.history.steps_seen == seen
+        assert "paused" in screen.query_one(RunHeader).render().plain
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen > seen)
+
+
+async def test_n_steps_exactly_once_while_paused(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["sigmoid_deep"], speed=10)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await pilot.press("n")  # running: n pauses first
+        assert screen.paused
+        await pilot.pause(0.2)
+        seen = screen.feed.history.steps_seen
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen == seen + 1)
+        await pilot.pause(0.3)
+        assert screen.feed.history.steps_seen == seen + 1
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen == seen + 3)
+
+
+async def test_r_restarts_from_step_zero(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["relu_deep"], speed=None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.feed.history.ended)
+        await pilot.press("space", "r")
+        assert screen.feed.history.steps_seen == 0
+        await pilot.pause(0.3)
+        assert screen.feed.history.steps_seen == 0  # restart keeps the pause
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.feed.history.ended)
+        assert screen.feed.history.steps_seen == 40
+
+
+async def test_plus_minus_change_speed(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["relu_deep"], speed=25)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await pilot.press("plus")
+        assert screen.speed == 50
+        await pilot.press("minus", "minus")
+        assert screen.speed == 10
+        for _ in SPEEDS:
+            await pilot.press("plus")
+        assert screen.speed is None  # as fast as possible
+        await pilot.pause(0.1)
+        assert "speed max" in screen.query_one(RunHeader).render().plain
+        for _ in SPEEDS:
+            await pilot.press("minus")
+        assert screen.speed == SPEEDS[0]
+        assert app.speed == SPEEDS[0]  # the next run starts at this speed
+
+
+async def test_c_goes_to_picker_with_run_marked(make_app, recorded_events) -> None:
+    app = make_app(start=[_spec("sigmoid_deep")])
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("c")
+        assert isinstance(app.screen, PickerScreen)
+        assert app.screen.marked == ["sigmoid_deep"]
+        await pilot.press(*"relu_deep", "space", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+
+
+async def test_question_mark_opens_help_and_escape_closes(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["broken_graph"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, PickerScreen)
+
+
+@pytest.mark.parametrize("keys", [[], ["question_mark"]], ids=["dashboard", "help"])
+async def test_q_quits_from_a_run(make_app, recorded_events, keys) -> None:
+    app = replay_app(make_app, recorded_events, ["broken_graph"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.press(*keys, "q")
+        await wait_for(pilot, lambda: app.return_code == 0, timeout=1.0)
+
+
+async def test_q_quits_from_the_picker(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code == 0, timeout=1.0)
+
+
+async def test_compare_runs_in_lock_step(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["sigmoid_deep", "relu_deep"], speed=25)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        a, b = (f.history for f in screen.feeds)
+        await wait_for(pilot, lambda: a.steps_seen >= 5)
+        await pilot.press("space")
+        await pilot.pause(0.2)
+        assert abs(a.steps_seen - b.steps_seen) <= 7
+        before = (a.steps_seen, b.steps_seen)
+        await pilot.press("n")
+        after = (before[0] + 1, before[1] + 1)
+        await wait_for(pilot, lambda: (a.steps_seen, b.steps_seen) == after)
+
+
+def _spec(name: str):
+    from gradtui.spec import resolve
+
+    return resolve(name)
