@@ -146,7 +146,7 @@ class Diagnoser:
         findings += rules.dead.step(view)
         findings += rules.saturated.step(view)
         findings += rules.frozen.step(view)
-        findings += rules.accumulation.step(view)
+        findings += rules.accumulation.step(view, rules.frozen.reported)
         slow_explained = "vanishing_gradients" in self._by_key or bool(rules.vanishing.flagged)
         findings += rules.update.step(view, self._covered, slow_explained)
         findings += rules.loss.step(view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 
@@ -198,12 +199,14 @@ class AccumulationRule:
         self.first_total: float | None = None
         self.reported = False
 
-    def step(self, view: StepView) -> list[Finding]:
+    def step(self, view: StepView, frozen: frozenset[int]) -> list[Finding]:
+        """``frozen``: layers the optimizer does not update. zero_grad() on the optimizer
+        leaves their .grad alone, so gradients that pile up there alone are not this bug."""
         s = view.stats
         if self.first_total is None and finite(s.grad_norm_total):
             self.first_total = s.grad_norm_total
         carried = s.carried_grad_norm
-        if not (finite(carried) and carried > 0):
+        if not (finite(carried) and carried > 0) or self._only_frozen(s, carried, frozen):
             self.streak = 0
             return []
         if self.streak == 0:
@@ -238,6 +241,13 @@ class AccumulationRule:
                 ),
             )
         ]
+
+    @staticmethod
+    def _only_frozen(s: StepStats, carried: float, frozen: frozenset[int]) -> bool:
+        if not frozen:
+            return False
+        held = math.sqrt(sum((s.grad_norm[i] or 0.0) ** 2 for i in frozen))
+        return carried <= T.ACCUMULATION_FROZEN_SLACK * held
 
 
 class UpdateRatioRule:

@@ -29,12 +29,14 @@ def vanishing_why(activation: str, init: str) -> str:
             " tanh has slope 1 only at zero and flattens quickly away from it, so every link "
             "whose inputs are not near zero shrinks the gradient."
         )
-    elif init == "small_uniform":
+    elif activation in ("relu", "leaky_relu", "gelu"):
         local = (
             " ReLU itself passes the gradient unchanged where a unit is active, so here the "
-            "weights set each link's factor: weights this small scale the gradient down at "
-            "every link, and the signal on the way forward shrinks the same way."
+            "weights set each link's factor: weights too small for their fan-in scale the "
+            "gradient down at every link, and the signal on the way forward shrinks the same way."
         )
+        if init == "small_uniform":
+            local += " A small uniform initialisation is exactly that."
     else:
         local = (
             " The factor of a link is its activation's slope times its weight matrix, so both "

@@ -59,6 +59,11 @@ FROZEN_MIN_EXPECTED = 1e-6
 # before accumulation means the last step's gradients were not cleared; we require it on 3
 # steps in a row so one deliberate accumulation step does not fire it.
 ACCUMULATION_PATIENCE = PATIENCE
+# Parameters left out of the optimizer keep their .grad through optimizer.zero_grad(), so
+# their gradients pile up too. When the carried norm is no larger than those frozen layers'
+# weight gradients (with 25% slack for their biases), the carry is theirs alone and is
+# reported as frozen, not as a missing zero_grad(). Own heuristic.
+ACCUMULATION_FROZEN_SLACK = 1.25
 
 # Update/weight ratio |dW|/|W| per step. CS231n: "somewhere around 1e-3". Section (c): info
 # outside [1e-4, 1e-2], one decade either side; error below 1e-8 or above 10 (SMD bounds).
