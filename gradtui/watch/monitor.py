@@ -26,7 +26,6 @@ import torch
 from torch import nn
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.engine.loop import backward_culprit
 from gradtui.engine.probe import Probe
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.recording import Recorder
@@ -200,6 +199,8 @@ class Monitor:
     def _nonfinite_source(self, stats: StepStats) -> str:
         """Where the first non-finite value appeared (see StepStats.nonfinite_source). With
         finite_checks="off" only the backward side can be named."""
+        from gradtui.engine.loop import backward_culprit  # the scenario machinery: rare path
+
         assert self._layout is not None
         if self.finite_mode == "off":
             return backward_culprit(self._layout.reorder(stats), list(self._layout.blocks))
