@@ -81,13 +81,17 @@ def legend_labels() -> list[tuple[str, str]]:
 
 
 STATUS_STYLE: dict[str, str] = {
-    "ok": "green",
-    "vanishing": "bold bright_blue",
-    "exploding": "bold red",
-    "nonfinite": "bold bright_magenta",
-    "missing": "bold yellow",
-    "frozen": "bold cyan",
-    "dead": "bold bright_black",
-    "saturated": "bold yellow",
+    "ok": "#55ff55",
+    "vanishing": "bold #5555ff",
+    "exploding": "bold #ff5555",
+    "nonfinite": "bold #ff55ff",
+    "missing": "bold #ffff55",
+    "frozen": "bold #00aaaa",
+    "dead": "bold #aaaaaa",
+    "saturated": "bold #aa5500",
 }
 SEVERITY_STYLE: dict[str, str] = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
+
+
+def waiting_text(ended: bool) -> str:
+    return "no step completed" if ended else "waiting for the first step…"

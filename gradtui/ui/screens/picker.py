@@ -124,7 +124,9 @@ class PickerScreen(Screen):
         name = self._highlighted_name()
         lesson = self.query_one("#lesson", Static)
         if name is None:
-            lesson.update("[dim]no scenario matches the filter[/dim]")
+            invalid = any(o.disabled for o in self.query_one(OptionList).options)
+            why = "; greyed-out files cannot be loaded (the reason is beside each)"
+            lesson.update(f"[dim]no valid scenario matches the filter{why * invalid}[/dim]")
             return
         spec = self.catalog.scenarios[name][0]
         marked = f"\n[magenta]marked: {', '.join(self.marked)}[/]" if self.marked else ""

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from gradtui.diagnosis import Link, chain_links
-from gradtui.ui.format import sci
+from gradtui.ui.format import sci, waiting_text
 from gradtui.ui.history import RunHistory
 
 ROWS_EACH_SIDE = 3  # bar rows above and below the ×1 line
@@ -34,11 +34,11 @@ def link_verdict(link: Link, out_norm: float | None) -> str:
 
 
 VERDICT_STYLE = {
-    "ok": "green",
-    "shrinks": "bold bright_blue",
-    "grows": "bold red",
-    "nonfinite": "bold bright_magenta",
-    "broken": "bold yellow",
+    "ok": "#55ff55",
+    "shrinks": "bold #5555ff",
+    "grows": "bold #ff5555",
+    "nonfinite": "bold #ff55ff",
+    "broken": "bold #ffff55",
     "unknown": "dim",
 }
 
@@ -52,7 +52,7 @@ def bar_cell(log_gain: float, row: int) -> bool:
 
 
 class ChainPanel(Widget):
-    DEFAULT_CSS = "ChainPanel { height: 11; }"
+    DEFAULT_CSS = "ChainPanel { height: 12; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -65,7 +65,7 @@ class ChainPanel(Widget):
     def render(self) -> Text:
         history = self.history
         if history is None or history.latest is None or history.started is None:
-            return Text("waiting for the first step…", style="dim")
+            return Text(waiting_text(history is not None and history.ended), style="dim")
         stats = history.chain_stats or history.latest
         norms = stats.block_grad_norm
         links = chain_links(norms)
@@ -131,18 +131,20 @@ def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) 
     if not culprits:
         text.append("no link scales the gradient by more than ×2 or less than ×0.5", style="dim")
         return text
-    for verdict, meaning in CULPRIT_WORDS.items():
-        which = [names[i] for i in culprits if verdicts[i] == verdict]
-        if not which:
-            continue
-        shown = ", ".join(which) if len(which) <= 2 else f"{len(which)} links"
-        text.append(f"{shown} {meaning}  ", style=VERDICT_STYLE[verdict])
+    groups = [(v, [names[i] for i in culprits if verdicts[i] == v]) for v in CULPRIT_WORDS]
+    groups = [(v, which) for v, which in groups if which]
+    for n, (verdict, which) in enumerate(groups):
+        one, many = CULPRIT_WORDS[verdict]
+        named = len(groups) == 1 and len(which) <= 2
+        who = " and ".join(which) if named else f"{len(which)} link{'s' * (len(which) > 1)}"
+        text.append(" · " if n else "")
+        text.append(f"{who} {one if len(which) == 1 else many}", style=VERDICT_STYLE[verdict])
     return text
 
 
 CULPRIT_WORDS = {
-    "broken": "pass no gradient",
-    "nonfinite": "pass nan/inf",
-    "shrinks": "shrink it <×0.5",
-    "grows": "grow it >×2",
+    "broken": ("passes no gradient", "pass no gradient"),
+    "nonfinite": ("passes nan/inf", "pass nan/inf"),
+    "shrinks": ("shrinks it <×0.5", "shrink it <×0.5"),
+    "grows": ("grows it >×2", "grow it >×2"),
 }

@@ -51,7 +51,11 @@ class DiagnosisList(Static):
         if key == self._key:
             return
         self._key = key
-        parts = [failure_text(history.failure)] if history.failure else []
+        failure = history.failure
+        explained = failure and any(
+            d.severity == "error" and d.step == failure.step for d in found
+        )  # the rules explain most failures; the raw error is the fallback
+        parts = [failure_text(failure)] if failure and not explained else []
         parts += [diagnosis_text(d, self.compact) for d in found]
         if not parts:
             done = "in the whole run" if history.ended else "so far"

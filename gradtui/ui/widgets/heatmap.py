@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from gradtui.ui.format import band_colour, legend_labels
+from gradtui.ui.format import band_colour, legend_labels, waiting_text
 from gradtui.ui.history import RunHistory, merge_logs
 
 LABEL_WIDTH = 4
@@ -24,7 +24,7 @@ def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ..
     if not points:
         return points
     if len(points) <= width:
-        return [p for p in points for _ in range(width // len(points))]
+        return [points[c * len(points) // width] for c in range(width)]
     columns = []
     for c in range(width):
         start, end = c * len(points) // width, (c + 1) * len(points) // width
@@ -59,7 +59,7 @@ class FlowHeatmap(Widget):
     def render(self) -> Text:
         history = self.history
         if history is None or history.started is None or history.latest is None:
-            return Text("waiting for the first step…", style="dim")
+            return Text(waiting_text(history is not None and history.ended), style="dim")
         _steps, points = history.heat.view()
         width = max(1, self.size.width - LABEL_WIDTH)
         columns = squeeze(points, width)

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widget import Widget
 
-from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci
+from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci, waiting_text
 from gradtui.ui.history import RunHistory
 
 TICKS = "▁▂▃▄▅▆▇█"
 BADGE_WIDTH = 9
 VALUE_WIDTH = 8
+MIN_SPARK = 16
 
 
 def spark_scale(series: Iterable[Iterable[float]]) -> tuple[float, float]:
@@ -62,12 +63,15 @@ class LayersTable(Widget):
     def render(self) -> Text:
         history = self.history
         if history is None or history.started is None:
-            return Text("waiting for the first step…", style="dim")
+            return Text(waiting_text(history is not None and history.ended), style="dim")
         layers = history.started.layers
         names = [layer.name for layer in layers]
         name_width = min(max(len(n) for n in names), 18)
-        badge_width = 0 if self.compact else BADGE_WIDTH + 1
-        spark_width = max(4, self.size.width - name_width - VALUE_WIDTH - badge_width - 2)
+        fixed = name_width + VALUE_WIDTH + 2
+        # Narrow: drop the badge column and colour the name by its status instead.
+        compact = self.compact or self.size.width < fixed + BADGE_WIDTH + 1 + MIN_SPARK
+        badge_width = 0 if compact else BADGE_WIDTH + 1
+        spark_width = max(1, self.size.width - fixed - badge_width)
         low, high = self.scale
         latest = history.latest.grad_norm if history.latest else (None,) * len(layers)
         statuses = history.layer_status()
@@ -77,7 +81,7 @@ class LayersTable(Widget):
                 text.append("\n")
             status = statuses[i]
             name_style = "bold"
-            if self.compact and status != "ok":
+            if compact and status != "ok":
                 name_style = f"reverse {STATUS_STYLE[status]}"
             text.append(name[-name_width:].ljust(name_width), style=name_style)
             text.append(" ")
@@ -87,7 +91,7 @@ class LayersTable(Widget):
                 char, colour = spark_cell(value, low, high)
                 text.append(char, style=colour)
             text.append(" " + sci(latest[i]).rjust(VALUE_WIDTH))
-            if not self.compact:
+            if not compact:
                 style = STATUS_STYLE[status]
                 style = style if status == "ok" else f"reverse {style}"
                 text.append(" ")

@@ -10,6 +10,7 @@ import math
 
 from textual_plotext import PlotextPlot
 
+from gradtui.ui.format import waiting_text
 from gradtui.ui.history import RunHistory
 
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
@@ -25,6 +26,16 @@ def loss_series(history: RunHistory) -> tuple[list[int], list[float], bool]:
         floor = min(positive)
         return [s for s, _ in pairs], [math.log10(max(v, floor)) for _, v in pairs], True
     return [s for s, _ in pairs], [v for _, v in pairs], False
+
+
+def step_ticks(last: int, most: int = 5) -> list[int]:
+    """Whole-number ticks from 0 to about `last`, at a round spacing."""
+    if last <= 0:
+        return [0]
+    raw = last / most
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    spacing = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return list(range(0, last + 1, int(spacing)))
 
 
 class LossPlot(PlotextPlot):
@@ -44,10 +55,12 @@ class LossPlot(PlotextPlot):
         plt.ylabel("log10 loss" if use_log else "loss")
         if steps:
             plt.plot(steps, values, marker="hd", color="cyan")
+            ticks = step_ticks(steps[-1])
+            plt.xticks(ticks, [str(t) for t in ticks])
         nonfinite = history.first_nonfinite_step
         if nonfinite is not None:
             plt.vline(nonfinite, "red")
             plt.title(f"non-finite from step {nonfinite} (red line)")
         elif not steps:
-            plt.title("waiting for the first step…")
+            plt.title(waiting_text(history.ended))
         self.refresh()

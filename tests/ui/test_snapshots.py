@@ -1,0 +1,92 @@
+"""Pictures of each screen, from seeded recordings replayed to their end at a fixed size.
+
+Replays show no timings (no steps per second), the picker's filter has no blinking cursor, and
+notifications are cleared before the picture, so every run draws the same SVG. Update with
+`make snapshots`, then look at each picture before accepting it.
+"""
+
+from __future__ import annotations
+
+from gradtui.spec import discover
+from gradtui.ui.screens.runscreen import RunScreen
+from tests.ui.conftest import wait_for
+
+WIDE = (120, 40)
+SMALL = (80, 24)
+
+
+async def finished(pilot) -> None:
+    """Wait until every run on screen has ended, then clear the toasts."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+    await wait_for(pilot, lambda: all(f.history.ended for f in app.screen.feeds))
+    await pilot.pause(0.2)
+    app.clear_notifications()
+    await pilot.pause(0.1)
+
+
+def replay(make_app, recorded_events, *names):
+    return make_app(replays=[recorded_events[name] for name in names], speed=None)
+
+
+def test_picker(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=WIDE)
+
+
+def test_picker_with_an_invalid_file(snap_compare, make_app, tmp_path) -> None:
+    (tmp_path / "typo_in_depth.toml").write_text(
+        'name = "typo_in_depth"\ntitle = "Oops"\nlesson = "x"\n[model]\ndepht = 4\n'
+    )
+    app = make_app(catalog=discover([tmp_path]))
+    assert snap_compare(app, terminal_size=WIDE, press=["t", "y", "p", "o"])
+
+
+def test_picker_marked_two(snap_compare, make_app) -> None:
+    keys = [*"sigmoid_deep", "space", "escape", *"relu_deep", "space", "escape"]
+    assert snap_compare(make_app(), terminal_size=WIDE, press=keys)
+
+
+def test_dashboard_sigmoid_deep(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "sigmoid_deep")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_dashboard_broken_graph(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "broken_graph")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_dashboard_exploding_no_clip(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "exploding_no_clip")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_dashboard_failed_run(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "inplace_op")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_dashboard_small_terminal(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "sigmoid_deep")
+    assert snap_compare(app, terminal_size=SMALL, run_before=finished)
+
+
+def test_compare(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_compare_clipping_pair(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "exploding_no_clip", "exploding_clipped")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_help(snap_compare, make_app, recorded_events) -> None:
+    app = replay(make_app, recorded_events, "broken_graph")
+
+    async def open_help(pilot) -> None:
+        await finished(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=open_help)
