@@ -39,15 +39,19 @@ def culprit_links(chain: ChainTracker, shrinking: bool, strong_only: bool = Fals
     if strong_only:
         mild = []
     verb = "shrink" if shrinking else "grow"
-    parts = []
     chosen = strong or mild
-    for first, last in _largest_runs(chosen, known):
-        gains = [known[j] for j in range(first, last + 1)]
-        if shrinking and any(g == 0 for g in gains):
-            parts.append(f"{link_span(first, last, names)} cut it to exactly zero")
+    zero = [j for j in chosen if known[j] == 0]
+    spans = [(span, False) for span in _largest_runs([j for j in chosen if known[j] > 0], known)]
+    spans += [(span, True) for span in runs(zero)]
+    parts = []
+    for (first, last), cut in sorted(spans):
+        if cut:
+            parts.append(
+                f"{link_span(first, last, names)} cut it to exactly zero (float32 underflow)"
+            )
             continue
-        factor = geometric_mean(gains)
-        factor = 1 / factor if shrinking and factor > 0 else factor
+        factor = geometric_mean([known[j] for j in range(first, last + 1)])
+        factor = 1 / factor if shrinking else factor
         each = f"each {verb}" if last > first else f"{verb}s"
         parts.append(f"{link_span(first, last, names)} {each} the gradient about {times(factor)}")
     if not parts:
