@@ -56,7 +56,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     model = Reverser()
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
 
     with gradtui.watch(model, opt, record=args.record, every=args.every) as monitor:
         for _step in range(args.steps):
@@ -67,10 +67,8 @@ def main() -> None:
             )
             opt.zero_grad()
             monitor.backward(loss)  # loss.backward(), with a failure recorded if it raises
-            torch.nn.utils.clip_grad_norm_(
-                model.parameters(), 1.0
-            )  # (after monitor.step is fine too)
-            monitor.step(loss)
+            monitor.step(loss)  # before clipping: it sees the gradients backward made
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
     print(f"final loss {loss.item():.4f}; recorded {args.record}")
 
