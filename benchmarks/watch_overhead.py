@@ -85,7 +85,18 @@ def transformer() -> tuple[nn.Module, Batch]:
     return Transformer(256, 128, 2), (tokens, tokens.roll(1, 1).flatten())
 
 
-MODELS = {"mlp 8x256": mlp, "cnn 3 conv": cnn, "transformer 2x128": transformer}
+def transformer_large() -> tuple[nn.Module, Batch]:
+    tokens = torch.randint(0, 4096, (16, 256))
+    return Transformer(4096, 512, 6), (tokens, tokens.roll(1, 1).flatten())
+
+
+MODELS = {
+    "mlp 8x256": mlp,
+    "cnn 3 conv": cnn,
+    "transformer 2x128": transformer,
+    "transformer 6x512": transformer_large,  # 23M parameters: by default on a GPU only
+}
+SMALL = list(MODELS)[:3]
 
 
 @contextlib.contextmanager
@@ -190,9 +201,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="*", choices=list(MODELS), help="default: all on a GPU")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if not args.models:
+        args.models = list(MODELS) if device.type == "cuda" else SMALL
     variants: dict[str, Callable | None] = {
         "bare": no_extra,
         "watch": watch_variant(16),

@@ -12,7 +12,8 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gradtui.watch.monitor import DisabledMonitor, Monitor
+    from gradtui.watch.disabled import DisabledMonitor
+    from gradtui.watch.monitor import Monitor
 
 
 def watch(
@@ -37,7 +38,8 @@ def watch(
     diagnose (True): run the diagnosis rules as it goes and log each finding once.
     on_event: a callable that receives every event (StepStats, ...) as it is written.
     """
-    from gradtui.watch.monitor import Monitor, disabled_monitor
+    from gradtui.watch.disabled import disabled_monitor
+    from gradtui.watch.monitor import Monitor
 
     try:
         return Monitor(model, optimizer, record, **options)

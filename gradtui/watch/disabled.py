@@ -1,0 +1,41 @@
+"""What ``gradtui.watch`` returns when setting up failed inside gradtui."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gradtui.events import Diagnosis
+from gradtui.watch.guard import Guard
+
+
+class DisabledMonitor:
+    """What ``watch`` returns when setting up failed inside gradtui: the same calls, doing
+    nothing but the user's own work (``backward`` still runs backward)."""
+
+    closed = True
+    steps = 0
+
+    def step(self, loss: torch.Tensor | float) -> None:
+        pass
+
+    def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        loss.backward(**kwargs)
+
+    def close(self) -> None:
+        pass
+
+    def diagnoses(self) -> list[Diagnosis]:
+        return []
+
+    def __enter__(self) -> DisabledMonitor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+def disabled_monitor(exc: Exception) -> DisabledMonitor:
+    Guard(lambda: None).trip(exc)
+    return DisabledMonitor()
