@@ -112,6 +112,7 @@ class AttachApp(GradApp):
         self, paths: Sequence[Path], catalog: Catalog | None = None, speed: float | None = None
     ) -> None:
         super().__init__(catalog, speed=speed)
+        self.paths = list(paths)
         self.sources = make_sources(paths, speed)
 
     def on_mount(self) -> None:

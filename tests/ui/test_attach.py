@@ -77,3 +77,28 @@ async def test_attach_shows_rank_files_side_by_side_with_their_divergence(tmp_pa
             )
 
         await wait_for(pilot, divergence_everywhere, 5)
+
+
+def test_attach_command_waits_for_the_files_and_opens_rank_files_together(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import threading
+
+    from gradtui import cli
+    from gradtui.ranks import rank_path
+    from gradtui.ui import attach
+
+    opened: list[list[Path]] = []
+    monkeypatch.setattr(attach.AttachApp, "run", lambda self: opened.append(self.paths))
+    base = tmp_path / "exp.jsonl"
+    ranks = [rank_path(base, r) for r in (0, 1)]
+
+    def write_later() -> None:
+        for path in ranks:
+            path.write_text("")
+
+    threading.Timer(0.3, write_later).start()
+    assert cli.main(["attach", str(base)]) == 0
+    assert "waiting for" in capsys.readouterr().err
+    assert opened == [ranks]
+    assert cli.main(["attach", str(base), str(tmp_path / "other.jsonl")]) == 2
