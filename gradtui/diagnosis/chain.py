@@ -68,7 +68,7 @@ class ChainTracker:
         self.from_loss: list[float | None] = [None] * n
 
     def update(self, block_grad_norm: tuple[float | None, ...]) -> None:
-        g = block_grad_norm
+        g = block_grad_norm[: len(self.names)]  # a malformed event cannot overrun the windows
         last = g[-1] if g else None
         for j, out_norm in enumerate(g):
             in_norm = g[j - 1] if j > 0 else None

@@ -16,17 +16,16 @@ from gradtui.diagnosis.chain import ChainLink, ChainTracker
 from gradtui.diagnosis.context import Finding, LossLevel, RunInfo, StepView, faint_blocks
 from gradtui.diagnosis.failure import AUTOGRAD_ERROR, failure_diagnosis
 from gradtui.diagnosis.rules_activity import DEAD, SATURATED, ActivityRule
-from gradtui.diagnosis.rules_chain import EXPLODING, ExplodingRule, VanishingRule
+from gradtui.diagnosis.rules_chain import EXPLODING, VANISHING, ExplodingRule, VanishingRule
 from gradtui.diagnosis.rules_params import (
     FROZEN,
     MISSING,
-    UPDATE,
     AccumulationRule,
     FrozenRule,
     MissingRule,
-    UpdateRatioRule,
 )
 from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
+from gradtui.diagnosis.rules_update import UPDATE, UpdateRatioRule
 from gradtui.events import Diagnosis, Event, LayerStatus, RunFailed, RunStarted, StepStats
 
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -42,11 +41,11 @@ STATUS_PRIORITY: tuple[LayerStatus, ...] = (
 )
 # Kinds that explain a layer's small or absent updates; the update-ratio rule leaves their
 # layers alone so one cause is reported once.
-CAUSES = {NONFINITE, MISSING, "vanishing_gradients", EXPLODING, FROZEN, DEAD, SATURATED}
+CAUSES = {NONFINITE, MISSING, VANISHING, EXPLODING, FROZEN, DEAD, SATURATED}
 # Once a run has diverged (non-finite values, or an explosion of four decades) what follows is
 # its consequence: saturated units, collapsed links, stalled weights. These kinds then fire no
 # more, so the report leads with the cause instead of burying it.
-CONSEQUENCES = {"vanishing_gradients", FROZEN, DEAD, SATURATED, UPDATE, LOSS}
+CONSEQUENCES = {VANISHING, FROZEN, DEAD, SATURATED, UPDATE, LOSS}
 
 
 class _Rules:
@@ -86,6 +85,7 @@ class Diagnoser:
         self._loss = LossLevel()
         self._by_key: dict[str, Diagnosis] = {}
         self._covered: frozenset[int] = frozenset()
+        self._diverged = False
 
     def observe(self, event: Event) -> list[Diagnosis]:
         """Take the next event; return the diagnoses that fired for the first time on it."""
@@ -129,6 +129,7 @@ class Diagnoser:
         self._loss = LossLevel()
         self._by_key = {}
         self._covered = frozenset()
+        self._diverged = False
         self.revision += 1
 
     def _step(self, stats: StepStats) -> list[Finding]:
@@ -147,18 +148,12 @@ class Diagnoser:
         findings += rules.saturated.step(view)
         findings += rules.frozen.step(view)
         findings += rules.accumulation.step(view, rules.frozen.reported)
-        slow_explained = "vanishing_gradients" in self._by_key or bool(rules.vanishing.flagged)
+        slow_explained = VANISHING in self._by_key or bool(rules.vanishing.flagged)
         findings += rules.update.step(view, self._covered, slow_explained)
         findings += rules.loss.step(view)
-        if self._diverged():
+        if self._diverged or any(_diverges(d) for _, d in findings):
             findings = [f for f in findings if f[1].kind not in CONSEQUENCES]
         return findings
-
-    def _diverged(self) -> bool:
-        return any(
-            d.kind == NONFINITE or (d.kind == EXPLODING and d.severity == "error")
-            for d in self._by_key.values()
-        )
 
     def _record(self, findings: list[Finding]) -> list[Diagnosis]:
         fired = []
@@ -170,8 +165,14 @@ class Diagnoser:
             else:
                 worse = min(old.severity, diagnosis.severity, key=SEVERITY_RANK.__getitem__)
                 self._by_key[key] = replace(diagnosis, step=old.step, severity=worse)
+            self._diverged = self._diverged or _diverges(diagnosis)
             if diagnosis.kind in CAUSES and self._run is not None:
                 index = {name: i for i, name in enumerate(self._run.layers)}
                 self._covered |= {index[n] for n in diagnosis.layers if n in index}
             self.revision += 1
         return fired
+
+
+def _diverges(d: Diagnosis) -> bool:
+    """Non-finite values, or an explosion of four decades: the run has diverged."""
+    return d.kind == NONFINITE or (d.kind == EXPLODING and d.severity == "error")

@@ -25,7 +25,7 @@ VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
 
 
-def culprit_links(chain: ChainTracker, shrinking: bool, strong_only: bool = False) -> str:
+def culprit_links(chain: ChainTracker, shrinking: bool) -> str:
     """Name the links that contribute most to the product, from their median gains."""
     names = chain.names
     medians = {j: chain.gain_median(j) for j in range(1, len(names))}
@@ -36,8 +36,6 @@ def culprit_links(chain: ChainTracker, shrinking: bool, strong_only: bool = Fals
     else:
         strong = [j for j, m in known.items() if m >= T.LINK_GROW]
         mild = [j for j, m in known.items() if m > 1]
-    if strong_only:
-        mild = []
     verb = "shrink" if shrinking else "grow"
     chosen = strong or mild
     zero = [j for j in chosen if known[j] == 0]
@@ -164,6 +162,7 @@ class ExplodingRule:
         self.depth_layers: frozenset[int] = frozenset()
         self._jump_severity: Severity | None = None
         self._jump_first: int | None = None
+        self._last_update: float | None = None  # the largest |dW|/|W| of the previous step
         self._depth_reported = False
 
     def step(self, view: StepView) -> list[Finding]:
@@ -177,6 +176,8 @@ class ExplodingRule:
         s = view.stats
         if finite(s.grad_norm_total):
             self.totals.append(s.grad_norm_total)
+        updates = [u for u in s.update_ratio if finite(u)]
+        self._last_update = max(updates) if updates else None
         for window, norm in zip(self.layer_norms, s.grad_norm, strict=True):
             if finite(norm):
                 window.append(norm)
@@ -213,8 +214,15 @@ class ExplodingRule:
         message = (
             f"At step {s.step} the total gradient norm jumped to {num(total)}, {times(ratio)} "
             f"its median over the previous {len(self.totals)} step(s) ({num(median)}). "
-            f"Largest rises: {top}. {culprit_links(view.chain, False, strong_only=True)}"
-        ).rstrip()
+            f"Largest rises: {top}."
+        )
+        if self._last_update is not None:
+            size = self._last_update
+            share = f"{times(size)}" if size >= 1 else f"{num(size)} of"
+            message += (
+                f" The update just before changed some weights by {share} their own size "
+                f"(about 1e-3 is healthy)."
+            )
         if self._jump_first is not None and self._jump_first != s.step:
             message += f" First flagged at step {self._jump_first}."
         if clipped:

@@ -182,6 +182,7 @@ class LossRule:
             why, fix = texts.LOSS_PLATEAU_WHY, texts.LOSS_PLATEAU_FIX
         if rising:
             why += " A loss that climbs back up also points at steps that have grown too large."
+            fix = texts.LOSS_RISING_FIX
         return Diagnosis(LOSS, severity, start, (), message, why, fix)
 
 

@@ -220,3 +220,8 @@ LOSS_PLATEAU_FIX = (
     "If the loss is still high, lower the learning rate (a schedule that decays it), or "
     "give the model more capacity; if it is good enough, stop training here."
 )
+LOSS_RISING_FIX = (
+    "Look at the other diagnoses for the cause (growing gradients, gradients carried over "
+    "between steps, dying units); lower the learning rate or clip the gradient norm, and "
+    "keep the checkpoint from where the loss was lowest."
+)

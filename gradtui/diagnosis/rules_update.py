@@ -1,0 +1,116 @@
+"""The update/weight ratio rule: |dW|/|W| per step far from about 1e-3."""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+from gradtui.diagnosis import texts
+from gradtui.diagnosis import thresholds as T
+from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
+from gradtui.diagnosis.words import name_list, num
+from gradtui.events import Diagnosis, Severity
+
+UPDATE = "update_ratio"
+
+
+class UpdateRatioRule:
+    """|dW|/|W| per step far from about 1e-3."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        n = len(run.layers)
+        self.windows: list[deque[float]] = [deque(maxlen=T.UPDATE_WINDOW) for _ in range(n)]
+        self.high_streak = [0] * n
+        self.low_streak = [0] * n
+        self.reported: dict[str, tuple[Severity, frozenset[int]]] = {}
+
+    def step(self, view: StepView, covered: frozenset[int], slow_explained: bool) -> list[Finding]:
+        """``covered``: layers another finding already explains; ``slow_explained``: a
+        vanishing diagnosis accounts for slow layers, so the low side stays quiet."""
+        s = view.stats
+        skip = view.explained | covered
+        high_err, low_err = [], []
+        for i, u in enumerate(s.update_ratio):
+            if not finite(u):
+                self.high_streak[i] = self.low_streak[i] = 0
+                continue
+            self.windows[i].append(u)
+            if i in skip or not self._judged(view, i):
+                self.high_streak[i] = self.low_streak[i] = 0
+                continue
+            self.high_streak[i] = self.high_streak[i] + 1 if u > T.UPDATE_ERROR_HIGH else 0
+            low = u < T.UPDATE_ERROR_LOW and not (view.loss.converged or slow_explained)
+            self.low_streak[i] = self.low_streak[i] + 1 if low else 0
+            if self.high_streak[i] >= 2:
+                high_err.append(i)
+            if self.low_streak[i] >= T.PATIENCE:
+                low_err.append(i)
+        findings = []
+        if high_err:
+            findings += self._report(view, "high", "error", high_err)
+        if low_err:
+            findings += self._report(view, "low", "error", low_err)
+        if (s.step + 1) % T.UPDATE_CHECK_EVERY == 0:
+            findings += self._check_band(view, skip, slow_explained)
+        return findings
+
+    def _judged(self, view: StepView, i: int) -> bool:
+        run = self.run
+        return (
+            run.trainable[i]
+            and view.stats.grad_norm[i] is not None
+            and run.layer_block[i] not in view.faint_blocks
+        )
+
+    def _check_band(
+        self, view: StepView, skip: set[int] | frozenset[int], slow_explained: bool
+    ) -> list[Finding]:
+        high, low = [], []
+        for i, window in enumerate(self.windows):
+            if i in skip or len(window) < T.UPDATE_CHECK_EVERY or not self._judged(view, i):
+                continue
+            median = statistics.median(window)
+            if median > T.UPDATE_HIGH:
+                high.append(i)
+            elif median < T.UPDATE_LOW and not (view.loss.converged or slow_explained):
+                low.append(i)
+        findings = []
+        if high:
+            findings += self._report(view, "high", "info", high)
+        if low:
+            findings += self._report(view, "low", "info", low)
+        return findings
+
+    def _report(self, view: StepView, side: str, severity: Severity, layers) -> list[Finding]:
+        key = f"{UPDATE}:{side}"
+        old_severity, old_layers = self.reported.get(key, ("info", frozenset()))
+        layers = frozenset(layers)
+        escalated = severity == "error" and old_severity != "error"
+        if key in self.reported and not escalated and layers <= old_layers:
+            return []
+        severity = "error" if "error" in (severity, old_severity) else "info"
+        every = sorted(layers | old_layers)
+        self.reported[key] = (severity, frozenset(every))
+        return [(key, self._diagnosis(view, side, severity, every))]
+
+    def _diagnosis(self, view: StepView, side: str, severity: Severity, layers) -> Diagnosis:
+        names = self.run.names(layers)
+        medians = [statistics.median(self.windows[i]) for i in layers if self.windows[i]]
+        typical = statistics.median(medians) if medians else None
+        extreme = max(medians, default=None) if side == "high" else min(medians, default=None)
+        bound = T.UPDATE_ERROR_HIGH if side == "high" else T.UPDATE_ERROR_LOW
+        message = (
+            f"At step {view.step} the optimizer changes {name_list(names)} by a median "
+            f"{num(typical)} of their size per step ({'largest' if side == 'high' else 'smallest'}"
+            f" {num(extreme)}); about 1e-3 is healthy."
+        )
+        if severity == "error":
+            word = "above" if side == "high" else "below"
+            message += f" Some steps were {word} {num(bound)}, where training cannot work."
+        trainable = sum(self.run.trainable)
+        if side == "low" and len(layers) == trainable:
+            message += " Every layer is this slow: the learning rate is too low."
+        why = texts.UPDATE_HIGH_WHY if side == "high" else texts.UPDATE_LOW_WHY
+        fix = texts.UPDATE_HIGH_FIX if side == "high" else texts.UPDATE_LOW_FIX
+        return Diagnosis(UPDATE, severity, view.step, names, message, why, fix)
