@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +46,10 @@ LOG_LEVEL = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging
 # hooks were on. After a non-finite step the hooks stay on until a step is finite again, so a
 # replay is needed only where a run first goes bad; the budget bounds a run that flickers.
 REPLAY_BUDGET = 3
+# A step's event waits for the next step's transfer to carry its update ratios. When steps are
+# slower than this, it is completed (one extra transfer) and written right after the update,
+# so a reader attached to the recording is never more than this behind.
+LIVE_SECONDS = 1.0
 
 
 class Monitor:
@@ -86,6 +91,8 @@ class Monitor:
         self._inputs = LastInputs()
         self._replays_left = REPLAY_BUDGET
         self._went_bad = False  # the last step was non-finite: check the next one's outputs
+        self._last_step_at = time.monotonic()
+        self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
         self._hooks = StepHooks(
             self.model,
@@ -155,6 +162,10 @@ class Monitor:
         if self._held is not None:
             self._probe.after_optimizer(self._held)
             self._held = None
+            if self._slow:
+                done = self._probe.flush()
+                if done is not None:
+                    self._emit(done)
 
     # -- one step ------------------------------------------------------------------------------
     def _step(self, loss: torch.Tensor | float) -> None:
@@ -172,6 +183,8 @@ class Monitor:
         self._probe.before_optimizer()
         self._held = stats
         self.steps += 1
+        now = time.monotonic()
+        self._slow, self._last_step_at = now - self._last_step_at > LIVE_SECONDS, now
         self._hooks.expect_new_step()
         self._emit_completed()
 

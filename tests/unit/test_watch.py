@@ -443,3 +443,25 @@ def test_bad_arguments_raise_but_a_failed_setup_only_logs(monkeypatch, caplog):
     monitor.close()
     assert model[0].weight.grad is not None
     assert any("ZeroDivisionError" in r.getMessage() for r in caplog.records)
+
+
+def test_slow_steps_are_written_as_soon_as_their_update_is_known(tmp_path, monkeypatch):
+    from gradtui.watch import monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module, "LIVE_SECONDS", 0.0)  # every step counts as slow
+    path = tmp_path / "slow.jsonl"
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with gradtui.watch(model, opt, record=path) as monitor:
+        for step in range(4):
+            x, y = batch_for(model, step)
+            opt.zero_grad()
+            loss = loss_of(model, model(x), y)
+            loss.backward()
+            monitor.step(loss)
+            opt.step()
+            written = steps_of(read_recording(path).events)
+            assert [s.step for s in written] == list(range(step + 1))
+            assert all(r > 0 for s in written for r in s.update_ratio)
+    assert [s.step for s in steps_of(read_recording(path).events)] == [0, 1, 2, 3]
