@@ -230,7 +230,7 @@ class AccumulationRule:
                 ACCUMULATION,
                 Diagnosis(
                     ACCUMULATION,
-                    "warning",
+                    "error",
                     self.since,
                     names,
                     message,

@@ -57,7 +57,10 @@ FROZEN_PATIENCE = PATIENCE
 FROZEN_MIN_EXPECTED = 1e-6
 # Carried gradients (no zero_grad): section (c)'s own heuristic says a non-zero .grad seen
 # before accumulation means the last step's gradients were not cleared; we require it on 3
-# steps in a row so one deliberate accumulation step does not fire it.
+# steps in a row so one deliberate accumulation step does not fire it. It is an error: a
+# deliberate accumulation clears .grad after each optimizer step, so gradients carried across
+# three optimizer steps are a bug, and every later symptom of the run (growing updates, dead
+# units, a rising loss) follows from it, so it must lead the list.
 ACCUMULATION_PATIENCE = PATIENCE
 # Parameters left out of the optimizer keep their .grad through optimizer.zero_grad(), so
 # their gradients pile up too. When the carried norm is no larger than those frozen layers'

@@ -85,7 +85,7 @@ def test_gradient_accumulation_is_seen_directly():
     steps = [healthy(run, s, carried_grad_norm=0.3 if s else 0.0) for s in range(6)]
     _diagnoser, fired = feed([run, *steps])
     ((i, d),) = fired
-    assert (i, d.kind, d.severity, d.step) == (4, "gradient_accumulation", "warning", 1)
+    assert (i, d.kind, d.severity, d.step) == (4, "gradient_accumulation", "error", 1)
     assert "zero_grad()" in d.fix
 
 

@@ -166,7 +166,7 @@ def test_a_missing_zero_grad_is_seen_directly(depth, lr):
         "acc", {**RELU, "depth": depth}, {"seed": 2}, {"steps": 8, "lr": lr, "zero_grad": False}
     )
     d = first(diagnose(s), "gradient_accumulation")
-    assert (d.severity, d.step) == ("warning", 1)
+    assert (d.severity, d.step) == ("error", 1)
 
 
 @pytest.mark.parametrize(("scale", "lr", "seed"), [(10.0, 0.1, 3), (30.0, 0.05, 2)])
