@@ -110,9 +110,26 @@ def test_the_report_carries_the_chain_and_only_finite_numbers():
             assert value is None or math.isfinite(value)
 
 
-def test_fail_on_error_passes_warnings():
+STUCK = """
+name = "stuck"
+title = "A learning rate too small to learn"
+lesson = "The loss never moves."
+[model]
+depth = 4
+activation = "relu"
+init = "kaiming"
+[train]
+steps = 120
+lr = 1e-6
+"""
+
+
+def test_fail_on_error_passes_warnings(tmp_path):
+    stuck = tmp_path / "stuck.toml"
+    stuck.write_text(STUCK)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["run", "missing_zero_grad", "--steps", "10", "--fail-on", "error"]) == 0
-        assert main(["run", "missing_zero_grad", "--steps", "10", "--fail-on", "warning"]) == 1
-    assert "gradient_accumulation" in out.getvalue() and "fix:" in out.getvalue()
+        assert main(["run", str(stuck), "--fail-on", "error"]) == 0
+        assert main(["run", str(stuck), "--fail-on", "warning"]) == 1
+        assert main(["run", "relu_deep", "--steps", "60", "--fail-on", "warning"]) == 0
+    assert "loss_not_decreasing" in out.getvalue() and "fix:" in out.getvalue()
