@@ -144,7 +144,9 @@ class LossRule:
             return []
         self.reported = True
         rising = median - best_median > margin
-        severity: Severity = "info" if self.improved_ever and not rising else "warning"
+        settled = self.improved_ever and not rising
+        too_short = self.size < T.LOSS_WARNING_WINDOW
+        severity: Severity = "info" if settled or too_short else "warning"
         return [(LOSS, self._diagnosis(view, severity, median, margin, best_index, rising))]
 
     def _diagnosis(

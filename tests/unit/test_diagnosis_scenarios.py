@@ -119,7 +119,7 @@ depth = 4
 activation = "relu"
 init = "kaiming"
 [train]
-steps = 120
+steps = 200
 lr = 1e-6
 """
 
