@@ -6,15 +6,17 @@ bounded: sparklines keep the last few steps, and whole-run series are decimated.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from array import array
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.ui.format import NONFINITE, log10_of
+from gradtui.ui.format import NONFINITE, ZERO, log10_of
 
 SPARK_STEPS = 96  # recent steps in each layer's sparkline
 SERIES_POINTS = 512  # points kept for a whole-run series (loss, heatmap columns)
@@ -34,6 +36,59 @@ def merge_logs(values: Sequence[float]) -> float:
     return sum(finite) / len(finite)
 
 
+class Ring:
+    """The last `size` floats, oldest first when iterated; no object per value kept."""
+
+    def __init__(self, size: int = SPARK_STEPS) -> None:
+        self.data = array("d", [math.nan]) * size
+        self.size = size
+        self.pos = 0
+        self.count = 0
+
+    def append(self, value: float) -> None:
+        self.data[self.pos] = value
+        self.pos = (self.pos + 1) % self.size
+        self.count = min(self.count + 1, self.size)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[float]:
+        start = self.pos - self.count
+        return (self.data[(start + k) % self.size] for k in range(self.count))
+
+
+class _Bucket:
+    """merge_logs of each column over the rows added, kept as running sums."""
+
+    def __init__(self, step: int, width: int) -> None:
+        self.step = step
+        self.rows = 0
+        self.sums = [0.0] * width
+        self.finite = [0] * width
+        self.nonfinite = [False] * width
+        self.zero = [False] * width
+
+    def add(self, row: tuple[float, ...]) -> None:
+        self.rows += 1
+        for i, value in enumerate(row):
+            if value == NONFINITE:
+                self.nonfinite[i] = True
+            elif value == ZERO:
+                self.zero[i] = True
+            elif value == value:  # not nan (missing)
+                self.sums[i] += value
+                self.finite[i] += 1
+
+    def value(self) -> tuple[float, ...]:
+        return tuple(
+            NONFINITE if bad else (total / n if n else (ZERO if zero else math.nan))
+            for total, n, bad, zero in zip(
+                self.sums, self.finite, self.nonfinite, self.zero, strict=True
+            )
+        )
+
+
 class Decimated:
     """A whole-run series in at most `cap` points: when full, neighbours merge pairwise."""
 
@@ -42,20 +97,20 @@ class Decimated:
         self.stride = 1  # steps per point
         self.steps: list[int] = []
         self.points: list[tuple[float, ...]] = []
-        self._bucket: list[tuple[float, ...]] = []
-        self._bucket_step = 0
+        self._bucket: _Bucket | None = None
 
     def add(self, step: int, value: tuple[float, ...]) -> None:
-        if not self._bucket:
-            self._bucket_step = step
-        self._bucket.append(value)
-        if len(self._bucket) >= self.stride:
+        if self._bucket is None:
+            self._bucket = _Bucket(step, len(value))
+        self._bucket.add(value)
+        if self._bucket.rows >= self.stride:
             self._commit()
 
     def _commit(self) -> None:
-        self.steps.append(self._bucket_step)
-        self.points.append(_merge_rows(self._bucket))
-        self._bucket = []
+        assert self._bucket is not None
+        self.steps.append(self._bucket.step)
+        self.points.append(self._bucket.value())
+        self._bucket = None
         if len(self.points) >= self.cap:
             self.steps = self.steps[::2]
             self.points = [_merge_rows(self.points[i : i + 2]) for i in range(0, self.cap, 2)]
@@ -63,15 +118,16 @@ class Decimated:
 
     def view(self) -> tuple[list[int], list[tuple[float, ...]]]:
         """Committed points plus the partial bucket, so the newest step always shows."""
-        if not self._bucket:
+        if self._bucket is None:
             return self.steps, self.points
-        return [*self.steps, self._bucket_step], [*self.points, _merge_rows(self._bucket)]
+        return [*self.steps, self._bucket.step], [*self.points, self._bucket.value()]
 
 
 def _merge_rows(rows: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
-    if len(rows) == 1:
-        return rows[0]
     return tuple(merge_logs(column) for column in zip(*rows, strict=True))
+
+
+_SERIALS = itertools.count()
 
 
 class RunHistory:
@@ -86,14 +142,20 @@ class RunHistory:
         self.state: RunState = "starting"
         self.failure: RunFailed | None = None
         self.first_nonfinite_step: int | None = None
-        self.sparks: list[deque[float]] = []
+        self.sparks: list[Ring] = []
         self.heat = Decimated()  # per-layer log10 grad norm
         self.loss = Decimated()  # raw loss (log10 is taken when drawn)
         self.diagnoser = Diagnoser()
         self._diagnoses: dict[tuple[str, tuple[str, ...]], Diagnosis] = {}
         self.unannounced: list[Diagnosis] = []
         self.version = 0  # bumped on every change; panels redraw when it moves
+        self.serial = next(_SERIALS)  # tells one run's history from the next (restart)
         self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Changes whenever what a panel would draw may have changed."""
+        return (self.serial, self.version)
 
     @property
     def ended(self) -> bool:
@@ -112,7 +174,7 @@ class RunHistory:
         elif isinstance(event, RunStarted):
             self.started = event
             self.state = "running"
-            self.sparks = [deque(maxlen=SPARK_STEPS) for _ in event.layers]
+            self.sparks = [Ring() for _ in event.layers]
         elif isinstance(event, Diagnosis):
             self._add_diagnosis(event)
         elif isinstance(event, RunFinished):

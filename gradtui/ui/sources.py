@@ -12,6 +12,7 @@ import multiprocessing as mp
 import queue
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing import resource_tracker
 
 from gradtui.events import Event, RunStarted, StepStats
@@ -27,15 +28,18 @@ from gradtui.ui.worker import (
     worker_main,
 )
 
-QUEUE_BATCHES = 256  # bounded: a full queue makes the worker wait (seconds of training)
+# Bounded: about a second of batches. The UI absorbs ~10,000 steps/s; only a run faster than
+# that fills it, and then the worker waits for the screen instead of memory growing.
+QUEUE_BATCHES = 32
 UNLIMITED = float(2**53)
-POLL_BUDGET_S = 0.03  # at most this long draining per tick, so the screen stays responsive
+POLL_BUDGET_S = 0.05  # at most this long draining per tick, so keys and drawing still run
 
 
 class Source:
     """Controls common to both sources. speed: steps per second, None = as fast as possible."""
 
     live = False
+    scenario = ""  # the scenario's name, known before its first event
 
     def __init__(self, speed: float | None) -> None:
         self.speed = speed
@@ -67,16 +71,20 @@ class LiveSource(Source):
 
     live = True
 
-    def __init__(self, spec: ScenarioSpec, speed: float | None = None) -> None:
+    def __init__(
+        self, spec: ScenarioSpec, speed: float | None = None, target: Callable = worker_main
+    ) -> None:
+        """target: the worker's entry point (the benchmark passes one without torch)."""
         super().__init__(speed)
         self.spec = spec
+        self.scenario = spec.name
         _ensure_resource_tracker()
         context = mp.get_context("spawn")
         self.controls = context.RawArray("d", CONTROLS)
         self.commands = context.Queue()
         self.events = context.Queue(maxsize=QUEUE_BATCHES)
         self.process = context.Process(
-            target=worker_main,
+            target=target,
             args=(self.commands, self.events, self.controls),
             name=f"gradtui-train-{spec.name}",
             daemon=True,
@@ -172,6 +180,8 @@ class ReplaySource(Source):
     def __init__(self, events: list[Event], speed: float | None = None) -> None:
         super().__init__(speed)
         self.recorded = events
+        first = events[0] if events else None
+        self.scenario = first.scenario if isinstance(first, RunStarted) else ""
         self.cursor = 0
         self.steps = 0
         self._credits = 0
@@ -217,11 +227,6 @@ class ReplaySource(Source):
             self.cursor += 1
             out.append(event)
         return out
-
-    @property
-    def title(self) -> str:
-        first = self.recorded[0] if self.recorded else None
-        return first.title if isinstance(first, RunStarted) else "recording"
 
 
 def speed_label(speed: float | None) -> str:

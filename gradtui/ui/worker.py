@@ -29,6 +29,7 @@ LIMIT = 5  # UI: the worker may not emit more step events than this (lock step)
 CONTROLS = 6
 
 FLUSH_SECONDS = 1 / 30  # a batch goes out at least this often while steps flow
+BATCH_EVENTS = 64  # and at most this many events a batch: small pickles, short queue
 LOG_PATH = os.path.join(tempfile.gettempdir(), "gradtui-worker.log")
 
 
@@ -54,7 +55,11 @@ class Gate:
             self.steps += 1
         self.buffer.append(event)
         now = time.monotonic()
-        if not isinstance(event, StepStats) or now - self._flushed_at >= FLUSH_SECONDS:
+        if (
+            not isinstance(event, StepStats)
+            or len(self.buffer) >= BATCH_EVENTS
+            or now - self._flushed_at >= FLUSH_SECONDS
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -73,7 +78,6 @@ class Gate:
         """Return when this step may go out; waiting in short naps so stop stays prompt."""
         controls = self.controls
         while not self.should_stop():
-            nap = 0.0
             if controls[PAUSED]:
                 if controls[STEP_REQUESTS] > self._consumed and self.steps < controls[LIMIT]:
                     self._consumed += 1
@@ -91,7 +95,9 @@ class Gate:
                     if speed > 0:
                         self._next_at = max(self._next_at, now - 0.1) + 1 / speed
                     return
-            self.flush()
+            # Before a real wait, send what is buffered; between fast paced steps, keep batching.
+            if nap >= 0.004 or time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+                self.flush()
             time.sleep(nap)
 
 

@@ -30,7 +30,7 @@ class CompareScreen(RunScreen):
                         yield DiagnosisList(compact=True)
         yield Footer()
 
-    def redraw(self) -> None:
+    def redraw(self, full: bool = True) -> None:
         for index, feed in enumerate(self.feeds):
             side = self.query_one(f"#side-{index}")
             history = feed.history
@@ -38,5 +38,6 @@ class CompareScreen(RunScreen):
             layers = side.query_one(LayersTable)
             layers.show(history)
             side.query_one(".layers-box").border_subtitle = layers.scale_label()
-            side.query_one(LossPlot).show(history)
+            if full:
+                side.query_one(LossPlot).show(history)
             side.query_one(DiagnosisList).show(history)

@@ -49,17 +49,17 @@ class DashboardScreen(RunScreen):
                     yield ChainPanel()
         yield Footer()
 
-    def redraw(self) -> None:
+    def redraw(self, full: bool = True) -> None:
         history = self.feed.history
         self.query_one(RunHeader).show(history, self.paused, self.speed)
         layers = self.query_one(LayersTable)
         layers.show(history)
         self.query_one("#layers-box").border_subtitle = layers.scale_label()
-        self.query_one(LossPlot).show(history)
         self.query_one(DiagnosisList).show(history)
-        self.query_one(FlowHeatmap).show(history)
-        self.query_one(ChainPanel).show(history)
+        if full:
+            self.query_one(LossPlot).show(history)
+            self.query_one(FlowHeatmap).show(history)
+            self.query_one(ChainPanel).show(history)
 
     def action_compare(self) -> None:
-        started = self.feed.history.started
-        self.app.pick_partner(started.scenario if started else None)
+        self.app.pick_partner(self.feed.source.scenario or None)

@@ -14,7 +14,8 @@ from textual.screen import Screen
 from gradtui.events import Diagnosis
 from gradtui.ui.feed import RunFeed, lock_step, next_speed
 
-TICK_SECONDS = 1 / 15
+TICK_SECONDS = 1 / 10
+SLOW_PANELS_EVERY = 3  # loss plot, heatmap and chain redraw every 3rd tick (about 3 Hz)
 TOAST_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
 
 
@@ -64,8 +65,9 @@ class RunScreen(Screen):
             for diagnosis in feed.history.take_unannounced():
                 self.announce(feed, diagnosis)
         if self.app.screen is self:
+            quiet = self.paused or all(feed.history.ended for feed in self.feeds)
             with self.app.batch_update():
-                self.redraw()
+                self.redraw(full=quiet or self.ticks % SLOW_PANELS_EVERY == 0)
 
     def announce(self, feed: RunFeed, diagnosis: Diagnosis) -> None:
         name = feed.history.started.scenario if feed.history.started else ""
@@ -76,8 +78,8 @@ class RunScreen(Screen):
             severity=TOAST_SEVERITY[diagnosis.severity],
         )
 
-    def redraw(self) -> None:
-        """Push the histories into the visible panels; subclasses draw their own layout."""
+    def redraw(self, full: bool = True) -> None:
+        """Push the histories into the visible panels; full=False skips the costly ones."""
 
     def action_toggle_pause(self) -> None:
         self.set_paused(not self.paused)

@@ -57,9 +57,13 @@ class ChainPanel(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.history: RunHistory | None = None
+        self._drawn: tuple[int, int] | None = None
 
     def show(self, history: RunHistory) -> None:
+        if history.key == self._drawn:
+            return  # nothing new: no redraw
         self.history = history
+        self._drawn = history.key
         self.refresh()
 
     def render(self) -> Text:

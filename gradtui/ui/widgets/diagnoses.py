@@ -47,7 +47,7 @@ class DiagnosisList(Static):
     def show(self, history: RunHistory) -> None:
         found = history.diagnoses()
         waiting = not found and history.failure is None
-        key = (id(history), len(found), history.failure, waiting and history.ended)
+        key = (history.serial, len(found), history.failure, waiting and history.ended)
         if key == self._key:
             return
         self._key = key

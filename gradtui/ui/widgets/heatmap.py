@@ -7,6 +7,8 @@ next one's. The whole run is squeezed into the width, so early and late steps ar
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from itertools import groupby
 
 from rich.style import Style
 from rich.text import Text
@@ -44,15 +46,18 @@ class FlowHeatmap(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.history: RunHistory | None = None
-        self._drawn_version = -1
+        self._drawn: tuple[int, int] | None = None
+        self._rows = 0
+        self._cache: tuple[tuple[int, ...], list[tuple[float, ...]]] | None = None
 
     def show(self, history: RunHistory) -> None:
-        if history.version == self._drawn_version and history is self.history:
+        if history.key == self._drawn:
             return
         self.history = history
-        self._drawn_version = history.version
+        self._drawn = history.key
         rows = rows_for(len(history.started.layers) if history.started else 1)
-        if self.size.height != rows:
+        if self._rows != rows:  # a height change costs a layout pass: only when it changes
+            self._rows = rows
             self.styles.height = rows
         self.refresh()
 
@@ -60,20 +65,32 @@ class FlowHeatmap(Widget):
         history = self.history
         if history is None or history.started is None or history.latest is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
-        _steps, points = history.heat.view()
         width = max(1, self.size.width - LABEL_WIDTH)
-        columns = squeeze(points, width)
+        columns = self._columns(history, width)
         names = history.started.layers
         text = Text(no_wrap=True, overflow="crop")
         for top in range(0, len(names), 2):
             text.append(f"{top:>3} ", style="dim")
-            for column in columns:
-                upper = band_colour(column[top])
-                lower = band_colour(column[top + 1]) if top + 1 < len(names) else None
-                text.append("▀", style=Style(color=upper, bgcolor=lower))
+            pairs = [
+                (band_colour(c[top]), band_colour(c[top + 1]) if top + 1 < len(names) else None)
+                for c in columns
+            ]
+            for pair, run in groupby(pairs):  # one span per run of equal cells
+                text.append("▀" * len(list(run)), style=_style(*pair))
             text.append("\n")
         text.append(_axis(history.latest.step, len(columns)), style="dim")
         return text
+
+    def _columns(self, history: RunHistory, width: int) -> list[tuple[float, ...]]:
+        key = (*history.key, width)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, squeeze(history.heat.view()[1], width))
+        return self._cache[1]
+
+
+@lru_cache(maxsize=256)
+def _style(upper: str, lower: str | None) -> Style:
+    return Style(color=upper, bgcolor=lower)
 
 
 def _axis(last_step: int, width: int) -> str:

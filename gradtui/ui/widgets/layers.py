@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from itertools import groupby
 
 from rich.text import Text
 from textual.widget import Widget
@@ -51,11 +52,17 @@ class LayersTable(Widget):
         self.compact = compact
         self.history: RunHistory | None = None
         self.scale: tuple[float, float] = (-1.0, 0.0)
+        self._rows = 0
+        self._drawn: tuple[int, int] | None = None
 
     def show(self, history: RunHistory) -> None:
+        if history.key == self._drawn:
+            return  # nothing new: no redraw
         self.history = history
+        self._drawn = history.key
         rows = len(history.started.layers) if history.started else 1
-        if self.size.height != rows:
+        if self._rows != rows:  # a height change costs a layout pass: only when it changes
+            self._rows = rows
             self.styles.height = rows
         self.scale = spark_scale(history.sparks)
         self.refresh()
@@ -87,9 +94,9 @@ class LayersTable(Widget):
             text.append(" ")
             recent = list(history.sparks[i])[-spark_width:]
             text.append(" " * (spark_width - len(recent)))
-            for value in recent:
-                char, colour = spark_cell(value, low, high)
-                text.append(char, style=colour)
+            cells = [spark_cell(value, low, high) for value in recent]
+            for colour, run in groupby(cells, key=lambda cell: cell[1]):
+                text.append("".join(char for char, _ in run), style=colour)
             text.append(" " + sci(latest[i]).rjust(VALUE_WIDTH))
             if not compact:
                 style = STATUS_STYLE[status]

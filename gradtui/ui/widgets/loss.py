@@ -41,12 +41,12 @@ def step_ticks(last: int, most: int = 5) -> list[int]:
 class LossPlot(PlotextPlot):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._drawn_version = -1
+        self._drawn: tuple[int, int] | None = None
 
     def show(self, history: RunHistory) -> None:
-        if history.version == self._drawn_version:
+        if history.key == self._drawn:
             return
-        self._drawn_version = history.version
+        self._drawn = history.key
         steps, values, use_log = loss_series(history)
         plt = self.plt
         plt.clear_data()
