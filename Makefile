@@ -32,6 +32,7 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py
+	$(BIN)/python benchmarks/ui_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

@@ -35,7 +35,8 @@ product line is the whole chain from the loss back to the first block's input.
 
 [b]Gradient flow[/b]  rows are layers (input at the top, two layers per text row: the upper half
 is the first), columns are steps from the start of the run to now, colour is log10 |∂L/∂W|:
-blues are tiny (vanishing), greens healthy, yellow and reds large (exploding), magenta nan/inf.
+blues are tiny (vanishing), greens healthy, yellow, brown and red large (exploding), magenta
+nan/inf, grey exactly zero, black no gradient at all. The key is under the panel.
 
 [b]Keys[/b]
   space      pause / resume              n        one step (pauses first when running)

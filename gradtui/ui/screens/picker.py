@@ -102,6 +102,7 @@ class PickerScreen(Screen):
                 prompt = Text.assemble(("✗ ", "red"), (skipped.path.name, "bold"))
                 prompt.append(f"  {_reason(skipped.reason, skipped.path.name)}", style="italic")
                 options.add_option(Option(prompt, id=f"invalid:{skipped.path}", disabled=True))
+        self.refresh_bindings()  # q, c and escape depend on the filter and the marks
         names = [o.id for o in options.options if not o.disabled]
         if names:
             options.highlighted = options.get_option_index(

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Footer
 
 from gradtui.events import Diagnosis
 from gradtui.ui.feed import RunFeed, lock_step, next_speed
@@ -21,7 +23,7 @@ TOAST_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
 
 class RunScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("space", "toggle_pause", "Pause"),
         Binding("n", "step", "Step"),
         Binding("r", "restart", "Restart"),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
@@ -46,6 +48,12 @@ class RunScreen(Screen):
             lock_step(self.feeds)
         self.set_interval(TICK_SECONDS, self.tick)
         self.redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below 100 columns the footer drops its padding and the palette key, to fit."""
+        for footer in self.query(Footer):
+            footer.compact = event.size.width < 100
+            footer.show_command_palette = event.size.width >= 100
 
     def on_unmount(self) -> None:
         self.close_feeds()
