@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from multiprocessing import resource_tracker
 
-from gradtui.events import Event, RunStarted, StepStats
+from gradtui.events import Event, RunFailed, RunStarted, StepStats
 from gradtui.spec import ScenarioSpec
 from gradtui.ui.worker import (
     CONTROLS,
     GENERATION,
     LIMIT,
+    LOG_PATH,
     PAUSED,
     QUIT,
     SPEED,
@@ -92,6 +93,8 @@ class LiveSource(Source):
         self.controls[LIMIT] = UNLIMITED
         self.set_speed(speed)
         self._closed = False
+        self._death_reported = False
+        self._steps = 0
 
     def start(self) -> None:
         self.process.start()
@@ -111,7 +114,26 @@ class LiveSource(Source):
                 break
             if batch_generation == generation:
                 events.extend(batch)
+        self._steps += sum(isinstance(event, StepStats) for event in events)
+        if not events and self._worker_died():
+            events.append(self._death_notice())
         return events
+
+    def _worker_died(self) -> bool:
+        """The worker only exits when told to: any other exit is a crash (killed, out of
+        memory, a fault in native code) and is reported once, as a failed run."""
+        if self._closed or self._death_reported or self.process.pid is None:
+            return False
+        return self.process.exitcode is not None
+
+    def _death_notice(self) -> RunFailed:
+        self._death_reported = True
+        return RunFailed(
+            step=self._steps,
+            error_type="WorkerExited",
+            message=f"the training process ended unexpectedly (exit code "
+            f"{self.process.exitcode}); see {LOG_PATH}",
+        )
 
     def set_paused(self, paused: bool) -> None:
         super().set_paused(paused)
@@ -130,6 +152,7 @@ class LiveSource(Source):
 
     def restart(self) -> None:
         self.controls[GENERATION] += 1  # the running loop stops at its next step
+        self._steps = 0
         self._send_run()
 
     def signal_stop(self) -> None:

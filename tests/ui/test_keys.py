@@ -214,3 +214,14 @@ def _spec(name: str):
     from gradtui.spec import resolve
 
     return resolve(name)
+
+
+async def test_each_new_diagnosis_is_announced_once(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["sigmoid_deep"], speed=None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.feed.history.ended)
+        await pilot.pause(0.3)
+        titles = [n.title for n in app._notifications]
+        kinds = [d.kind.replace("_", " ") for d in screen.feed.history.diagnoses()]
+        assert kinds and sorted(titles) == sorted(kinds)

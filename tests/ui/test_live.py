@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +92,65 @@ async def test_a_training_failure_is_shown_not_fatal() -> None:
         assert screen.feed.source.alive  # the worker waits for a restart
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_a_worker_that_dies_is_reported_as_a_failed_run() -> None:
+    app = live_app("sigmoid_deep", speed=5)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen >= 1, STARTUP)
+        os.kill(screen.feed.source.process.pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: screen.feed.history.state == "failed", 5)
+        assert "WorkerExited" in str(screen.query_one(DiagnosisList).render())
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code == 0, timeout=1.0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_the_real_command_quits_within_a_second_without_output() -> None:
+    """`gradtui launch NAME` in a terminal, then q: back at the shell, no traceback, no worker."""
+    import pty
+    import select
+
+    gradtui = Path(sys.executable).with_name("gradtui")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the command
+        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+        os.execv(str(gradtui), [str(gradtui), "launch", "sigmoid_deep"])
+    output = b""
+
+    def read(seconds: float) -> None:
+        nonlocal output
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    read(8.0)  # the picker, then the dashboard and the worker starting
+    workers = [child for child in _children(pid) if "spawn_main" in _cmdline(child)]
+    assert workers, "no worker process was started"
+    os.write(fd, b"q")
+    started = time.monotonic()
+    while not os.waitpid(pid, os.WNOHANG)[0]:
+        assert time.monotonic() - started < 1.0, "still running a second after q"
+        read(0.02)
+    text = output.decode(errors="replace")
+    after_exit = text.split("\x1b[?1049l")[-1]  # what was printed once the screen closed
+    assert "Traceback" not in text and "Error" not in after_exit and "Warning" not in after_exit
+    assert not any(Path(f"/proc/{worker}").exists() for worker in workers)
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""

@@ -20,7 +20,7 @@ class CompareScreen(RunScreen):
                 with Vertical(id=f"side-{index}", classes="side"):
                     yield RunHeader()
                     with VerticalScroll(classes="panel layers-box") as box:
-                        box.border_title = "Layers · log10 |∂L/∂W|, name coloured by status"
+                        box.border_title = "Layers · |∂L/∂W| (sparkline: log10)"
                         yield LayersTable(compact=True)
                     loss = LossPlot(classes="panel loss")
                     loss.border_title = "Loss"
