@@ -86,25 +86,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    command = {
+        "list": _list,
+        "run": _run,
+        "launch": _launch,
+        "replay": _replay,
+        "report": _report,
+        "attach": _attach,
+    }[args.command]
     try:
-        if args.command == "list":
-            return _list(args)
-        if args.command == "run":
-            return _run(args)
-        if args.command == "launch":
-            return _launch(args)
-        if args.command == "replay":
-            return _replay(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command == "attach":
-            return _attach(args)
+        return command(args)
     except ScenarioError as exc:
         print(f"gradtui: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    return 2
 
 
 def _list(args: argparse.Namespace) -> int:
