@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from gradtui.ui.history import RunHistory
-from gradtui.ui.sources import Source
+from gradtui.ui.sources import POLL_BUDGET_S, Source
 
 # Steps per second the speed keys step through; None = as fast as possible.
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 25, 50, 100, 250, 1000, None)
@@ -20,13 +21,20 @@ class RunFeed:
     def start(self) -> None:
         self.source.start()
 
-    def pump(self) -> bool:
-        """Absorb what arrived since the last tick; True when anything did."""
-        events = self.source.poll()
-        for event in events:
-            self.history.absorb(event)
+    def pump(self, budget_s: float = POLL_BUDGET_S) -> bool:
+        """Absorb what arrived since the last tick, for at most budget_s (what is left waits
+        for the next tick, bounded by the source); True when anything arrived."""
+        deadline = time.monotonic() + budget_s
+        arrived = False
+        while time.monotonic() < deadline:
+            events = self.source.poll(max(0.0, deadline - time.monotonic()))
+            if not events:
+                break
+            arrived = True
+            for event in events:
+                self.history.absorb(event)
         self.history.mark_rate()
-        return bool(events)
+        return arrived
 
     def restart(self) -> None:
         self.source.restart()

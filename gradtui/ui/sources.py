@@ -33,7 +33,9 @@ from gradtui.ui.worker import (
 # that fills it, and then the worker waits for the screen instead of memory growing.
 QUEUE_BATCHES = 32
 UNLIMITED = float(2**53)
-POLL_BUDGET_S = 0.05  # at most this long draining per tick, so keys and drawing still run
+POLL_BUDGET_S = 0.05  # at most this long absorbing per tick, so keys and drawing still run
+CHUNK_BATCHES = 4  # batches a LiveSource hands over per poll (a feed polls until its budget)
+CHUNK_EVENTS = 256  # events a replay at full speed hands over per poll
 
 
 class Source:
@@ -104,10 +106,13 @@ class LiveSource(Source):
         self.commands.put((int(self.controls[GENERATION]), self.spec))
 
     def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]:
+        """A few batches at most: the feed calls again while its tick has time left."""
         events: list[Event] = []
         generation = self.controls[GENERATION]
         deadline = time.monotonic() + budget_s
-        while time.monotonic() < deadline:
+        for _ in range(CHUNK_BATCHES):
+            if time.monotonic() > deadline:
+                break
             try:
                 batch_generation, batch = self.events.get_nowait()
             except (queue.Empty, OSError, ValueError):
@@ -230,7 +235,7 @@ class ReplaySource(Source):
         if self.paused:
             allowed = self._credits
         elif self.speed is None:
-            allowed = 20_000  # per tick; a long recording plays out over a few ticks
+            allowed = CHUNK_EVENTS  # the feed asks again while its tick has time left
         else:
             self._allowance = min(self._allowance + elapsed * self.speed, self.speed + 1)
             allowed = math.floor(self._allowance)
