@@ -34,9 +34,10 @@ log scale from ×0.1 to ×10; ▲ and ▼ mean off the scale. Blue columns shrin
 product line is the whole chain from the loss back to the first block's input.
 
 [b]Gradient flow[/b]  rows are layers (input at the top, two layers per text row: the upper half
-is the first), columns are steps from the start of the run to now, colour is log10 |∂L/∂W|:
-blues are tiny (vanishing), greens healthy, yellow, brown and red large (exploding), magenta
-nan/inf, grey exactly zero, black no gradient at all. The key is under the panel.
+is the first; a very deep network merges neighbours and labels each row with its first layer),
+columns are steps from the start of the run to now, colour is log10 |∂L/∂W|: blues are tiny
+(vanishing), greens healthy, yellow, brown and red large (exploding), magenta nan/inf, grey
+exactly zero, black no gradient at all. The key is under the panel.
 
 [b]Keys[/b]
   space      pause / resume              n        one step (pauses first when running)

@@ -133,7 +133,7 @@ def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) 
     text.append("\n")
     culprits = [i for i, v in enumerate(verdicts) if v not in ("ok", "unknown")]
     if not culprits:
-        text.append("no link scales the gradient by more than ×2 or less than ×0.5", style="dim")
+        text.append("every link keeps the gradient within ×0.5 … ×2", style="dim")
         return text
     groups = [(v, [names[i] for i in culprits if verdicts[i] == v]) for v in CULPRIT_WORDS]
     groups = [(v, which) for v, which in groups if which]

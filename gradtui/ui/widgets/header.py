@@ -11,7 +11,7 @@ from gradtui.ui.sources import speed_label
 STATE_STYLE = {
     "starting": ("… starting", "yellow"),
     "running": ("▶ running", "bold green"),
-    "paused": ("⏸ paused", "bold yellow"),
+    "paused": ("‖ paused", "bold yellow"),
     "finished": ("■ finished", "bold cyan"),
     "stopped": ("■ stopped", "bold cyan"),
     "failed": ("✖ failed", "bold red"),

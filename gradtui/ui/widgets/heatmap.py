@@ -18,6 +18,7 @@ from gradtui.ui.format import band_colour, legend_labels, waiting_text
 from gradtui.ui.history import RunHistory, merge_logs
 
 LABEL_WIDTH = 4
+MAX_ROWS = 16  # text rows of cells; deeper networks merge neighbouring layers into one cell
 
 
 def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ...]]:
@@ -66,13 +67,15 @@ class FlowHeatmap(Widget):
         if history is None or history.started is None or history.latest is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
         width = max(1, self.size.width - LABEL_WIDTH)
-        columns = self._columns(history, width)
-        names = history.started.layers
+        layers = len(history.started.layers)
+        group = layers_per_cell(layers)
+        columns = [_group(c, group) for c in self._columns(history, width)]
+        cells = len(columns[0]) if columns else 0
         text = Text(no_wrap=True, overflow="crop")
-        for top in range(0, len(names), 2):
-            text.append(f"{top:>3} ", style="dim")
+        for top in range(0, cells, 2):
+            text.append(f"{top * group:>3} ", style="dim")
             pairs = [
-                (band_colour(c[top]), band_colour(c[top + 1]) if top + 1 < len(names) else None)
+                (band_colour(c[top]), band_colour(c[top + 1]) if top + 1 < cells else None)
                 for c in columns
             ]
             for pair, run in groupby(pairs):  # one span per run of equal cells
@@ -99,5 +102,16 @@ def _axis(last_step: int, width: int) -> str:
     return " " * LABEL_WIDTH + left + " " * gap + right if width > 12 else " " * LABEL_WIDTH + left
 
 
+def layers_per_cell(layers: int) -> int:
+    return max(1, math.ceil(layers / (2 * MAX_ROWS)))
+
+
 def rows_for(layers: int) -> int:
-    return math.ceil(layers / 2) + 1
+    """Text rows: two cells a row, then the step axis."""
+    return math.ceil(math.ceil(layers / layers_per_cell(layers)) / 2) + 1
+
+
+def _group(column: tuple[float, ...], size: int) -> tuple[float, ...]:
+    if size == 1:
+        return column
+    return tuple(merge_logs(column[i : i + size]) for i in range(0, len(column), size))
