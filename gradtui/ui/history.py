@@ -146,7 +146,9 @@ class RunHistory:
         self.heat = Decimated()  # per-layer log10 grad norm
         self.loss = Decimated()  # raw loss (log10 is taken when drawn)
         self.diagnoser = Diagnoser()
-        self._diagnoses: dict[tuple[str, tuple[str, ...]], Diagnosis] = {}
+        # Findings recorded in the stream itself (a monitor's, a rank check's); our own
+        # Diagnoser's are read from it, so that updates (worse severity, more layers) show.
+        self._recorded: dict[tuple[str, tuple[str, ...]], Diagnosis] = {}
         self.unannounced: list[Diagnosis] = []
         self.version = 0  # bumped on every change; panels redraw when it moves
         self.serial = next(_SERIALS)  # tells one run's history from the next (restart)
@@ -167,8 +169,7 @@ class RunHistory:
 
     def absorb(self, event: Event) -> None:
         self.version += 1
-        for fired in self.diagnoser.observe(event):
-            self._add_diagnosis(fired)
+        self.unannounced.extend(self.diagnoser.observe(event))
         if isinstance(event, StepStats):
             self._absorb_step(event)
         elif isinstance(event, RunStarted):
@@ -176,7 +177,7 @@ class RunHistory:
             self.state = "running"
             self.sparks = [Ring() for _ in event.layers]
         elif isinstance(event, Diagnosis):
-            self._add_diagnosis(event)
+            self._add_recorded(event)
         elif isinstance(event, RunFinished):
             self.state = "stopped" if event.stopped else "finished"
         elif isinstance(event, RunFailed):
@@ -198,16 +199,19 @@ class RunHistory:
         ):
             self.first_nonfinite_step = stats.step
 
-    def _add_diagnosis(self, diagnosis: Diagnosis) -> None:
+    def _add_recorded(self, diagnosis: Diagnosis) -> None:
         key = (diagnosis.kind, diagnosis.layers)
-        if key not in self._diagnoses:
-            self._diagnoses[key] = diagnosis
+        if key not in self._recorded:
+            self._recorded[key] = diagnosis
             self.unannounced.append(diagnosis)
 
     def diagnoses(self) -> list[Diagnosis]:
-        """Every diagnosis so far, most severe first, then by step."""
+        """Every diagnosis so far in its latest form, most severe first, then by step."""
+        own = self.diagnoser.diagnoses()
+        kinds = {d.kind for d in own}
+        recorded = [d for d in self._recorded.values() if d.kind not in kinds]
         order = {"error": 0, "warning": 1, "info": 2}
-        return sorted(self._diagnoses.values(), key=lambda d: (order[d.severity], d.step))
+        return sorted([*own, *recorded], key=lambda d: (order[d.severity], d.step))
 
     def take_unannounced(self) -> list[Diagnosis]:
         new, self.unannounced = self.unannounced, []
