@@ -49,7 +49,8 @@ def probed_loop(spec: ScenarioSpec, steps: int) -> float:
     net = build_model(spec)
     data = batches(make_data(spec.data), spec.train.batch, 0)
     optimizer, loss_fn = make_optimizer(spec, net), loss_function(spec)
-    probe = Probe(net, watch_points(net), spec.train.heavy_every)
+    probe = Probe(net, watch_points(net), spec.train.heavy_every, block_hooks=False)
+    net.tap = probe.tap
     sink = []
     start = time.perf_counter()
     for step in range(steps):
@@ -84,7 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the engine uses 1)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{'model':<34} {'bare ms':>8} {'probed ms':>10} {'ratio':>7}")
     for depth, width, batch, k in [

@@ -41,8 +41,14 @@ class Progress:
 def run_headless(
     spec: ScenarioSpec, record: Path | None = None, progress: bool = False
 ) -> dict[str, Any]:
+    import torch
+
     from gradtui.engine.loop import run
 
+    # The scenarios' networks are small: one thread runs them fastest (threads spin and wait
+    # on matrices this size), and the dashboard's worker uses one too, so a headless run and a
+    # live one give the same numbers.
+    torch.set_num_threads(1)
     events: list[Event] = []
     diagnoser = Diagnoser()  # live, as the dashboard does: one event at a time
     sinks = [events.append, diagnoser.observe]

@@ -80,7 +80,8 @@ def run(spec: ScenarioSpec, emit: Emit, should_stop: Callable[[], bool] = lambda
     net = build_model(spec)
     watched = watch_points(net)
     emit(started_event(spec, watched))
-    probe = Probe(net, watched, spec.train.heavy_every)
+    probe = Probe(net, watched, spec.train.heavy_every, block_hooks=False)
+    net.tap = probe.tap
     try:
         _train(
             _Training(spec, net, probe, make_optimizer(spec, net), loss_function(spec)),
@@ -88,6 +89,7 @@ def run(spec: ScenarioSpec, emit: Emit, should_stop: Callable[[], bool] = lambda
             should_stop,
         )
     finally:
+        net.tap = None
         probe.remove()
 
 

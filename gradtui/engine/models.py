@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -93,11 +94,20 @@ class Net(nn.Module):
             for i in range(model.depth)
         )
         self.head = nn.Linear(model.width, data.outputs)
+        # Called with (link index, output) for each block and the head: a probe's way in that
+        # costs less than a forward hook on every block.
+        self.tap: Callable[[int, torch.Tensor], None] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
+        tap = self.tap
+        for index, block in enumerate(self.blocks):
             x = block(x)
-        return self.head(x)
+            if tap is not None:
+                tap(index, x)
+        out = self.head(x)
+        if tap is not None:
+            tap(len(self.blocks), out)
+        return out
 
 
 def initialise(net: nn.Module, spec: ModelSpec) -> None:

@@ -63,6 +63,7 @@ class Probe:
         watched: Watched,
         heavy_every: int,
         guard: Callable[[Callable[..., Any]], Callable[..., Any]] = _unguarded,
+        block_hooks: bool = True,
     ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
@@ -83,9 +84,11 @@ class Probe:
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
+        # Without block hooks the model must call ``tap`` on each block output itself.
         self._handles = [
             module.register_forward_hook(guard(self._block_hook(i)))
             for i, (_, module) in enumerate(watched.blocks)
+            if block_hooks
         ]
         self._activation_handles: list = []  # present only during a heavy step's forward
 
@@ -93,10 +96,24 @@ class Probe:
     def _block_hook(self, index: int):
         def on_forward(_module: nn.Module, _inputs: object, output: object) -> None:
             tensor = first_tensor(output)
-            if tensor is not None and tensor.requires_grad:
-                tensor.register_hook(lambda grad: self._store_block_grad(index, grad))
+            if tensor is not None:
+                self.tap(index, tensor)
 
         return on_forward
+
+    def tap(self, index: int, output: torch.Tensor) -> None:
+        """Watch the gradient that will arrive at block ``index``'s output. The forward hooks
+        call this; a model that knows its blocks can call it itself and skip the hooks."""
+        if not output.requires_grad:
+            return
+        node = output.grad_fn
+        if node is None:
+            output.register_hook(lambda grad: self._store_block_grad(index, grad))
+            return
+        # A pre-hook on the node that made the output sees the same gradient as a tensor hook
+        # would, and costs less to register.
+        slot = output.output_nr
+        node.register_prehook(lambda grads: self._store_block_grad(index, grads[slot]))
 
     def _store_block_grad(self, index: int, grad: torch.Tensor) -> None:
         self._block_grads[index] = grad
@@ -164,8 +181,11 @@ class Probe:
 
     def carried_norms(self) -> list[torch.Tensor]:
         """Norms of the gradients now in .grad: one vectorised call, nothing transferred."""
-        carried = [p.grad.detach() for p in self.params if p.grad is not None]
-        return list(torch._foreach_norm(carried)) if carried else []
+        carried = [p.grad for p in self.params if p.grad is not None]
+        if not carried:
+            return []
+        with torch.no_grad():
+            return list(torch._foreach_norm(carried))
 
     def set_carried(self, norms: list[torch.Tensor]) -> None:
         """What ``after_backward`` reports as carried_grad_norm: norms taken before this
@@ -181,16 +201,18 @@ class Probe:
         """
         grads = [p.grad for p in self.params]
         present = [g for g in grads if g is not None]
-        block_present = [g for g in self._block_grads if g is not None]
+        block_grads = self._block_grads
+        block_present = [g for g in block_grads if g is not None]
         deltas = self._snapshot if self._pending is not None else []
-        tensors = [*present, *self.weights, *block_present, *deltas]
-        norms = torch._foreach_norm([t.detach() for t in tensors])
-        values = torch.stack([loss.detach().float().reshape(()), *norms, *self._carried]).tolist()
+        with torch.no_grad():
+            norms = torch._foreach_norm([*present, *self.weights, *block_present, *deltas])
+            head = loss.detach().float().reshape(())
+            values = torch.stack([head, *norms, *self._carried]).tolist()
         loss_value = values[0]
         cursor = iter(values[1:])
         param_norm = [None if g is None else next(cursor) for g in grads]
         weight_norm = tuple(next(cursor) for _ in self.weights)
-        block_norm = tuple(None if g is None else next(cursor) for g in self._block_grads)
+        block_norm = tuple(None if g is None else next(cursor) for g in block_grads)
         self._complete_pending([next(cursor) for _ in deltas])
         carried = [next(cursor) for _ in self._carried]
         grad_norm = tuple(param_norm[i] for i in self.weight_param_index)
@@ -214,11 +236,13 @@ class Probe:
         return stats
 
     def before_optimizer(self) -> None:
-        torch._foreach_copy_(self._snapshot, [w.detach() for w in self.weights])
+        with torch.no_grad():
+            torch._foreach_copy_(self._snapshot, self.weights)
 
     def after_optimizer(self, stats: StepStats) -> None:
         """Hold the event: its weight-update norms travel with the next step's transfer."""
-        torch._foreach_sub_(self._snapshot, [w.detach() for w in self.weights])
+        with torch.no_grad():
+            torch._foreach_sub_(self._snapshot, self.weights)
         self._pending = stats
 
     def take_completed(self) -> StepStats | None:
