@@ -78,7 +78,8 @@ class Probe:
         self.weight_param_index = [index_of[id(w)] for w in self.weights]
         self.n_blocks = len(watched.blocks)
         self._block_grads: list[torch.Tensor | None] = [None] * self.n_blocks
-        self._activation_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        # block -> (which fraction, count as a tensor, out of how many)
+        self._activation_stats: dict[int, tuple[str, torch.Tensor, int]] = {}
         self._heavy_armed = False
         self._snapshot = [torch.empty_like(w) for w in self.weights]
         self._pending: StepStats | None = None
@@ -123,21 +124,14 @@ class Probe:
             if not inputs:
                 return
             with torch.no_grad():
-                z = inputs[0].detach().flatten(1) if inputs[0].dim() > 1 else inputs[0].detach()
+                z = inputs[0].flatten(1) if inputs[0].dim() > 1 else inputs[0][None]
                 if kind in SATURATION_Z:
-                    saturated = (z.abs() > SATURATION_Z[kind]).float().mean()
-                    self._activation_stats[block] = (
-                        torch.full_like(saturated, math.nan),
-                        saturated,
-                    )
+                    count = (z.abs() > SATURATION_Z[kind]).sum()
+                    self._activation_stats[block] = ("saturated", count, z.numel())
                 elif kind in RELU_FAMILY:
-                    dead_units = (
-                        (z <= 0).all(dim=0).float().mean() if z.dim() > 1 else z.new_zeros(())
-                    )
-                    self._activation_stats[block] = (
-                        dead_units,
-                        torch.full_like(dead_units, math.nan),
-                    )
+                    # a unit is dead when no sample of the batch lifts it above zero
+                    count = (z.amax(dim=0) <= 0).sum()
+                    self._activation_stats[block] = ("dead", count, z.shape[1])
 
         return on_forward
 
@@ -314,11 +308,12 @@ class Probe:
         if not self._activation_stats:
             return None, None
         order = sorted(self._activation_stats)
-        flat = torch.stack([t for b in order for t in self._activation_stats[b]]).tolist()
-        dead: list[float | None] = [None] * self.n_blocks
-        saturated: list[float | None] = [None] * self.n_blocks
-        for i, block in enumerate(order):
-            d, s = flat[2 * i], flat[2 * i + 1]
-            dead[block] = None if math.isnan(d) else d
-            saturated[block] = None if math.isnan(s) else s
-        return tuple(dead), tuple(saturated)
+        counts = torch.stack([self._activation_stats[b][1] for b in order]).tolist()
+        fractions: dict[str, list[float | None]] = {
+            "dead": [None] * self.n_blocks,
+            "saturated": [None] * self.n_blocks,
+        }
+        for block, count in zip(order, counts, strict=True):
+            which, _, total = self._activation_stats[block]
+            fractions[which][block] = count / total
+        return tuple(fractions["dead"]), tuple(fractions["saturated"])

@@ -93,3 +93,32 @@ def test_total_norm_covers_every_parameter_including_biases():
     torch.nn.functional.mse_loss(net(x), t).backward()
     expected = math.sqrt(sum(p.grad.norm().item() ** 2 for p in net.parameters()))
     assert _probe_step().grad_norm_total == pytest.approx(expected, rel=1e-5)
+
+
+def test_dead_unit_fraction_is_exact():
+    stats = _probe_step()
+    net = build_model(SPEC).double()
+    x, _ = next(batches(make_data(SPEC.data), SPEC.train.batch, SPEC.data.seed))
+    z1 = net.blocks[0].linear(x.double())
+    dead = (z1 <= 0).all(dim=0).double().mean().item()
+    assert stats.dead_frac[0] == pytest.approx(dead, abs=1e-12)
+    assert stats.saturated_frac[0] is None  # ReLU has no flat tails
+
+
+def test_saturated_fraction_is_exact():
+    spec = SPEC.model_copy(
+        update={
+            "model": SPEC.model.model_copy(update={"activation": "sigmoid"}),
+            "data": SPEC.data.model_copy(update={"input_scale": 4.0}),
+        }
+    )
+    events = []
+    run(spec, events.append)
+    (stats,) = [e for e in events if isinstance(e, StepStats)]
+    net = build_model(spec)
+    x, _ = next(batches(make_data(spec.data), spec.train.batch, spec.data.seed))
+    z1 = net.blocks[0].linear(x)
+    expected = (z1.abs() > 3.64).double().mean().item()
+    assert 0 < expected < 1
+    assert stats.saturated_frac[0] == pytest.approx(expected, abs=1e-12)
+    assert stats.dead_frac[0] is None
