@@ -21,8 +21,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check gradtui tests benchmarks
-	$(BIN)/ruff format --check gradtui tests benchmarks
+	$(BIN)/ruff check gradtui tests benchmarks examples
+	$(BIN)/ruff format --check gradtui tests benchmarks examples
 
 snapshots: $(STAMP)
 	$(BIN)/python -m pytest -q tests/ui --snapshot-update
@@ -32,7 +32,9 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py
+	$(BIN)/python benchmarks/diagnosis_cost.py
 	$(BIN)/python benchmarks/ui_throughput.py
+	$(BIN)/python benchmarks/watch_overhead.py --device cpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist
