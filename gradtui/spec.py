@@ -83,9 +83,20 @@ class ScenarioSpec(_Strict):
         return self
 
     def with_overrides(self, steps: int | None = None, seed: int | None = None) -> ScenarioSpec:
-        train = self.train if steps is None else self.train.model_copy(update={"steps": steps})
-        data = self.data if seed is None else self.data.model_copy(update={"seed": seed})
-        return self.model_copy(update={"train": train, "data": data})
+        """A copy with the command line's --steps / --seed, validated like the file was."""
+        data = self.model_dump()
+        if steps is not None:
+            data["train"]["steps"] = steps
+        if seed is not None:
+            data["data"]["seed"] = seed
+        try:
+            return ScenarioSpec.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            option = {"train.steps": "--steps", "data.seed": "--seed"}.get(
+                ".".join(str(part) for part in first["loc"]), "option"
+            )
+            raise ScenarioError(f"{option}: {first['msg']}") from None
 
 
 class ScenarioError(Exception):

@@ -96,3 +96,10 @@ def test_every_shipped_scenario_is_valid():
     shipped = {p.stem for p in builtin_scenario_dir().glob("*.toml")}
     assert set(catalog.scenarios) == shipped
     assert len(shipped) >= 14
+
+
+@pytest.mark.parametrize("steps", ["0", "-5"])
+def test_a_bad_steps_override_is_one_line_naming_the_option(steps: str, capsys):
+    assert main(["run", "relu_deep", "--steps", steps]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gradtui: --steps:") and "\n" not in err
