@@ -15,7 +15,16 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.diagnosis.diagnoser import SEVERITY_RANK
+from gradtui.events import (
+    Diagnosis,
+    Event,
+    LayerStatus,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepStats,
+)
 from gradtui.ui.format import NONFINITE, ZERO, log10_of
 
 SPARK_STEPS = 96  # recent steps in each layer's sparkline
@@ -160,6 +169,11 @@ class RunHistory:
         return (self.serial, self.version)
 
     @property
+    def findings_key(self) -> tuple[int, int, int]:
+        """Changes whenever diagnoses() may have changed, escalations in place included."""
+        return (self.serial, self.diagnoser.revision, len(self._recorded))
+
+    @property
     def ended(self) -> bool:
         return self.state in ("finished", "stopped", "failed")
 
@@ -210,18 +224,14 @@ class RunHistory:
         own = self.diagnoser.diagnoses()
         kinds = {d.kind for d in own}
         recorded = [d for d in self._recorded.values() if d.kind not in kinds]
-        order = {"error": 0, "warning": 1, "info": 2}
-        return sorted([*own, *recorded], key=lambda d: (order[d.severity], d.step))
+        return sorted([*own, *recorded], key=lambda d: (SEVERITY_RANK[d.severity], d.step))
 
     def take_unannounced(self) -> list[Diagnosis]:
         new, self.unannounced = self.unannounced, []
         return new
 
-    def layer_status(self) -> tuple[str, ...]:
-        statuses = tuple(self.diagnoser.layer_status())
-        if self.started and len(statuses) != len(self.started.layers):
-            return tuple("ok" for _ in self.started.layers)
-        return statuses
+    def layer_status(self) -> tuple[LayerStatus, ...]:
+        return self.diagnoser.layer_status()
 
     def mark_rate(self, now: float | None = None) -> None:
         """Note the steps seen at this moment; call once per UI tick."""

@@ -37,7 +37,7 @@ def diagnosis_text(diagnosis: Diagnosis, compact: bool = False) -> Text:
 
 
 class DiagnosisList(Static):
-    """Redraws only when the set of findings changes."""
+    """Redraws only when a finding is added or updated, or the run ends."""
 
     def __init__(self, compact: bool = False, **kwargs) -> None:
         super().__init__("", **kwargs)
@@ -45,12 +45,11 @@ class DiagnosisList(Static):
         self._key: tuple = ()
 
     def show(self, history: RunHistory) -> None:
-        found = history.diagnoses()
-        waiting = not found and history.failure is None
-        key = (history.serial, len(found), history.failure, waiting and history.ended)
+        key = (history.findings_key, history.failure, history.ended)
         if key == self._key:
             return
         self._key = key
+        found = history.diagnoses()
         failure = history.failure
         explained = failure and any(
             d.severity == "error" and d.step == failure.step for d in found
