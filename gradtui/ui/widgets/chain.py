@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 
 from rich.text import Text
-from textual.widget import Widget
 
 from gradtui.diagnosis import Link, chain_links
+from gradtui.diagnosis.thresholds import LINK_GROW, LINK_SHRINK
 from gradtui.ui.format import sci, waiting_text
 from gradtui.ui.history import RunHistory
+from gradtui.ui.widgets.panel import HistoryPanel
 
 ROWS_EACH_SIDE = 3  # bar rows above and below the ×1 line
 DECADES_PER_ROW = 1 / 3  # so the bars reach ×10 and ×0.1
-SHRINK, GROW = 0.5, 2.0  # a link outside this band is a culprit
 
 
 def link_verdict(link: Link, out_norm: float | None) -> str:
@@ -26,9 +26,9 @@ def link_verdict(link: Link, out_norm: float | None) -> str:
         return "broken" if link.block > 0 and out_norm is not None else "unknown"
     if not math.isfinite(link.gain):
         return "nonfinite"
-    if link.gain < SHRINK:
+    if link.gain < LINK_SHRINK:
         return "shrinks"
-    if link.gain > GROW:
+    if link.gain > LINK_GROW:
         return "grows"
     return "ok"
 
@@ -51,20 +51,8 @@ def bar_cell(log_gain: float, row: int) -> bool:
     return reach <= row + 0.5
 
 
-class ChainPanel(Widget):
+class ChainPanel(HistoryPanel):
     DEFAULT_CSS = "ChainPanel { height: 12; }"
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.history: RunHistory | None = None
-        self._drawn: tuple[int, int] | None = None
-
-    def show(self, history: RunHistory) -> None:
-        if history.key == self._drawn:
-            return  # nothing new: no redraw
-        self.history = history
-        self._drawn = history.key
-        self.refresh()
 
     def render(self) -> Text:
         history = self.history

@@ -12,10 +12,10 @@ from itertools import groupby
 
 from rich.style import Style
 from rich.text import Text
-from textual.widget import Widget
 
 from gradtui.ui.format import band_colour, legend_labels, waiting_text
 from gradtui.ui.history import RunHistory, merge_logs
+from gradtui.ui.widgets.panel import HistoryPanel
 
 LABEL_WIDTH = 4
 MAX_ROWS = 16  # text rows of cells; deeper networks merge neighbouring layers into one cell
@@ -41,26 +41,15 @@ def legend_markup() -> str:
     return f"{keys} □none"
 
 
-class FlowHeatmap(Widget):
+class FlowHeatmap(HistoryPanel):
     DEFAULT_CSS = "FlowHeatmap { height: auto; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.history: RunHistory | None = None
-        self._drawn: tuple[int, int] | None = None
-        self._rows = 0
         self._cache: tuple[tuple[int, ...], list[tuple[float, ...]]] | None = None
 
-    def show(self, history: RunHistory) -> None:
-        if history.key == self._drawn:
-            return
-        self.history = history
-        self._drawn = history.key
-        rows = rows_for(len(history.started.layers) if history.started else 1)
-        if self._rows != rows:  # a height change costs a layout pass: only when it changes
-            self._rows = rows
-            self.styles.height = rows
-        self.refresh()
+    def rows_for(self, history: RunHistory) -> int:
+        return text_rows(len(history.started.layers) if history.started else 1)
 
     def render(self) -> Text:
         history = self.history
@@ -106,7 +95,7 @@ def layers_per_cell(layers: int) -> int:
     return max(1, math.ceil(layers / (2 * MAX_ROWS)))
 
 
-def rows_for(layers: int) -> int:
+def text_rows(layers: int) -> int:
     """Text rows: two cells a row, then the step axis."""
     return math.ceil(math.ceil(layers / layers_per_cell(layers)) / 2) + 1
 

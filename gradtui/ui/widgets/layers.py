@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from itertools import groupby
 
 from rich.text import Text
-from textual.widget import Widget
 
 from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci, waiting_text
 from gradtui.ui.history import RunHistory
+from gradtui.ui.widgets.panel import HistoryPanel
 
 TICKS = "▁▂▃▄▅▆▇█"
 BADGE_WIDTH = 9
@@ -42,7 +42,7 @@ def spark_cell(value: float, low: float, high: float) -> tuple[str, str]:
     return TICKS[max(0, min(len(TICKS) - 1, level))], band_colour(value)
 
 
-class LayersTable(Widget):
+class LayersTable(HistoryPanel):
     """The rows; its container scrolls when there are more layers than lines."""
 
     DEFAULT_CSS = "LayersTable { height: auto; }"
@@ -50,22 +50,16 @@ class LayersTable(Widget):
     def __init__(self, compact: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.compact = compact
-        self.history: RunHistory | None = None
         self.scale: tuple[float, float] = (-1.0, 0.0)
-        self._rows = 0
-        self._drawn: tuple[int, int] | None = None
 
-    def show(self, history: RunHistory) -> None:
-        if history.key == self._drawn:
-            return  # nothing new: no redraw
-        self.history = history
-        self._drawn = history.key
-        rows = len(history.started.layers) if history.started else 1
-        if self._rows != rows:  # a height change costs a layout pass: only when it changes
-            self._rows = rows
-            self.styles.height = rows
-        self.scale = spark_scale(history.sparks)
-        self.refresh()
+    def show(self, history: RunHistory) -> bool:
+        changed = super().show(history)
+        if changed:
+            self.scale = spark_scale(history.sparks)
+        return changed
+
+    def rows_for(self, history: RunHistory) -> int:
+        return len(history.started.layers) if history.started else 1
 
     def render(self) -> Text:
         history = self.history
