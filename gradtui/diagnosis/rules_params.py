@@ -16,8 +16,11 @@ FROZEN = "frozen_parameters"
 ACCUMULATION = "gradient_accumulation"
 
 
-class MissingRule:
-    """A trainable layer's .grad stays None: backward never reaches it."""
+class _LayerStreakRule:
+    """A condition on single layers that must hold some steps in a row. Its layers are
+    flagged while it lasts, and reported again only when a new layer joins them."""
+
+    STATUS: LayerStatus
 
     def __init__(self, run: RunInfo) -> None:
         self.run = run
@@ -26,22 +29,40 @@ class MissingRule:
         self.flagged: frozenset[int] = frozenset()
         self.reported: frozenset[int] = frozenset()
 
+    def _extend(self, i: int, step: int) -> int:
+        """One more step in a row for layer i; returns how many there are now."""
+        if self.streak[i] == 0:
+            self.since[i] = step
+        self.streak[i] += 1
+        return self.streak[i]
+
+    def _flag(self, view: StepView, flagged: list[int]) -> bool:
+        """Flag these layers; True when one of them was never reported before."""
+        self.flagged = frozenset(flagged)
+        view.explained |= self.flagged
+        if self.flagged <= self.reported:
+            return False
+        self.reported |= self.flagged
+        return True
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.flagged, self.STATUS)
+
+
+class MissingRule(_LayerStreakRule):
+    """A trainable layer's .grad stays None: backward never reaches it."""
+
+    STATUS = "missing"
+
     def step(self, view: StepView) -> list[Finding]:
         flagged = []
         for i, norm in enumerate(view.stats.grad_norm):
             if norm is not None or not self.run.trainable[i]:
                 self.streak[i] = 0
-                continue
-            if self.streak[i] == 0:
-                self.since[i] = view.step
-            self.streak[i] += 1
-            if self.streak[i] >= T.MISSING_PATIENCE:
+            elif self._extend(i, view.step) >= T.MISSING_PATIENCE:
                 flagged.append(i)
-        self.flagged = frozenset(flagged)
-        view.explained |= self.flagged
-        if not flagged or self.flagged <= self.reported:
+        if not self._flag(view, flagged):
             return []
-        self.reported |= self.flagged
         layers = sorted(self.reported)
         first = min(self.since[i] for i in layers)
         names = self.run.names(layers)
@@ -80,20 +101,15 @@ class MissingRule:
             f"({num(stats.block_grad_norm[cut])}) but none flows back into {blocks[cut - 1]}."
         )
 
-    def status(self) -> dict[int, LayerStatus]:
-        return dict.fromkeys(self.flagged, "missing")
 
-
-class FrozenRule:
+class FrozenRule(_LayerStreakRule):
     """Weights that do not change although their gradient should move them."""
 
+    STATUS = "frozen"
+
     def __init__(self, run: RunInfo) -> None:
-        self.run = run
-        self.streak = [0] * len(run.layers)
-        self.since = [0] * len(run.layers)
+        super().__init__(run)
         self.zero_grad = [False] * len(run.layers)
-        self.flagged: frozenset[int] = frozenset()
-        self.reported: frozenset[int] = frozenset()
 
     def step(self, view: StepView) -> list[Finding]:
         s = view.stats
@@ -111,17 +127,11 @@ class FrozenRule:
             if not frozen:
                 self.streak[i] = 0
                 continue
-            if self.streak[i] == 0:
-                self.since[i] = view.step
-            self.streak[i] += 1
             self.zero_grad[i] = bool(zero)
-            if self.streak[i] >= T.FROZEN_PATIENCE:
+            if self._extend(i, view.step) >= T.FROZEN_PATIENCE:
                 flagged.append(i)
-        self.flagged = frozenset(flagged)
-        view.explained |= self.flagged
-        if not flagged or self.flagged <= self.reported:
+        if not self._flag(view, flagged):
             return []
-        self.reported |= self.flagged
         return [(FROZEN, self._diagnosis(view, sorted(self.reported), step_size))]
 
     def _frozen_now(
@@ -182,9 +192,6 @@ class FrozenRule:
         return Diagnosis(
             FROZEN, "warning", first, names, message, texts.FROZEN_WHY, texts.FROZEN_FIX
         )
-
-    def status(self) -> dict[int, LayerStatus]:
-        return dict.fromkeys(self.flagged, "frozen")
 
 
 class AccumulationRule:
