@@ -49,16 +49,18 @@ def probed_loop(spec: ScenarioSpec, steps: int) -> float:
     net = build_model(spec)
     data = batches(make_data(spec.data), spec.train.batch, 0)
     optimizer, loss_fn = make_optimizer(spec, net), loss_function(spec)
-    probe = Probe(net, watch_points(net), spec.train.heavy_every, block_hooks=False)
+    probe = Probe(
+        net, watch_points(net), spec.train.heavy_every, block_hooks=False, optimizer=optimizer
+    )
     net.tap = probe.tap
     sink = []
     start = time.perf_counter()
     for step in range(steps):
         x, y = next(data)
         optimizer.zero_grad(set_to_none=True)
-        probe.before_forward(step)
+        probe.arm(step)  # as the engine does after zero_grad()
         loss = loss_fn(net(x), y)
-        loss.backward()
+        probe.backward(loss)
         stats = probe.after_backward(step, loss)
         done = probe.take_completed()
         if done is not None:

@@ -80,14 +80,11 @@ def run(spec: ScenarioSpec, emit: Emit, should_stop: Callable[[], bool] = lambda
     net = build_model(spec)
     watched = watch_points(net)
     emit(started_event(spec, watched))
-    probe = Probe(net, watched, spec.train.heavy_every, block_hooks=False)
+    optimizer = make_optimizer(spec, net)
+    probe = Probe(net, watched, spec.train.heavy_every, block_hooks=False, optimizer=optimizer)
     net.tap = probe.tap
     try:
-        _train(
-            _Training(spec, net, probe, make_optimizer(spec, net), loss_function(spec)),
-            emit,
-            should_stop,
-        )
+        _train(_Training(spec, net, probe, optimizer, loss_function(spec)), emit, should_stop)
     finally:
         net.tap = None
         probe.remove()
@@ -105,9 +102,11 @@ class _Training:
         """One step; raises whatever forward or backward raised."""
         if self.spec.train.zero_grad:
             self.optimizer.zero_grad(set_to_none=True)
-        self.probe.before_forward(step)
+            self.probe.arm(step)  # nothing can carry over: no need to look
+        else:
+            self.probe.before_forward(step)
         loss = self.loss_fn(self.net(x), y)
-        loss.backward()
+        self.probe.backward(loss)
         stats = self.probe.after_backward(step, loss)
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
             stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))

@@ -1,6 +1,6 @@
 """Per-layer statistics of one training step, measured in vectorised passes.
 
-Every step costs a handful of ``torch._foreach_*`` calls and a single transfer to Python:
+Every step costs a few stacked reductions (see ``norms``) and a single transfer to Python:
 the gradient norms of this step and the weight-update norms of the previous step travel
 together, so the event for step t is completed (and emitted) at step t+1 or at ``flush``.
 """
@@ -15,12 +15,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from gradtui.engine.heavy import activation_fractions, gradient_spread
+from gradtui.engine.norms import NormPlan
+from gradtui.engine.updates import plain_sgd
 from gradtui.events import StepStats
 
-# A sigmoid or tanh unit counts as saturated when its local derivative is below a tenth of
-# the derivative's peak: sigmoid beyond |z| > 3.64, tanh beyond |z| > 1.82.
-SATURATION_Z = {"Sigmoid": 3.64, "Tanh": 1.82}
-RELU_FAMILY = ("ReLU", "LeakyReLU", "GELU", "ReLU6", "SiLU", "ELU")
+_ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 
 
 def _root_sum_square(values) -> float:
@@ -34,6 +34,33 @@ def first_tensor(output: object) -> torch.Tensor | None:
     if isinstance(output, tuple | list):
         return next((o for o in output if isinstance(o, torch.Tensor)), None)
     return None
+
+
+def _gradients(loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> tuple:
+    """``torch.autograd.grad(loss, inputs, allow_unused=True)`` straight from the C++ engine:
+    the Python wrapper costs as much as measuring every gradient of a small MLP."""
+    if _ENGINE is None:
+        return torch.autograd.grad(loss, inputs, allow_unused=True)
+    return _ENGINE.run_backward(
+        (loss,), (torch.ones_like(loss),), False, False, inputs, True, False
+    )
+
+
+def _accumulate(params: Sequence[nn.Parameter], grads: Sequence[torch.Tensor | None]) -> None:
+    """Put fresh gradients into ``.grad`` the way backward does: adopt a new one, add in place
+    to one already there (a loop without zero_grad), never let two parameters share a tensor."""
+    seen: set[int] = set()
+    with torch.no_grad():
+        for param, grad in zip(params, grads, strict=True):
+            if grad is None:
+                continue
+            if id(grad) in seen:
+                grad = grad.clone()
+            seen.add(id(grad))
+            if param.grad is None:
+                param.grad = grad
+            else:
+                param.grad.add_(grad)
 
 
 def _unguarded(hook: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,6 +91,7 @@ class Probe:
         heavy_every: int,
         guard: Callable[[Callable[..., Any]], Callable[..., Any]] = _unguarded,
         block_hooks: bool = True,
+        optimizer: torch.optim.Optimizer | None = None,
     ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
@@ -78,10 +106,20 @@ class Probe:
         self.weight_param_index = [index_of[id(w)] for w in self.weights]
         self.n_blocks = len(watched.blocks)
         self._block_grads: list[torch.Tensor | None] = [None] * self.n_blocks
-        # block -> (which fraction, count as a tensor, out of how many)
-        self._activation_stats: dict[int, tuple[str, torch.Tensor, int]] = {}
+        self._taps: list[torch.Tensor | None] = [None] * self.n_blocks
+        # block -> (activation class name, its input on this heavy step's forward)
+        self._activation_inputs: dict[int, tuple[str, torch.Tensor]] = {}
         self._heavy_armed = False
-        self._snapshot = [torch.empty_like(w) for w in self.weights]
+        self._weight_plan = NormPlan(self.weights)
+        self._no_nonfinite = (0,) * len(self.weights)
+        self._no_update = (0.0,) * len(self.weights)
+        # Given the optimizer that the caller steps right after the probe looks (the engine
+        # does; a user's loop may change the gradients in between), plain SGD's update sizes
+        # follow from the gradient norms and no copy of the weights is needed.
+        self._sgd = plain_sgd(optimizer, self.weights)
+        self._plans: dict[tuple, NormPlan] = {}
+        self._snapshot: list[torch.Tensor] = []  # this step's weights, stacked as the plan says
+        self._deltas: list[torch.Tensor] | None = None  # the pending step's weight change
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
@@ -98,13 +136,30 @@ class Probe:
         def on_forward(_module: nn.Module, _inputs: object, output: object) -> None:
             tensor = first_tensor(output)
             if tensor is not None:
-                self.tap(index, tensor)
+                self._hook_block_grad(index, tensor)
 
         return on_forward
 
     def tap(self, index: int, output: torch.Tensor) -> None:
-        """Watch the gradient that will arrive at block ``index``'s output. The forward hooks
-        call this; a model that knows its blocks can call it itself and skip the hooks."""
+        """A model that knows its blocks hands each output here (no hooks); ``backward`` then
+        returns the gradient at every tapped output along with the parameters' gradients."""
+        self._taps[index] = output if output.requires_grad else None
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()`` for a model that taps its blocks: one pass of autograd hands
+        back the parameters' gradients (accumulated into ``.grad`` as backward would) and the
+        gradient at each tapped block output, which no hook then has to catch."""
+        taps = self._taps
+        outputs = [t for t in taps if t is not None]
+        grads = _gradients(loss, (*self.params, *outputs))
+        count = len(self.params)
+        _accumulate(self.params, grads[:count])
+        captured = iter(grads[count:])
+        self._block_grads = [None if t is None else next(captured) for t in taps]
+
+    def _hook_block_grad(self, index: int, output: torch.Tensor) -> None:
+        """Catch the gradient that will arrive at block ``index``'s output during a backward
+        pass the caller runs (a user's loop), with a hook."""
         if not output.requires_grad:
             return
         node = output.grad_fn
@@ -121,17 +176,9 @@ class Probe:
 
     def _activation_hook(self, block: int, kind: str):
         def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
-            if not inputs:
-                return
-            with torch.no_grad():
-                z = inputs[0].flatten(1) if inputs[0].dim() > 1 else inputs[0][None]
-                if kind in SATURATION_Z:
-                    count = (z.abs() > SATURATION_Z[kind]).sum()
-                    self._activation_stats[block] = ("saturated", count, z.numel())
-                elif kind in RELU_FAMILY:
-                    # a unit is dead when no sample of the batch lifts it above zero
-                    count = (z.amax(dim=0) <= 0).sum()
-                    self._activation_stats[block] = ("dead", count, z.shape[1])
+            # Kept, not reduced: after backward all blocks are reduced together.
+            if inputs and isinstance(inputs[0], torch.Tensor):
+                self._activation_inputs[block] = (kind, inputs[0].detach())
 
         return on_forward
 
@@ -166,8 +213,9 @@ class Probe:
         """Start a step: heavy statistics on or off, last step's block gradients forgotten."""
         self._heavy_armed = step % self.heavy_every == 0
         self._arm_activation_hooks(self._heavy_armed)
-        self._activation_stats.clear()
+        self._activation_inputs.clear()
         self._block_grads = [None] * self.n_blocks
+        self._taps = [None] * self.n_blocks
 
     @property
     def heavy_armed(self) -> bool:
@@ -191,52 +239,78 @@ class Probe:
         """Measure this step's gradients (before clipping). Returns the event without its
         update ratios, which only the optimizer step can tell; see ``after_optimizer``.
 
-        One ``_foreach_norm`` over every tensor measured, one stack, one transfer.
+        A few stacked reductions over every tensor measured, one concatenation, one transfer.
         """
         grads = [p.grad for p in self.params]
         present = [g for g in grads if g is not None]
         block_grads = self._block_grads
         block_present = [g for g in block_grads if g is not None]
-        deltas = self._snapshot if self._pending is not None else []
+        # Under plain SGD the weights need no copy kept: measure them with the gradients.
+        measured = [*present, *block_present, *(self.weights if self._sgd else ())]
+        key = (
+            len(present) == len(grads) or tuple(g is not None for g in grads),
+            *(g.shape for g in block_present),
+        )
+        plan = self._plans.get(key) or self._plans.setdefault(key, NormPlan(measured))
+        weight_plan = self._weight_plan
+        deltas = self._deltas if self._pending is not None else None
         with torch.no_grad():
-            norms = torch._foreach_norm([*present, *self.weights, *block_present, *deltas])
-            head = loss.detach().float().reshape(())
-            values = torch.stack([head, *norms, *self._carried]).tolist()
+            parts = [loss.detach().float().reshape(1), *plan.norms(plan.gather(measured))]
+            if self._sgd is None:
+                self._snapshot = weight_plan.gather(self.weights, buffer=0, copy=True)
+                parts += weight_plan.norms(self._snapshot)
+            if deltas is not None:
+                parts += weight_plan.norms(deltas)
+            if self._carried:
+                parts.append(torch.stack(self._carried))
+            values = torch.cat(parts).tolist()
         loss_value = values[0]
-        cursor = iter(values[1:])
-        param_norm = [None if g is None else next(cursor) for g in grads]
-        weight_norm = tuple(next(cursor) for _ in self.weights)
-        block_norm = tuple(None if g is None else next(cursor) for g in block_grads)
-        self._complete_pending([next(cursor) for _ in deltas])
-        carried = [next(cursor) for _ in self._carried]
+        cursor = 1 + plan.size
+        norms = iter(plan.arrange(values[1:cursor]))
+        param_norm = [None if g is None else next(norms) for g in grads]
+        block_norm = tuple(None if g is None else next(norms) for g in block_grads)
+        if self._sgd is None:
+            weight_norm = tuple(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
+            cursor += weight_plan.size
+        else:
+            weight_norm = tuple(norms)
+        if deltas is not None:
+            self._complete_pending(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
+            cursor += weight_plan.size
         grad_norm = tuple(param_norm[i] for i in self.weight_param_index)
+        grad_norm_total = _root_sum_square(n for n in param_norm if n is not None)
+        went_bad = not (math.isfinite(loss_value) and math.isfinite(grad_norm_total))
         stats = StepStats(
             step=step,
             loss=loss_value,
-            grad_norm_total=_root_sum_square(n for n in param_norm if n is not None),
+            grad_norm_total=grad_norm_total,
             grad_norm_clipped=None,
             grad_norm=grad_norm,
-            nonfinite=(0,) * len(self.weights),
+            nonfinite=self._count_nonfinite(grad_norm) if went_bad else self._no_nonfinite,
             weight_norm=weight_norm,
-            update_ratio=(0.0,) * len(self.weights),
+            update_ratio=self._no_update,
             block_grad_norm=block_norm,
-            carried_grad_norm=_root_sum_square(carried),
+            carried_grad_norm=_root_sum_square(values[cursor:]),
         )
-        went_bad = not (math.isfinite(loss_value) and math.isfinite(stats.grad_norm_total))
-        if went_bad:
-            stats = replace(stats, nonfinite=self._count_nonfinite(grad_norm))
         if self._heavy_armed or went_bad:
             stats = self._with_heavy(stats)
         return stats
 
     def before_optimizer(self) -> None:
-        with torch.no_grad():
-            torch._foreach_copy_(self._snapshot, self.weights)
+        """Nothing to do: ``after_backward`` already keeps the weights the update starts from."""
 
     def after_optimizer(self, stats: StepStats) -> None:
         """Hold the event: its weight-update norms travel with the next step's transfer."""
+        if self._sgd is not None:
+            self._pending = stats
+            clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
+            scale = 1.0 if clipped is None or clipped == total else clipped / total
+            self._complete_pending(self._sgd.update_norms(stats.grad_norm, scale))
+            return
         with torch.no_grad():
-            torch._foreach_sub_(self._snapshot, self.weights)
+            moved = self._weight_plan.gather(self.weights, buffer=1, copy=True)
+            torch._foreach_sub_(moved, self._snapshot)
+        self._deltas = moved
         self._pending = stats
 
     def take_completed(self) -> StepStats | None:
@@ -246,9 +320,11 @@ class Probe:
 
     def flush(self) -> StepStats | None:
         """Complete and return the last pending event (at the end of a run)."""
-        if self._pending is None:
-            return None
-        self._complete_pending(torch.stack(torch._foreach_norm(self._snapshot)).tolist())
+        if self._pending is None or self._deltas is None:
+            return self.take_completed()
+        with torch.no_grad():
+            values = torch.cat(self._weight_plan.norms(self._deltas)).tolist()
+        self._complete_pending(self._weight_plan.arrange(values))
         return self.take_completed()
 
     def _complete_pending(self, deltas: list[float]) -> None:
@@ -260,6 +336,7 @@ class Probe:
         )
         self._completed = replace(self._pending, update_ratio=ratios)
         self._pending = None
+        self._deltas = None
 
     # -- rarer work ----------------------------------------------------------------------------
     def _count_nonfinite(self, grad_norm: tuple[float | None, ...]) -> tuple[int, ...]:
@@ -272,48 +349,15 @@ class Probe:
         return tuple(counts)
 
     def _with_heavy(self, stats: StepStats) -> StepStats:
-        grads = [w.grad for w in self.weights]
-        present = [g for g in grads if g is not None]
-        if present:
-            l1 = torch._foreach_norm(present, 1)
-            linf = torch._foreach_norm(present, math.inf)
-            zeros = [(g == 0).sum() for g in present]
-            flat = torch.stack([*l1, *linf, *[z.float() for z in zeros]]).tolist()
-        else:
-            flat = []
-        n = len(present)
-        mean_abs, max_abs, zero_frac = [], [], []
-        k = 0
-        for g in grads:
-            if g is None:
-                mean_abs.append(None)
-                max_abs.append(None)
-                zero_frac.append(None)
-                continue
-            mean_abs.append(flat[k] / g.numel())
-            max_abs.append(flat[n + k])
-            zero_frac.append(flat[2 * n + k] / g.numel())
-            k += 1
-        dead, saturated = self._activation_fractions()
+        with torch.no_grad():
+            mean_abs, max_abs, zero_frac = gradient_spread([w.grad for w in self.weights])
+            dead, saturated = activation_fractions(self._activation_inputs, self.n_blocks)
+        self._activation_inputs.clear()
         return replace(
             stats,
-            grad_mean_abs=tuple(mean_abs),
-            grad_max_abs=tuple(max_abs),
-            grad_zero_frac=tuple(zero_frac),
+            grad_mean_abs=mean_abs,
+            grad_max_abs=max_abs,
+            grad_zero_frac=zero_frac,
             dead_frac=dead,
             saturated_frac=saturated,
         )
-
-    def _activation_fractions(self) -> tuple[tuple | None, tuple | None]:
-        if not self._activation_stats:
-            return None, None
-        order = sorted(self._activation_stats)
-        counts = torch.stack([self._activation_stats[b][1] for b in order]).tolist()
-        fractions: dict[str, list[float | None]] = {
-            "dead": [None] * self.n_blocks,
-            "saturated": [None] * self.n_blocks,
-        }
-        for block, count in zip(order, counts, strict=True):
-            which, _, total = self._activation_stats[block]
-            fractions[which][block] = count / total
-        return tuple(fractions["dead"]), tuple(fractions["saturated"])

@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from gradtui.engine.probe import RELU_FAMILY, SATURATION_Z, Watched
+from gradtui.engine.heavy import RELU_FAMILY, SATURATION_Z
+from gradtui.engine.probe import Watched
 from gradtui.events import LayerInfo, StepStats
 
 ACTIVATIONS = (*RELU_FAMILY, *SATURATION_Z)

@@ -1,0 +1,87 @@
+"""The heavier statistics, taken every k steps: mean and max |grad| and the share of exact zeros
+per layer, and how many units each activation leaves dead (ReLU family) or saturated
+(sigmoid, tanh). Tensors that share a shape are stacked and reduced together, as in ``norms``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from gradtui.engine.norms import NormPlan
+
+# A sigmoid or tanh unit counts as saturated when its local derivative is below a tenth of
+# the derivative's peak: sigmoid beyond |z| > 3.64, tanh beyond |z| > 1.82.
+SATURATION_Z = {"Sigmoid": 3.64, "Tanh": 1.82}
+RELU_FAMILY = ("ReLU", "LeakyReLU", "GELU", "ReLU6", "SiLU", "ELU")
+
+Column = tuple[float | None, ...]
+
+
+def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Column, Column]:
+    """Per gradient: mean |g|, max |g| and the share of entries exactly zero (None for None)."""
+    present = [g for g in grads if g is not None and g.numel() > 0]
+    if not present:
+        return ((None,) * len(grads),) * 3  # type: ignore[return-value]
+    plan = NormPlan(present)
+    sums, maxes, zeros = [], [], []
+    for part in plan.gather(present)[: len(plan.stacks)]:
+        rows = part.reshape(part.shape[0], -1)
+        magnitude = rows.abs()
+        sums.append(magnitude.sum(1))
+        maxes.append(magnitude.amax(1))
+        zeros.append((rows == 0).sum(1))
+    for index in plan.singles:
+        magnitude = present[index].abs()
+        sums.append(magnitude.sum().reshape(1))
+        maxes.append(magnitude.amax().reshape(1))
+        zeros.append((present[index] == 0).sum().reshape(1))
+    values = torch.cat([torch.cat(sums), torch.cat(maxes), torch.cat(zeros).to(sums[0])]).tolist()
+    n = plan.size
+    total, peak, zero = (plan.arrange(values[k * n : (k + 1) * n]) for k in range(3))
+    mean_abs, max_abs, zero_frac, k = [], [], [], 0
+    for g in grads:
+        if g is None or g.numel() == 0:
+            mean_abs.append(None)
+            max_abs.append(None)
+            zero_frac.append(None)
+            continue
+        mean_abs.append(total[k] / g.numel())
+        max_abs.append(peak[k])
+        zero_frac.append(zero[k] / g.numel())
+        k += 1
+    return tuple(mean_abs), tuple(max_abs), tuple(zero_frac)
+
+
+def activation_fractions(
+    inputs: dict[int, tuple[str, torch.Tensor]], n_blocks: int
+) -> tuple[Column | None, Column | None]:
+    """Dead and saturated shares per block from each activation's input ``z`` (by the
+    activation's class name); blocks without a measured activation get None."""
+    if not inputs:
+        return None, None
+    fractions: dict[str, list[float | None]] = {
+        "dead": [None] * n_blocks,
+        "saturated": [None] * n_blocks,
+    }
+    groups: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
+    for block, (kind, z) in inputs.items():
+        rows = z.reshape(z.shape[0], -1) if z.dim() > 1 else z.reshape(1, -1)
+        if kind in SATURATION_Z or kind in RELU_FAMILY:
+            groups.setdefault((kind, rows.shape, rows.dtype), []).append((block, rows))
+    counts, owners = [], []
+    for (kind, _, _), members in groups.items():
+        stacked = torch.stack([rows for _, rows in members])  # (blocks, samples, units)
+        if kind in SATURATION_Z:
+            counts.append((stacked.abs() > SATURATION_Z[kind]).flatten(1).sum(1))
+            owners += [("saturated", block, rows.numel()) for block, rows in members]
+        else:
+            # a unit is dead when no sample of the batch lifts it above zero
+            counts.append((stacked.amax(dim=1) <= 0).sum(1))
+            owners += [("dead", block, rows.shape[1]) for block, rows in members]
+    if not counts:
+        return None, None
+    for (which, block, total), count in zip(owners, torch.cat(counts).tolist(), strict=True):
+        fractions[which][block] = count / total
+    return tuple(fractions["dead"]), tuple(fractions["saturated"])

@@ -1,0 +1,156 @@
+"""The probe's cheaper paths give the same numbers as the plain ones.
+
+Stacked reductions (tensors of one shape reduced together), gradients taken from the autograd
+engine instead of hooks, and plain SGD's update sizes taken from the gradient norms: each is
+checked against a per-tensor computation on a deep network, where many tensors share a shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gradtui.engine.heavy import activation_fractions, gradient_spread
+from gradtui.engine.loop import make_optimizer, watch_points
+from gradtui.engine.models import batches, build_model, make_data
+from gradtui.engine.norms import NormPlan
+from gradtui.engine.probe import Probe
+from gradtui.spec import ScenarioSpec
+
+
+def mixed_tensors() -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    shapes = [(4, 3), (4, 3), (5,), (4, 3), (2, 2, 2), (5,), (5,), (4, 3), (1,), (5,)]
+    tensors = [torch.randn(s, generator=g) for s in shapes]
+    tensors.append(torch.randn(4, 3, generator=g).double())  # same shape, other dtype
+    return tensors
+
+
+def test_a_plan_stacks_shared_shapes_and_keeps_the_order():
+    tensors = mixed_tensors()
+    plan = NormPlan(tensors)
+    assert [len(members) for members in plan.stacks] == [4, 4]  # (4, 3) float, (5,) float
+    assert len(plan.singles) == 3  # the 2x2x2, the (1,) and the float64 (4, 3)
+    values = torch.cat(plan.norms(plan.gather(tensors))).tolist()
+    expected = [torch.linalg.vector_norm(t).item() for t in tensors]
+    assert plan.arrange(values) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_copying_gather_is_a_snapshot():
+    tensors = mixed_tensors()
+    plan = NormPlan(tensors)
+    before = [torch.linalg.vector_norm(t).item() for t in tensors]
+    snapshot = plan.gather(tensors, copy=True)
+    for t in tensors:
+        t.mul_(3.0)
+    values = torch.cat(plan.norms(snapshot)).tolist()
+    assert plan.arrange(values) == pytest.approx(before, rel=1e-6)
+
+
+def test_gradient_spread_matches_tensor_by_tensor():
+    tensors = [*mixed_tensors(), torch.zeros(4, 3)]
+    tensors[1][0, 0] = 0.0
+    grads = [None, *tensors, None]
+    mean_abs, max_abs, zero_frac = gradient_spread(grads)
+    assert mean_abs[0] is None and zero_frac[-1] is None
+    for got, t in zip(zip(mean_abs[1:-1], max_abs[1:-1], zero_frac[1:-1], strict=True), tensors):
+        want = (t.abs().mean().item(), t.abs().max().item(), (t == 0).double().mean().item())
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-12)
+
+
+def test_activation_fractions_match_block_by_block():
+    g = torch.Generator().manual_seed(1)
+    inputs = {
+        0: ("ReLU", torch.randn(16, 8, generator=g) - 1.5),
+        1: ("ReLU", torch.randn(16, 8, generator=g) - 1.0),
+        2: ("ReLU", torch.randn(16, 8, generator=g)),
+        3: ("Sigmoid", 4 * torch.randn(16, 8, generator=g)),
+        4: ("Tanh", 2 * torch.randn(16, 6, generator=g)),
+        6: ("Identity", torch.randn(16, 8, generator=g)),
+    }
+    dead, saturated = activation_fractions(inputs, 8)
+    for block in (0, 1, 2):
+        z = inputs[block][1]
+        assert dead[block] == pytest.approx((z.amax(0) <= 0).double().mean().item())
+        assert saturated[block] is None
+    assert saturated[3] == pytest.approx((inputs[3][1].abs() > 3.64).double().mean().item())
+    assert saturated[4] == pytest.approx((inputs[4][1].abs() > 1.82).double().mean().item())
+    assert dead[5] is None and saturated[6] is None and dead[7] is None
+
+
+def deep(**train) -> ScenarioSpec:
+    return ScenarioSpec(
+        name="deep",
+        title="deep",
+        lesson="fast paths",
+        model={"depth": 12, "width": 16, "activation": "tanh", "init": "xavier"},
+        data={"samples": 256, "inputs": 6, "outputs": 1, "seed": 4},
+        train={"batch": 32, "lr": 0.05, "heavy_every": 1, **train},
+    )
+
+
+def probed_steps(spec: ScenarioSpec, engine_backward: bool, steps: int = 3):
+    """Statistics of a few steps, gradients by the engine's capture or by hooks; with the
+    engine's path the optimizer is handed over (plain SGD: update sizes from the norms)."""
+    net = build_model(spec)
+    optimizer = make_optimizer(spec, net)
+    probe = Probe(
+        net,
+        watch_points(net),
+        1,
+        block_hooks=not engine_backward,
+        optimizer=optimizer if engine_backward else None,
+    )
+    if engine_backward:
+        net.tap = probe.tap
+    data = batches(make_data(spec.data), spec.train.batch, 0)
+    done = []
+    for step in range(steps):
+        x, y = next(data)
+        optimizer.zero_grad(set_to_none=True)
+        probe.arm(step)
+        loss = torch.nn.functional.mse_loss(net(x), y)
+        if engine_backward:
+            probe.backward(loss)
+        else:
+            loss.backward()
+        stats = probe.after_backward(step, loss)
+        limit = spec.train.clip_grad_norm
+        if limit:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), limit)
+            total = stats.grad_norm_total
+            stats = stats.__class__(**{**stats.__dict__, "grad_norm_clipped": min(total, limit)})
+        optimizer.step()
+        probe.after_optimizer(stats)
+        done.append(probe.take_completed())
+    done.append(probe.flush())
+    return [s for s in done if s is not None]
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.05])
+def test_engine_capture_and_sgd_updates_agree_with_hooks_and_snapshots(clip: float):
+    fast = probed_steps(deep(clip_grad_norm=clip), engine_backward=True)
+    plain = probed_steps(deep(clip_grad_norm=clip), engine_backward=False)
+    assert len(fast) == len(plain) == 3
+    for a, b in zip(fast, plain, strict=True):
+        assert a.loss == b.loss
+        assert a.grad_norm == pytest.approx(b.grad_norm, rel=1e-6)
+        assert a.block_grad_norm == pytest.approx(b.block_grad_norm, rel=1e-6)
+        assert a.weight_norm == pytest.approx(b.weight_norm, rel=1e-6)
+        # the snapshot path subtracts two nearby weights: agreement to float32 rounding
+        assert a.update_ratio == pytest.approx(b.update_ratio, rel=2e-3)
+        assert a.grad_mean_abs == pytest.approx(b.grad_mean_abs, rel=1e-6)
+        assert a.dead_frac == b.dead_frac and a.saturated_frac == b.saturated_frac
+    assert all(r > 0 and math.isfinite(r) for r in fast[0].update_ratio)
+
+
+def test_momentum_is_measured_from_the_weights_not_the_gradients():
+    # With momentum the step is lr times the velocity, not the gradient: were the gradient
+    # shortcut taken, later steps' update ratios would disagree with the weights' change.
+    fast = probed_steps(deep(momentum=0.9), engine_backward=True, steps=4)
+    plain = probed_steps(deep(momentum=0.9), engine_backward=False, steps=4)
+    for a, b in zip(fast, plain, strict=True):
+        assert a.update_ratio == pytest.approx(b.update_ratio, rel=1e-6)
+    assert fast[-1].update_ratio[0] > 1.5 * fast[0].update_ratio[0]  # the velocity built up
