@@ -23,8 +23,10 @@ from gradtui.events import StepStats
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 
 
-def _root_sum_square(values) -> float:
-    return math.sqrt(math.fsum(v * v for v in values))
+def _root_sum_square(values: Sequence[float]) -> float:
+    # hypot is exact-rounded and avoids overflow; with an inf among NaNs it says inf, and any
+    # non-finite total marks the step as bad either way.
+    return math.hypot(*values)
 
 
 def first_tensor(output: object) -> torch.Tensor | None:
@@ -49,14 +51,16 @@ def _gradients(loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> tuple:
 def _accumulate(params: Sequence[nn.Parameter], grads: Sequence[torch.Tensor | None]) -> None:
     """Put fresh gradients into ``.grad`` the way backward does: adopt a new one, add in place
     to one already there (a loop without zero_grad), never let two parameters share a tensor."""
+    shared = len({id(g) for g in grads}) < len(grads)  # None counts once: rare anyway
     seen: set[int] = set()
     with torch.no_grad():
         for param, grad in zip(params, grads, strict=True):
             if grad is None:
                 continue
-            if id(grad) in seen:
-                grad = grad.clone()
-            seen.add(id(grad))
+            if shared:
+                if id(grad) in seen:
+                    grad = grad.clone()
+                seen.add(id(grad))
             if param.grad is None:
                 param.grad = grad
             else:
@@ -278,7 +282,7 @@ class Probe:
             self._complete_pending(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
             cursor += weight_plan.size
         grad_norm = tuple(param_norm[i] for i in self.weight_param_index)
-        grad_norm_total = _root_sum_square(n for n in param_norm if n is not None)
+        grad_norm_total = _root_sum_square([n for n in param_norm if n is not None])
         went_bad = not (math.isfinite(loss_value) and math.isfinite(grad_norm_total))
         stats = StepStats(
             step=step,
