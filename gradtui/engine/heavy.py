@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from gradtui.engine.norms import NormPlan
+from gradtui.engine.norms import MAX_STACKED_NUMEL, NormPlan
 
 # A sigmoid or tanh unit counts as saturated when its local derivative is below a tenth of
 # the derivative's peak: sigmoid beyond |z| > 3.64, tanh beyond |z| > 1.82.
@@ -54,34 +54,62 @@ def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Colum
     return tuple(mean_abs), tuple(max_abs), tuple(zero_frac)
 
 
-def activation_fractions(
-    inputs: dict[int, tuple[str, torch.Tensor]], n_blocks: int
-) -> tuple[Column | None, Column | None]:
-    """Dead and saturated shares per block from each activation's input ``z`` (by the
-    activation's class name); blocks without a measured activation get None."""
-    if not inputs:
-        return None, None
-    fractions: dict[str, list[float | None]] = {
-        "dead": [None] * n_blocks,
-        "saturated": [None] * n_blocks,
-    }
-    groups: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
-    for block, (kind, z) in inputs.items():
-        rows = z.reshape(z.shape[0], -1) if z.dim() > 1 else z.reshape(1, -1)
-        if kind in SATURATION_Z or kind in RELU_FAMILY:
-            groups.setdefault((kind, rows.shape, rows.dtype), []).append((block, rows))
-    counts, owners = [], []
-    for (kind, _, _), members in groups.items():
-        stacked = torch.stack([rows for _, rows in members])  # (blocks, samples, units)
-        if kind in SATURATION_Z:
-            counts.append((stacked.abs() > SATURATION_Z[kind]).flatten(1).sum(1))
-            owners += [("saturated", block, rows.numel()) for block, rows in members]
+def _rows(z: torch.Tensor) -> torch.Tensor:
+    """(samples, units): every feature of a sample counts as a unit."""
+    return z.reshape(z.shape[0], -1) if z.dim() > 1 else z.reshape(1, -1)
+
+
+def _counts(kind: str, stacked: torch.Tensor) -> torch.Tensor:
+    """Per (samples, units) slice of ``stacked``: saturated entries, or dead units."""
+    if kind in SATURATION_Z:
+        return (stacked.abs() > SATURATION_Z[kind]).flatten(1).sum(1)
+    # a unit is dead when no sample of the batch lifts it above zero
+    return (stacked.amax(dim=1) <= 0).sum(1)
+
+
+class ActivationTally:
+    """Each activation's input seen in a heavy step's forward pass. Small inputs are kept and
+    reduced together once the step is over; a large one is reduced on the spot, since keeping
+    it would hold memory that autograd might otherwise have freed."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
+        self._counted: list[tuple[int, str, torch.Tensor, torch.Size]] = []
+
+    def add(self, block: int, kind: str, z: torch.Tensor) -> None:
+        if kind not in SATURATION_Z and kind not in RELU_FAMILY:
+            return
+        rows = _rows(z.detach())
+        if rows.numel() <= MAX_STACKED_NUMEL:
+            self._kept.setdefault((kind, rows.shape, rows.dtype), []).append((block, rows))
         else:
-            # a unit is dead when no sample of the batch lifts it above zero
-            counts.append((stacked.amax(dim=1) <= 0).sum(1))
-            owners += [("dead", block, rows.shape[1]) for block, rows in members]
-    if not counts:
-        return None, None
-    for (which, block, total), count in zip(owners, torch.cat(counts).tolist(), strict=True):
-        fractions[which][block] = count / total
-    return tuple(fractions["dead"]), tuple(fractions["saturated"])
+            self._counted.append((block, kind, _counts(kind, rows[None]), rows.shape))
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._counted.clear()
+
+    def fractions(self, n_blocks: int) -> tuple[Column | None, Column | None]:
+        """Dead and saturated shares per block; None for blocks not seen (and both None when
+        no activation was seen at all)."""
+        counts, owners = [], []
+        for (kind, _, _), members in self._kept.items():
+            counts.append(_counts(kind, torch.stack([rows for _, rows in members])))
+            owners += [(block, kind, rows.shape) for block, rows in members]
+        for block, kind, count, shape in self._counted:
+            counts.append(count)
+            owners.append((block, kind, shape))
+        if not counts:
+            return None, None
+        fractions: dict[str, list[float | None]] = {
+            "dead": [None] * n_blocks,
+            "saturated": [None] * n_blocks,
+        }
+        for (block, kind, (samples, units)), count in zip(
+            owners, torch.cat(counts).tolist(), strict=True
+        ):
+            if kind in SATURATION_Z:
+                fractions["saturated"][block] = count / (samples * units)
+            else:
+                fractions["dead"][block] = count / units
+        return tuple(fractions["dead"]), tuple(fractions["saturated"])

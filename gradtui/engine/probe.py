@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gradtui.engine.heavy import activation_fractions, gradient_spread
+from gradtui.engine.heavy import ActivationTally, gradient_spread
 from gradtui.engine.norms import NormPlan
 from gradtui.engine.updates import plain_sgd
 from gradtui.events import StepStats
@@ -111,8 +111,7 @@ class Probe:
         self.n_blocks = len(watched.blocks)
         self._block_grads: list[torch.Tensor | None] = [None] * self.n_blocks
         self._taps: list[torch.Tensor | None] = [None] * self.n_blocks
-        # block -> (activation class name, its input on this heavy step's forward)
-        self._activation_inputs: dict[int, tuple[str, torch.Tensor]] = {}
+        self._activations = ActivationTally()  # what each activation saw, on heavy steps
         self._heavy_armed = False
         self._weight_plan = NormPlan(self.weights)
         self._no_nonfinite = (0,) * len(self.weights)
@@ -180,9 +179,9 @@ class Probe:
 
     def _activation_hook(self, block: int, kind: str):
         def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
-            # Kept, not reduced: after backward all blocks are reduced together.
             if inputs and isinstance(inputs[0], torch.Tensor):
-                self._activation_inputs[block] = (kind, inputs[0].detach())
+                with torch.no_grad():
+                    self._activations.add(block, kind, inputs[0])
 
         return on_forward
 
@@ -217,7 +216,7 @@ class Probe:
         """Start a step: heavy statistics on or off, last step's block gradients forgotten."""
         self._heavy_armed = step % self.heavy_every == 0
         self._arm_activation_hooks(self._heavy_armed)
-        self._activation_inputs.clear()
+        self._activations.clear()
         self._block_grads = [None] * self.n_blocks
         self._taps = [None] * self.n_blocks
 
@@ -355,8 +354,8 @@ class Probe:
     def _with_heavy(self, stats: StepStats) -> StepStats:
         with torch.no_grad():
             mean_abs, max_abs, zero_frac = gradient_spread([w.grad for w in self.weights])
-            dead, saturated = activation_fractions(self._activation_inputs, self.n_blocks)
-        self._activation_inputs.clear()
+            dead, saturated = self._activations.fractions(self.n_blocks)
+        self._activations.clear()
         return replace(
             stats,
             grad_mean_abs=mean_abs,

@@ -12,10 +12,10 @@ import math
 import pytest
 import torch
 
-from gradtui.engine.heavy import activation_fractions, gradient_spread
+from gradtui.engine.heavy import ActivationTally, gradient_spread
 from gradtui.engine.loop import make_optimizer, watch_points
 from gradtui.engine.models import batches, build_model, make_data
-from gradtui.engine.norms import NormPlan
+from gradtui.engine.norms import MAX_STACKED_NUMEL, NormPlan
 from gradtui.engine.probe import Probe
 from gradtui.spec import ScenarioSpec
 
@@ -55,29 +55,40 @@ def test_gradient_spread_matches_tensor_by_tensor():
     grads = [None, *tensors, None]
     mean_abs, max_abs, zero_frac = gradient_spread(grads)
     assert mean_abs[0] is None and zero_frac[-1] is None
-    for got, t in zip(zip(mean_abs[1:-1], max_abs[1:-1], zero_frac[1:-1], strict=True), tensors):
+    measured = zip(mean_abs[1:-1], max_abs[1:-1], zero_frac[1:-1], strict=True)
+    for got, t in zip(measured, tensors, strict=True):
         want = (t.abs().mean().item(), t.abs().max().item(), (t == 0).double().mean().item())
         assert got == pytest.approx(want, rel=1e-6, abs=1e-12)
 
 
 def test_activation_fractions_match_block_by_block():
     g = torch.Generator().manual_seed(1)
+    big = MAX_STACKED_NUMEL // 8 + 1  # 8 samples of this many units: reduced on the spot
     inputs = {
         0: ("ReLU", torch.randn(16, 8, generator=g) - 1.5),
         1: ("ReLU", torch.randn(16, 8, generator=g) - 1.0),
         2: ("ReLU", torch.randn(16, 8, generator=g)),
         3: ("Sigmoid", 4 * torch.randn(16, 8, generator=g)),
-        4: ("Tanh", 2 * torch.randn(16, 6, generator=g)),
-        6: ("Identity", torch.randn(16, 8, generator=g)),
+        4: ("Tanh", 2 * torch.randn(16, 2, 3, generator=g)),
+        5: ("ReLU", torch.randn(8, big, generator=g) - 3.0),
+        6: ("Sigmoid", 4 * torch.randn(8, big, generator=g)),
+        7: ("Identity", torch.randn(16, 8, generator=g)),
     }
-    dead, saturated = activation_fractions(inputs, 8)
-    for block in (0, 1, 2):
+    tally = ActivationTally()
+    for block, (kind, z) in inputs.items():
+        tally.add(block, kind, z)
+    dead, saturated = tally.fractions(9)
+    for block in (0, 1, 2, 5):
         z = inputs[block][1]
         assert dead[block] == pytest.approx((z.amax(0) <= 0).double().mean().item())
         assert saturated[block] is None
-    assert saturated[3] == pytest.approx((inputs[3][1].abs() > 3.64).double().mean().item())
-    assert saturated[4] == pytest.approx((inputs[4][1].abs() > 1.82).double().mean().item())
-    assert dead[5] is None and saturated[6] is None and dead[7] is None
+    for block, limit in ((3, 3.64), (4, 1.82), (6, 3.64)):
+        z = inputs[block][1]
+        assert saturated[block] == pytest.approx((z.abs() > limit).double().mean().item())
+        assert dead[block] is None
+    assert dead[5] > 0 and dead[7] is None and saturated[8] is None
+    tally.clear()
+    assert tally.fractions(9) == (None, None)
 
 
 def deep(**train) -> ScenarioSpec:
