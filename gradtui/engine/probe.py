@@ -120,7 +120,7 @@ class Probe:
         # does; a user's loop may change the gradients in between), plain SGD's update sizes
         # follow from the gradient norms and no copy of the weights is needed.
         self._sgd = plain_sgd(optimizer, self.weights)
-        self._plans: dict[tuple, NormPlan] = {}
+        self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
         self._snapshot: list[torch.Tensor] = []  # this step's weights, stacked as the plan says
         self._deltas: list[torch.Tensor] | None = None  # the pending step's weight change
         self._pending: StepStats | None = None
@@ -254,8 +254,10 @@ class Probe:
             len(present) == len(grads) or tuple(g is not None for g in grads),
             *(g.shape for g in block_present),
         )
-        plan = self._plans.get(key) or self._plans.setdefault(key, NormPlan(measured))
-        weight_plan = self._weight_plan
+        reading = self._readings.get(key)
+        if reading is None:
+            reading = self._readings[key] = _Reading(self, grads, block_grads, measured)
+        plan, weight_plan = reading.plan, self._weight_plan
         deltas = self._deltas if self._pending is not None else None
         with torch.no_grad():
             parts = [loss.detach().float().reshape(1), *plan.norms(plan.gather(measured))]
@@ -268,20 +270,18 @@ class Probe:
                 parts.append(torch.stack(self._carried))
             values = torch.cat(parts).tolist()
         loss_value = values[0]
+        grad_norm = tuple([values[i] if i else None for i in reading.grad_at])
+        block_norm = tuple([values[i] if i else None for i in reading.block_at])
         cursor = 1 + plan.size
-        norms = iter(plan.arrange(values[1:cursor]))
-        param_norm = [None if g is None else next(norms) for g in grads]
-        block_norm = tuple(None if g is None else next(norms) for g in block_grads)
         if self._sgd is None:
             weight_norm = tuple(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
             cursor += weight_plan.size
         else:
-            weight_norm = tuple(norms)
+            weight_norm = tuple([values[i] for i in reading.weight_at])
         if deltas is not None:
             self._complete_pending(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
             cursor += weight_plan.size
-        grad_norm = tuple(param_norm[i] for i in self.weight_param_index)
-        grad_norm_total = _root_sum_square([n for n in param_norm if n is not None])
+        grad_norm_total = _root_sum_square([values[i] for i in reading.param_at])
         went_bad = not (math.isfinite(loss_value) and math.isfinite(grad_norm_total))
         stats = StepStats(
             step=step,
@@ -364,3 +364,24 @@ class Probe:
             dead_frac=dead,
             saturated_frac=saturated,
         )
+
+
+class _Reading:
+    """Where each statistic sits in a step's transferred values, for one set of measured
+    tensors: the plan that reduces them, then indices into ``[loss, *plan's norms, ...]``
+    (0, the loss's place, stands for a gradient that is None)."""
+
+    def __init__(
+        self,
+        probe: Probe,
+        grads: list[torch.Tensor | None],
+        block_grads: list[torch.Tensor | None],
+        measured: list[torch.Tensor],
+    ) -> None:
+        self.plan = NormPlan(measured)
+        places = iter([1 + place for place in self.plan.position])
+        param_at = [0 if g is None else next(places) for g in grads]
+        self.block_at = [0 if g is None else next(places) for g in block_grads]
+        self.weight_at = list(places)  # the weights, when measured along (plain SGD)
+        self.param_at = [i for i in param_at if i]
+        self.grad_at = [param_at[i] for i in probe.weight_param_index]
