@@ -261,11 +261,13 @@ class Probe:
         deltas = self._deltas if self._pending is not None else None
         with torch.no_grad():
             parts = [loss.detach().float().reshape(1), *plan.norms(plan.gather(measured))]
+            if deltas is not None:  # before the snapshot below reuses their buffers
+                delta_norms = weight_plan.norms(deltas)
             if self._sgd is None:
                 self._snapshot = weight_plan.gather(self.weights, buffer=0, copy=True)
                 parts += weight_plan.norms(self._snapshot)
             if deltas is not None:
-                parts += weight_plan.norms(deltas)
+                parts += delta_norms
             if self._carried:
                 parts.append(torch.stack(self._carried))
             values = torch.cat(parts).tolist()
@@ -311,9 +313,9 @@ class Probe:
             self._complete_pending(self._sgd.update_norms(stats.grad_norm, scale))
             return
         with torch.no_grad():
-            moved = self._weight_plan.gather(self.weights, buffer=1, copy=True)
-            torch._foreach_sub_(moved, self._snapshot)
-        self._deltas = moved
+            # the snapshot becomes the change (its sign does not matter to a norm)
+            torch._foreach_sub_(self._snapshot, self._weight_plan.gather(self.weights, buffer=1))
+        self._deltas = self._snapshot
         self._pending = stats
 
     def take_completed(self) -> StepStats | None:
