@@ -5,6 +5,7 @@ per layer, and how many units each activation leaves dead (ReLU family) or satur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -32,11 +33,11 @@ def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Colum
         sums.append(magnitude.sum(1))
         maxes.append(magnitude.amax(1))
         zeros.append((rows == 0).sum(1))
-    for index in plan.singles:
-        magnitude = present[index].abs()
-        sums.append(magnitude.sum().reshape(1))
-        maxes.append(magnitude.amax().reshape(1))
-        zeros.append((present[index] == 0).sum().reshape(1))
+    singles = [present[i] for i in plan.singles]
+    if singles:  # one call each for the odd tensors (on a GPU, a few fused kernels)
+        sums.append(torch.stack(torch._foreach_norm(singles, 1)))
+        maxes.append(torch.stack(torch._foreach_norm(singles, math.inf)))
+        zeros.append(torch.stack([(g == 0).sum() for g in singles]))
     values = torch.cat([torch.cat(sums), torch.cat(maxes), torch.cat(zeros).to(sums[0])]).tolist()
     n = plan.size
     total, peak, zero = (plan.arrange(values[k * n : (k + 1) * n]) for k in range(3))

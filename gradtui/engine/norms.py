@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import torch
 
 # A shape shared by fewer tensors than this is cheaper to reduce tensor by tensor; so is a
-# tensor this large, whose copy into a stack costs more than its own dispatch saves.
+# tensor this large, whose copy into a stack costs more than its own dispatch saves. On a GPU
+# nothing is stacked: there ``_foreach_norm`` is one fused kernel for many tensors.
 MIN_STACK = 3
 MAX_STACKED_NUMEL = 16_384
 
@@ -28,10 +29,9 @@ class NormPlan:
     def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
         by_kind: dict[tuple, list[int]] = {}
         for index, tensor in enumerate(tensors):
-            kind = (*tensor.shape, tensor.dtype, tensor.device)
-            by_kind.setdefault(kind if tensor.numel() <= MAX_STACKED_NUMEL else index, []).append(
-                index
-            )
+            stackable = tensor.device.type == "cpu" and tensor.numel() <= MAX_STACKED_NUMEL
+            kind = (*tensor.shape, tensor.dtype) if stackable else index
+            by_kind.setdefault(kind, []).append(index)
         self.stacks = [members for members in by_kind.values() if len(members) >= MIN_STACK]
         stacked = {i for members in self.stacks for i in members}
         self.singles = [i for i in range(len(tensors)) if i not in stacked]
