@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -32,25 +33,17 @@ def make_spec(depth: int, width: int, batch: int, heavy_every: int) -> ScenarioS
     )
 
 
-def bare_loop(spec: ScenarioSpec, steps: int) -> float:
+def _setup(spec: ScenarioSpec):
     net = build_model(spec)
     data = batches(make_data(spec.data), spec.train.batch, 0)
-    optimizer, loss_fn = make_optimizer(spec, net), loss_function(spec)
-    start = time.perf_counter()
-    for _ in range(steps):
-        x, y = next(data)
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x), y)
-        loss.backward()
-        loss.item()  # a plain loop reads its loss too
-        optimizer.step()
-    return (time.perf_counter() - start) / steps
+    return net, data, make_optimizer(spec, net), loss_function(spec)
 
 
-def floor_loop(spec: ScenarioSpec, steps: int) -> float:
-    net = build_model(spec)
-    data = batches(make_data(spec.data), spec.train.batch, 0)
-    optimizer, loss_fn = make_optimizer(spec, net), loss_function(spec)
+def _plain_loop(
+    spec: ScenarioSpec, steps: int, look: Callable[[torch.Tensor, list], None]
+) -> float:
+    """A user's loop: ``look(loss, params)`` after backward is all it does besides training."""
+    net, data, optimizer, loss_fn = _setup(spec)
     params = list(net.parameters())
     start = time.perf_counter()
     for _ in range(steps):
@@ -58,16 +51,26 @@ def floor_loop(spec: ScenarioSpec, steps: int) -> float:
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(net(x), y)
         loss.backward()
-        with torch.no_grad():  # the loss travels with the norms, as in the probe
-            torch.stack([loss.detach(), *torch._foreach_norm([p.grad for p in params])]).tolist()
+        look(loss, params)
         optimizer.step()
     return (time.perf_counter() - start) / steps
 
 
+def bare_loop(spec: ScenarioSpec, steps: int) -> float:
+    return _plain_loop(spec, steps, lambda loss, _: loss.item())  # it reads its loss, as most do
+
+
+def _grad_norms(loss: torch.Tensor, params: list) -> None:
+    with torch.no_grad():  # the loss travels with the norms, as in the probe
+        torch.stack([loss.detach(), *torch._foreach_norm([p.grad for p in params])]).tolist()
+
+
+def floor_loop(spec: ScenarioSpec, steps: int) -> float:
+    return _plain_loop(spec, steps, _grad_norms)
+
+
 def probed_loop(spec: ScenarioSpec, steps: int) -> float:
-    net = build_model(spec)
-    data = batches(make_data(spec.data), spec.train.batch, 0)
-    optimizer, loss_fn = make_optimizer(spec, net), loss_function(spec)
+    net, data, optimizer, loss_fn = _setup(spec)
     probe = Probe(
         net, watch_points(net), spec.train.heavy_every, block_hooks=False, optimizer=optimizer
     )
@@ -84,7 +87,6 @@ def probed_loop(spec: ScenarioSpec, steps: int) -> float:
         done = probe.take_completed()
         if done is not None:
             sink.append(done)
-        probe.before_optimizer()
         optimizer.step()
         probe.after_optimizer(stats)
     elapsed = (time.perf_counter() - start) / steps

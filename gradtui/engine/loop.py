@@ -111,7 +111,6 @@ class _Training:
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
             stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))
         stats = _clip(self.spec, self.net, stats)
-        self.probe.before_optimizer()
         self.optimizer.step()
         self.probe.after_optimizer(stats)
         return stats

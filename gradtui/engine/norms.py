@@ -49,7 +49,7 @@ class NormPlan:
         odd tensors themselves, or copies of them in that buffer set if ``copy``."""
         out = self._buffers.get(buffer)
         if out is None:
-            out = self._buffers[buffer] = self._allocate(tensors)
+            out = self._buffers[buffer] = self._allocate(tensors, copy)
         parts = [
             torch.stack([tensors[i] for i in members], out=target)
             for members, target in zip(self.stacks, out, strict=False)
@@ -63,13 +63,14 @@ class NormPlan:
             parts.extend(tensors[i] for i in self.singles)
         return parts
 
-    def _allocate(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    def _allocate(self, tensors: Sequence[torch.Tensor], copy: bool) -> list[torch.Tensor]:
         buffers = []
         for members in self.stacks:
             first = tensors[members[0]]
             shape = (len(members), *first.shape)
             buffers.append(torch.empty(shape, dtype=first.dtype, device=first.device))
-        buffers.extend(torch.empty_like(tensors[i]) for i in self.singles)
+        if copy:  # a buffer set is gathered the same way each time it is used
+            buffers.extend(torch.empty_like(tensors[i]) for i in self.singles)
         return buffers
 
     def norms(self, parts: Sequence[torch.Tensor]) -> list[torch.Tensor]:

@@ -21,6 +21,9 @@ from gradtui.engine.updates import plain_sgd
 from gradtui.events import StepStats
 
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
+# Plans kept for different sets of measured shapes (a last, smaller batch makes a second one;
+# a model fed sequences of varying length could make one per step).
+MAX_READINGS = 8
 
 
 def _root_sum_square(values: Sequence[float]) -> float:
@@ -256,6 +259,8 @@ class Probe:
         )
         reading = self._readings.get(key)
         if reading is None:
+            if len(self._readings) >= MAX_READINGS:  # shapes that keep changing: start over
+                self._readings.clear()
             reading = self._readings[key] = _Reading(self, grads, block_grads, measured)
         plan, weight_plan = reading.plan, self._weight_plan
         deltas = self._deltas if self._pending is not None else None
@@ -300,9 +305,6 @@ class Probe:
         if self._heavy_armed or went_bad:
             stats = self._with_heavy(stats)
         return stats
-
-    def before_optimizer(self) -> None:
-        """Nothing to do: ``after_backward`` already keeps the weights the update starts from."""
 
     def after_optimizer(self, stats: StepStats) -> None:
         """Hold the event: its weight-update norms travel with the next step's transfer."""

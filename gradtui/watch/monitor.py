@@ -180,7 +180,6 @@ class Monitor:
         self._finite.clear()
         self._inputs.forget()
         self._probe.set_carried([])
-        self._probe.before_optimizer()
         self._held = stats
         self.steps += 1
         now = time.monotonic()

@@ -16,7 +16,7 @@ from gradtui.engine.heavy import ActivationTally, gradient_spread
 from gradtui.engine.loop import make_optimizer, watch_points
 from gradtui.engine.models import batches, build_model, make_data
 from gradtui.engine.norms import MAX_STACKED_NUMEL, NormPlan
-from gradtui.engine.probe import Probe
+from gradtui.engine.probe import MAX_READINGS, Probe
 from gradtui.spec import ScenarioSpec
 
 
@@ -165,3 +165,28 @@ def test_momentum_is_measured_from_the_weights_not_the_gradients():
     for a, b in zip(fast, plain, strict=True):
         assert a.update_ratio == pytest.approx(b.update_ratio, rel=1e-6)
     assert fast[-1].update_ratio[0] > 1.5 * fast[0].update_ratio[0]  # the velocity built up
+
+
+def test_shapes_that_keep_changing_stay_right_and_bounded():
+    # A model fed a new batch size each step (sequences of varying length do this) needs a
+    # new plan each step: the numbers stay exact and the plans kept stay few.
+    spec = deep()
+    net = build_model(spec)
+    probe = Probe(net, watch_points(net), 1000, block_hooks=False)
+    net.tap = probe.tap
+    x_all, y_all = make_data(spec.data).x, make_data(spec.data).y
+    for step, batch in enumerate(range(2, 2 + 3 * MAX_READINGS)):
+        x, y = x_all[:batch], y_all[:batch]
+        net.zero_grad(set_to_none=True)
+        probe.arm(step)
+        out = net(x)
+        out.retain_grad()
+        loss = torch.nn.functional.mse_loss(out, y)
+        probe.backward(loss)
+        stats = probe.after_backward(step, loss)
+        assert stats.block_grad_norm[-1] == pytest.approx(out.grad.norm().item(), rel=1e-6)
+        assert stats.grad_norm[0] == pytest.approx(
+            net.blocks[0].linear.weight.grad.norm().item(), rel=1e-6
+        )
+        probe.after_optimizer(stats)
+        assert len(probe._readings) <= MAX_READINGS
