@@ -23,8 +23,8 @@ class NormPlan:
     shape, then the odd ones), take the ``norms`` of the parts in part order, ``arrange`` the
     transferred values back into the order of the tensors.
 
-    Stacks are written into buffers the plan keeps: a fresh stack each step would be a large
-    allocation, and on Linux those come from the kernel, page faults and all."""
+    Stacks are written into buffers the plan keeps, so a step that reuses a plan allocates
+    nothing large."""
 
     def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
         by_kind: dict[tuple, list[int]] = {}

@@ -44,11 +44,15 @@ def first_tensor(output: object) -> torch.Tensor | None:
 def _gradients(loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> tuple:
     """``torch.autograd.grad(loss, inputs, allow_unused=True)`` straight from the C++ engine:
     the Python wrapper costs as much as measuring every gradient of a small MLP."""
-    if _ENGINE is None:
-        return torch.autograd.grad(loss, inputs, allow_unused=True)
-    return _ENGINE.run_backward(
-        (loss,), (torch.ones_like(loss),), False, False, inputs, True, False
-    )
+    global _ENGINE
+    if _ENGINE is not None:
+        try:
+            return _ENGINE.run_backward(
+                (loss,), (torch.ones_like(loss),), False, False, inputs, True, False
+            )
+        except TypeError:  # arguments refused before any work: a torch whose private API moved
+            _ENGINE = None
+    return torch.autograd.grad(loss, inputs, allow_unused=True)
 
 
 def _accumulate(params: Sequence[nn.Parameter], grads: Sequence[torch.Tensor | None]) -> None:

@@ -12,6 +12,7 @@ import math
 import pytest
 import torch
 
+from gradtui.engine import probe as probe_module
 from gradtui.engine.heavy import ActivationTally, gradient_spread
 from gradtui.engine.loop import make_optimizer, watch_points
 from gradtui.engine.models import batches, build_model, make_data
@@ -190,3 +191,16 @@ def test_shapes_that_keep_changing_stay_right_and_bounded():
         )
         probe.after_optimizer(stats)
         assert len(probe._readings) <= MAX_READINGS
+
+
+def test_without_the_private_engine_call_the_public_one_gives_the_same(monkeypatch):
+    class MovedApi:
+        def run_backward(self, *args):
+            raise TypeError("run_backward() takes other arguments now")
+
+    expected = probed_steps(deep(), engine_backward=True)
+    monkeypatch.setattr(probe_module, "_ENGINE", MovedApi())
+    fallen_back = probed_steps(deep(), engine_backward=True)
+    assert probe_module._ENGINE is None  # it stops trying after the first refusal
+    for a, b in zip(expected, fallen_back, strict=True):
+        assert (a.loss, a.grad_norm, a.block_grad_norm) == (b.loss, b.grad_norm, b.block_grad_norm)
