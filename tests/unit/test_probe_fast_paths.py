@@ -62,6 +62,15 @@ def test_gradient_spread_matches_tensor_by_tensor():
         assert got == pytest.approx(want, rel=1e-6, abs=1e-12)
 
 
+def test_zero_share_stays_exact_when_a_gradient_holds_nan():
+    grads = [torch.ones(4, 3) for _ in range(4)]
+    grads[2][0, :2] = 0.0
+    grads[2][1, 0] = math.nan  # the stacked count goes NaN; the share must not
+    mean_abs, _, zero_frac = gradient_spread(grads)
+    assert zero_frac == pytest.approx((0.0, 0.0, 2 / 12, 0.0))
+    assert math.isnan(mean_abs[2])
+
+
 def test_activation_fractions_match_block_by_block():
     g = torch.Generator().manual_seed(1)
     big = MAX_STACKED_NUMEL // 8 + 1  # 8 samples of this many units: reduced on the spot
