@@ -68,7 +68,7 @@ def main() -> None:
             opt.zero_grad()
             monitor.backward(loss)  # loss.backward(), with a failure recorded if it raises
             monitor.step(loss)  # before clipping: it sees the gradients backward made
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            monitor.clip_grad_norm_(1.0)  # torch's clipping, reusing that norm, and recorded
             opt.step()
     print(f"final loss {loss.item():.4f}; recorded {args.record}")
 

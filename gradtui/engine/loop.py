@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from gradtui.engine.clipping import clip_with_norm
 from gradtui.engine.locate import first_nonfinite_module, forward_line_of_failure
 from gradtui.engine.models import Block, Net, batches, build_model, make_data
 from gradtui.engine.probe import Probe, Watched
@@ -182,8 +183,5 @@ def _clip(spec: ScenarioSpec, net: Net, stats: StepStats) -> StepStats:
     limit = spec.train.clip_grad_norm
     if limit <= 0:
         return stats
-    total = stats.grad_norm_total
-    params = [p for p in net.parameters() if p.grad is not None]
-    torch.nn.utils.clip_grads_with_norm_(params, limit, torch.tensor(total), foreach=True)
-    coefficient = min(1.0, limit / (total + 1e-6)) if math.isfinite(total) else math.nan
-    return replace(stats, grad_norm_clipped=total * coefficient)
+    clipped = clip_with_norm(list(net.parameters()), limit, stats.grad_norm_total)
+    return replace(stats, grad_norm_clipped=clipped)

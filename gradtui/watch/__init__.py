@@ -46,7 +46,7 @@ def watch(
     except (TypeError, ValueError):
         raise
     except Exception as exc:
-        return disabled_monitor(exc)
+        return disabled_monitor(exc, model)
 
 
 def __getattr__(name: str) -> Any:

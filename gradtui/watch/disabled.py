@@ -17,8 +17,14 @@ class DisabledMonitor:
     closed = True
     steps = 0
 
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
     def step(self, loss: torch.Tensor | float) -> None:
         pass
+
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
         loss.backward(**kwargs)
@@ -36,6 +42,6 @@ class DisabledMonitor:
         pass
 
 
-def disabled_monitor(exc: Exception) -> DisabledMonitor:
+def disabled_monitor(exc: Exception, model: Any) -> DisabledMonitor:
     Guard(lambda: None).trip(exc)
-    return DisabledMonitor()
+    return DisabledMonitor(model)

@@ -7,6 +7,7 @@ The user's step, and what the monitor does at each moment of it::
                             finiteness checks put on when asked, the inputs kept for a replay)
     loss.backward()         first parameter hook: gradients left over from the last step
     monitor.step(loss)      this step's statistics (one transfer), weights snapshotted
+    monitor.clip_grad_norm_(c)  optional: clipping with the norm just measured, recorded
     opt.step()              optimizer post-hook (or the next forward): the update is measured
 
 The event of step t is written at step t+1, once its update ratios are known, or at close.
@@ -27,6 +28,7 @@ import torch
 from torch import nn
 
 from gradtui.diagnosis import Diagnoser
+from gradtui.engine.clipping import clip_with_norm
 from gradtui.engine.probe import Probe
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.recording import Recorder
@@ -94,6 +96,7 @@ class Monitor:
         self._last_step_at = time.monotonic()
         self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
+        self._warned_clip_order = False
         self._hooks = StepHooks(
             self.model,
             self._probe.params,
@@ -121,6 +124,17 @@ class Monitor:
                 self._guard.wrap(self._record_failure)(exc, True)
             raise
 
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        """``torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)``, recorded: call it
+        after ``step(loss)`` and before ``optimizer.step()``. It reuses the norm ``step``
+        measured (no second pass over the gradients), and the step's event keeps the norm
+        after clipping, so the diagnoses know clipping caught a spike. Returns the total norm
+        before clipping, as torch's does."""
+        total = None if self.closed else self._guard.wrap(self._clip)(max_norm)
+        if total is None:  # no step measured to reuse, or not watching: clip the usual way
+            return torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        return total
+
     def close(self) -> None:
         """Write the last step and the end of the run; take every hook away."""
         if self.closed:
@@ -140,6 +154,22 @@ class Monitor:
         elif exc is not None and not self.closed:  # KeyboardInterrupt and the like
             self._guard.wrap(self._finish)(RunFinished(steps_run=self.steps, stopped=True))
         self.close()
+
+    def _clip(self, max_norm: float) -> torch.Tensor | None:
+        held = self._held
+        if held is None or held.grad_norm_clipped is not None:
+            if not self._warned_clip_order:
+                self._warned_clip_order = True
+                log.warning(
+                    "monitor.clip_grad_norm_ comes after monitor.step(loss) and before "
+                    "optimizer.step(), once a step; gradients clipped elsewhere are not recorded"
+                )
+            return None
+        params = self._probe.params
+        clipped = clip_with_norm(params, max_norm, held.grad_norm_total)
+        self._held = replace(held, grad_norm_clipped=clipped)
+        device = next((p.grad.device for p in params if p.grad is not None), None)
+        return torch.tensor(held.grad_norm_total, device=device)
 
     # -- hooks -----------------------------------------------------------------------------
     def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
