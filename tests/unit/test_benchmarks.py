@@ -1,0 +1,41 @@
+"""The benchmark scripts still run (with tiny step counts): their figures are not checked here,
+only that each one measures every loop it names and prints its ratios."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RATIO = re.compile(r"\d+\.\d+ ?x")
+
+RUNS = {
+    "probe_overhead": ["--steps", "3", "--rounds", "1"],
+    "watch_overhead": ["--device", "cpu", "--steps", "2", "--rounds", "1", "--models", "mlp 8x256"],
+    "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
+}
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_benchmark_runs_and_prints_ratios(name: str):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *RUNS[name]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    if name == "probe_overhead":
+        rows = [line for line in done.stdout.splitlines() if line.startswith("20x64")]
+        assert len(rows) == 3 and all(len(RATIO.findall(row)) == 3 for row in rows), done.stdout
+    elif name == "watch_overhead":
+        row = next(line for line in done.stdout.splitlines() if line.startswith("mlp 8x256"))
+        assert len(RATIO.findall(row)) >= 4, row
+    else:
+        assert "%" in done.stdout and "links()" in done.stdout, done.stdout
