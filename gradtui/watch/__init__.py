@@ -24,7 +24,8 @@ def watch(
     Call ``monitor.step(loss)`` after ``loss.backward()`` and before ``optimizer.step()``, once
     per optimizer step, and ``monitor.close()`` at the end (or use ``with``).
 
-    model: any ``nn.Module`` (a DDP wrapper is looked through).
+    model: any ``nn.Module`` (DDP and torch.compile wrappers are looked through; see
+        docs/watch.md for what a compiled model shows).
     optimizer: when given, each update is measured right after ``optimizer.step()``;
         otherwise at the next forward pass.
     record: a JSON Lines file for ``gradtui attach`` / ``replay`` / ``report``; in a

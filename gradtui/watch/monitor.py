@@ -32,6 +32,7 @@ from gradtui.engine.clipping import clip_with_norm
 from gradtui.engine.probe import Probe
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.recording import Recorder
+from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
@@ -73,6 +74,8 @@ class Monitor:
             raise ValueError("every must be at least 1")
         self.world = World.detect()
         self.model = self.world.unwrap(model)
+        # Under torch.compile nothing of ours may run inside the compiled code (see compiled.py)
+        self.compiled = runs_compiled(model)
         self.optimizer = optimizer
         self.every = every
         self.finite_mode = finite_checks
@@ -85,9 +88,14 @@ class Monitor:
         self._on_event = on_event
         self._guard = Guard(self._abandon)
         self._recorder = Recorder(self.path) if self.path else None
-        self._watched = static_watched(self.model)
-        self._probe = Probe(self.model, self._watched, every, guard=self._guard.wrap)
-        self._order: ForwardOrder | None = ForwardOrder(self.model)
+        # A hook on a module compiled in place (model.compile()) runs inside compiled code:
+        # dynamo must call it, not trace it.
+        hook = self._guard.wrap if not self.compiled else self._untraced
+        self._watched = (
+            output_link_watched(model, self.model) if self.compiled else static_watched(self.model)
+        )
+        self._probe = Probe(self.model, self._watched, every, guard=hook)
+        self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
         self._finite = FiniteChecks(self.model, self._guard.wrap)
         self._inputs = LastInputs()
@@ -98,10 +106,10 @@ class Monitor:
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
         self._warned_clip_order = False
         self._hooks = StepHooks(
-            self.model,
+            model if self.compiled else self.model,
             self._probe.params,
             optimizer,
-            self._guard.wrap,
+            hook,
             on_forward=self._on_forward,
             on_first_grad=self._on_first_grad,
             on_optimizer_step=self._on_optimizer_step,
@@ -172,11 +180,15 @@ class Monitor:
         return torch.tensor(held.grad_norm_total, device=device)
 
     # -- hooks -----------------------------------------------------------------------------
+    def _untraced(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return torch.compiler.disable(self._guard.wrap(fn))
+
     def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._apply_update()
         self._probe.arm(self.steps)
-        if self.finite_mode == "always" or (
-            self.finite_mode == "sampled" and (self._probe.heavy_armed or self._went_bad)
+        if not self.compiled and (
+            self.finite_mode == "always"
+            or (self.finite_mode == "sampled" and (self._probe.heavy_armed or self._went_bad))
         ):
             self._finite.attach()
         if self.finite_mode != "off":
@@ -251,7 +263,8 @@ class Monitor:
             found = self._finite.first_bad()
         elif self._inputs.seen and self._replays_left > 0:
             self._replays_left -= 1
-            found = first_nonfinite_output(self.model, self._inputs)
+            with running_eagerly():
+                found = first_nonfinite_output(self.model, self._inputs)
         if found is not None:
             return found
         if not math.isfinite(stats.loss) and (self._finite.checked() or self._inputs.seen):
@@ -291,7 +304,8 @@ class Monitor:
         """The user's step raised: record it as the end of the run, and close."""
         trace = ""
         if replay and isinstance(exc, RuntimeError) and self._inputs.seen:
-            trace = failure_forward_line(self.model, self._inputs)
+            with running_eagerly():
+                trace = failure_forward_line(self.model, self._inputs)
         text = str(exc).strip()
         self._finish(
             RunFailed(

@@ -10,6 +10,7 @@ from torch import distributed as dist
 from torch import nn
 
 from gradtui.ranks import rank_path, split_rank
+from gradtui.watch.compiled import optimized_module_type
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,17 @@ class World:
 
     @staticmethod
     def unwrap(model: nn.Module) -> nn.Module:
-        """The user's module inside DistributedDataParallel or DataParallel wrappers, so layers
-        are named as the user named them (``fc1``, not ``module.fc1``)."""
-        while isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel):
-            model = model.module
-        return model
+        """The user's module inside DistributedDataParallel, DataParallel and torch.compile
+        wrappers, so layers are named as the user named them (``fc1``, not ``module.fc1`` or
+        ``_orig_mod.fc1``)."""
+        optimized = optimized_module_type()
+        while True:
+            if isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel):
+                model = model.module
+            elif optimized is not None and isinstance(model, optimized):
+                model = model._orig_mod
+            else:
+                return model
 
     def record_path(self, record: str | Path | None) -> Path | None:
         """Each rank of a distributed run writes its own file: runs/x.jsonl -> x.rank1.jsonl."""
