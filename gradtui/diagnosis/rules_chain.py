@@ -89,7 +89,8 @@ class VanishingRule:
         self.reported_severity: Severity | None = None
 
     def step(self, view: StepView) -> list[Finding]:
-        d = view.chain.depth_gain
+        by_layers = len(self.run.blocks) < 2  # no links measured: compare the layers instead
+        d, faint = layer_depth(self.run, view) if by_layers else self._chain_depth(view)
         if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
             self.streak = 0
             self.flagged = frozenset()
@@ -99,7 +100,7 @@ class VanishingRule:
         self.streak += 1
         if self.streak < T.PATIENCE:
             return []
-        self.flagged = frozenset(_layers_of(self.run, view.faint_blocks))
+        self.flagged = faint
         view.explained |= self.flagged
         severity = self._severity(view)
         if severity == self.reported_severity and self.flagged <= self.reported_layers:
@@ -110,8 +111,13 @@ class VanishingRule:
         self.reported_layers |= self.flagged
         return [(VANISHING, self._diagnosis(view, d, severity))]
 
+    def _chain_depth(self, view: StepView) -> tuple[float | None, frozenset[int]]:
+        return view.chain.depth_gain, frozenset(_layers_of(self.run, view.faint_blocks))
+
     def _severity(self, view: StepView) -> Severity:
         first = [i for i in self.run.block_layers[0] if self.run.trainable[i]]
+        if len(self.run.blocks) < 2:  # one block holds every layer: the first layer alone
+            first = first[:1]
         ratios = [view.stats.update_ratio[i] for i in first]
         stalled = bool(ratios) and all(r < T.STALLED_UPDATE_RATIO for r in ratios)
         return "error" if stalled else "warning"
@@ -119,17 +125,20 @@ class VanishingRule:
     def _diagnosis(self, view: StepView, d: float, severity: Severity) -> Diagnosis:
         run = self.run
         names = run.names(sorted(self.reported_layers))
-        first_name = run.blocks[0]
-        size = (
-            "exactly zero: nothing of the loss's gradient arrives"
-            if d == 0
-            else f"{num(d)} of the gradient leaving the loss ({decades(d)} lost on the way back)"
-        )
-        message = (
-            f"Since step {self.first_step} the gradient reaching {first_name} is {size}. "
-            f"{culprit_links(view.chain, True)} "
-            f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
-        )
+        if len(run.blocks) < 2:
+            message = self._layer_message(view, d, names)
+        else:
+            size = (
+                "exactly zero: nothing of the loss's gradient arrives"
+                if d == 0
+                else f"{num(d)} of the gradient leaving the loss ({decades(d)} lost on the way "
+                "back)"
+            )
+            message = (
+                f"Since step {self.first_step} the gradient reaching {run.blocks[0]} is {size}. "
+                f"{culprit_links(view.chain, True)} "
+                f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
+            )
         if severity == "error":
             message += (
                 f" The first layers' weights no longer move (|dW|/|W| below "
@@ -145,8 +154,38 @@ class VanishingRule:
             fix=texts.vanishing_fix(run.activation),
         )
 
+    def _layer_message(self, view: StepView, d: float, names: tuple[str, ...]) -> str:
+        trainable = [i for i, t in enumerate(self.run.trainable) if t]
+        first, last = self.run.layers[trainable[0]], self.run.layers[trainable[-1]]
+        size = "exactly zero" if d == 0 else f"{num(d)} of {last}'s ({decades(d)} lower)"
+        return (
+            f"Since step {self.first_step} the weight gradient of {first} is {size}. "
+            f"{len(names)} layer(s) get under a thousandth of {last}'s: {name_list(names)}. "
+            "This run measures no links of the chain (a compiled model has one, at its "
+            "output), so the layers' own gradients are compared instead."
+        )
+
     def status(self) -> dict[int, LayerStatus]:
         return dict.fromkeys(self.flagged, "vanishing")
+
+
+def layer_depth(run: RunInfo, view: StepView) -> tuple[float | None, frozenset[int]]:
+    """For a run without links: the first trainable layer's weight-gradient norm over the last
+    one's, when the first is also below VANISH_FIRST_LAYER_NORM (else None: not vanishing),
+    and the layers whose gradient is below VANISH_DEPTH_GAIN of the last one's."""
+    norms = view.stats.grad_norm
+    trainable = [i for i, t in enumerate(run.trainable) if t]
+    if len(trainable) < 2:
+        return None, frozenset()
+    first, last = norms[trainable[0]], norms[trainable[-1]]
+    if not finite(first) or not finite(last) or last <= 0:
+        return None, frozenset()
+    if first >= T.VANISH_FIRST_LAYER_NORM:
+        return None, frozenset()
+    faint = frozenset(
+        i for i in trainable[:-1] if finite(norms[i]) and norms[i] < T.VANISH_DEPTH_GAIN * last
+    )
+    return first / last, faint
 
 
 class ExplodingRule:

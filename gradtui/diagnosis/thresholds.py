@@ -23,6 +23,11 @@ PATIENCE = 3
 # not the gradient flowing back) cannot fake a collapse. Healthy runs stay within 0.05..30.
 VANISH_DEPTH_GAIN = 1e-3
 EXPLODE_DEPTH_GAIN = 70.0
+# A run whose links are not measured (one link: a compiled model, a model that is one block)
+# falls back to AUTOTRAINER's own test on the weight gradients: first layer / last layer below
+# VANISH_DEPTH_GAIN, and the first layer's gradient norm itself below 1e-4, which keeps a first
+# layer fed with small inputs (and so given a small weight gradient) from passing for vanishing.
+VANISH_FIRST_LAYER_NORM = 1e-4
 # SMD's WeightUpdateRatio error bound: below 1e-8 a layer's weights effectively do not move.
 # A vanishing diagnosis becomes an error when the first layer updates less than this.
 STALLED_UPDATE_RATIO = 1e-8

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from gradtui.ui.history import RunHistory
+from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
-from tests.unit.diagnosis_fakes import chain, healthy, started
+from tests.unit.diagnosis_fakes import chain, healthy, one_link, started
 
 
 class ListApp(App[None]):
@@ -36,3 +37,30 @@ async def test_the_diagnosis_list_shows_a_finding_that_escalates_in_place() -> N
         await pilot.pause()
         shown = str(panel.render())
         assert " ERROR  vanishing gradients" in shown and "WARNING" not in shown
+
+
+class ChainApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ChainPanel()
+
+
+async def test_the_chain_panel_says_why_a_one_link_run_has_no_gains() -> None:
+    history = RunHistory()
+    run = one_link()
+    history.absorb(run)
+    history.absorb(healthy(run, 0, block_grad_norm=(0.25,)))
+    app = ChainApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        panel = app.query_one(ChainPanel)
+        panel.show(history)
+        await pilot.pause()
+        shown = str(panel.render())
+        assert shown.startswith("|∂L/∂output| 2.50e-01")
+        assert "no link between blocks" in shown and "product of the gains" not in shown
+        many = started(depth=3)
+        history = RunHistory()
+        history.absorb(many)
+        history.absorb(healthy(many, 0, block_grad_norm=chain(many, 0.9)))
+        panel.show(history)
+        await pilot.pause()
+        assert "product of the gains" in str(panel.render())

@@ -41,6 +41,13 @@ def started(
     )
 
 
+def one_link(depth: int = 5) -> RunStarted:
+    """A run whose only measured link is the model's output (a compiled model's layout)."""
+    run = started(depth=depth)
+    layers = tuple(replace(layer, block=0) for layer in run.layers)
+    return replace(run, layers=layers, blocks=("Model",))
+
+
 def wobble(step: int) -> float:
     """A deterministic stand-in for minibatch noise, in [-1, 1]."""
     return math.sin(step * 12.9898) * 0.5 + math.sin(step * 4.1414) * 0.5

@@ -2,7 +2,7 @@
 hand-made streams of events: exact numbers, exact steps, no torch."""
 
 import pytest
-from diagnosis_fakes import chain, feed, healthy, heavy, kinds, serious, started
+from diagnosis_fakes import chain, feed, healthy, heavy, kinds, one_link, serious, started
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.diagnosis import thresholds as T
@@ -241,3 +241,36 @@ def test_layer_status_prefers_the_more_fundamental_finding():
     assert diagnoser.layer_status()[:4] == ("vanishing", "vanishing", "vanishing", "dead")
     assert {"vanishing_gradients", "dead_units"} <= set(kinds(diagnoser))
     assert serious(diagnoser)
+
+
+def layer_norms(first: float, gain: float, n: int) -> tuple[float, ...]:
+    """Weight-gradient norms growing by ``gain`` per layer from ``first`` at the input."""
+    return tuple(first * gain**i for i in range(n))
+
+
+def test_without_links_vanishing_is_read_from_the_layers_gradients():
+    run = one_link()
+    norms = layer_norms(1e-8, 10.0, len(run.layers))  # 1e-8 .. 1e-3 at the head
+    steps = [healthy(run, s, grad_norm=norms, block_grad_norm=(0.2,)) for s in range(4)]
+    diagnoser, fired = feed([run, *steps])
+    assert [(i, d.kind, d.severity) for i, d in fired] == [(3, "vanishing_gradients", "warning")]
+    d = fired[0][1]
+    assert d.layers == ("blocks.0.linear", "blocks.1.linear")  # under 1e-3 of the head's
+    assert "weight gradient of blocks.0.linear is 1.0e-05 of head's" in d.message
+    assert "measures no links" in d.message
+    assert diagnoser.layer_status()[:3] == ("vanishing", "vanishing", "ok")
+
+
+@pytest.mark.parametrize(
+    ("first", "gain"),
+    [
+        (1e-2, 10.0),  # five decades apart, but the first layer's gradient is not small
+        (1e-6, 2.0),  # small everywhere, but within a decade and a half of the head's
+    ],
+)
+def test_without_links_large_or_even_layer_gradients_are_not_vanishing(first, gain):
+    run = one_link()
+    norms = layer_norms(first, gain, len(run.layers))
+    steps = [healthy(run, s, grad_norm=norms, block_grad_norm=(0.2,)) for s in range(6)]
+    diagnoser, _ = feed([run, *steps])
+    assert "vanishing_gradients" not in {d.kind for d in diagnoser.diagnoses()}

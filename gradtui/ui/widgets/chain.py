@@ -60,6 +60,8 @@ class ChainPanel(HistoryPanel):
             return Text(waiting_text(history is not None and history.ended), style="dim")
         stats = history.chain_stats or history.latest
         norms = stats.block_grad_norm
+        if len(norms) < 2:
+            return _one_link(norms[0] if norms else None)
         links = chain_links(norms)
         verdicts = [link_verdict(link, norms[link.block]) for link in links]
         column = max(1, min(3, (self.size.width - 7) // max(len(links), 1)))
@@ -78,6 +80,21 @@ class ChainPanel(HistoryPanel):
         if stats is not history.latest:
             text.append(f"\nlatest step has nan/inf gradients: showing step {stats.step}", "dim")
         return text
+
+
+def _one_link(out_norm: float | None) -> Text:
+    """A run with a single link (a compiled model, watched from outside its compiled code,
+    or a model that is one layer) has no gain to draw."""
+    text = Text("|∂L/∂output| ")
+    text.append(sci(out_norm), style="bold")
+    text.append(
+        "\n\nThis run measures the gradient only where it leaves the loss, at the model's "
+        "output: no link between blocks, so no gains. (A compiled model is watched from "
+        "outside its compiled code.) The layers panel still shows how the gradient spreads "
+        "across the layers.",
+        style="dim",
+    )
+    return text
 
 
 def _axis_label(row: int) -> str:
