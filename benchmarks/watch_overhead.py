@@ -146,11 +146,15 @@ def has_tensorboard() -> bool:
     return True
 
 
-def timed_loop(make: Callable, variant: Callable, steps: int, device: torch.device) -> float:
+def timed_loop(
+    make: Callable, variant: Callable, steps: int, device: torch.device, compile: bool = False
+) -> float:
     torch.manual_seed(0)
     model, (x, y) = make()
     model, x, y = model.to(device), x.to(device), y.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if compile:  # compiled at the first warm-up step, which is not timed
+        model = torch.compile(model)
     with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as after_backward:
         for _ in range(3):  # warm-up steps, not timed
             _one_step(model, opt, x, y, after_backward)
@@ -202,6 +206,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--models", nargs="*", choices=list(MODELS), help="default: all on a GPU")
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile each model (bare and watched only)"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     if not args.models:
@@ -210,15 +217,17 @@ def main() -> None:
         "bare": no_extra,
         "watch": watch_variant(16),
         "watch k=1": watch_variant(1),
-        "tensorboard": tensorboard if has_tensorboard() else None,
-        "anomaly": anomaly,
+        "tensorboard": tensorboard if has_tensorboard() and not args.compile else None,
+        "anomaly": None if args.compile else anomaly,
     }
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(
         f"torch {torch.__version__} on {where}, {torch.get_num_threads()} threads; "
         f"{args.steps} steps x {args.rounds} rounds, median ms/step (ratio to bare)"
     )
-    if variants["tensorboard"] is None:
+    if args.compile:
+        print("every model under torch.compile (compiled in the untimed warm-up)")
+    elif variants["tensorboard"] is None:
         print("tensorboard is not installed (pip install tensorboard): its column is skipped")
     names = [n for n, v in variants.items() if v is not None]
     print(f"{'model':<20}" + "".join(f"{n:>20}" for n in names))
@@ -226,7 +235,8 @@ def main() -> None:
         times: dict[str, list[float]] = {n: [] for n in names}
         for _ in range(args.rounds):
             for name in names:
-                times[name].append(timed_loop(MODELS[label], variants[name], args.steps, device))
+                loop = timed_loop(MODELS[label], variants[name], args.steps, device, args.compile)
+                times[name].append(loop)
         median = {n: statistics.median(t) for n, t in times.items()}
         cells = [f"{median[n] * 1e3:9.2f} ({median[n] / median['bare']:5.2f}x)" for n in names]
         print(f"{label:<20}" + "".join(f"{c:>20}" for c in cells), flush=True)
