@@ -7,6 +7,7 @@ loads on the first call.
 
 from __future__ import annotations
 
+import logging
 import sys
 import types
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,18 @@ def watch(
     diagnose (True): run the diagnosis rules as it goes and log each finding once.
     on_event: a callable that receives every event (StepStats, ...) as it is written.
     """
-    from gradtui.watch.disabled import disabled_monitor
-    from gradtui.watch.monitor import Monitor
+    from gradtui.watch.disabled import DisabledMonitor, disabled_monitor
+    from gradtui.watch.monitor import Monitor, Unsupported
 
     try:
         return Monitor(model, optimizer, record, **options)
     except (TypeError, ValueError):
         raise
+    except Unsupported as exc:
+        logging.getLogger("gradtui.watch").warning(
+            "gradtui.watch cannot watch %s yet; your training goes on, unwatched.", exc
+        )
+        return DisabledMonitor(model)
     except Exception as exc:
         return disabled_monitor(exc, model)
 

@@ -55,6 +55,10 @@ REPLAY_BUDGET = 3
 LIVE_SECONDS = 1.0
 
 
+class Unsupported(Exception):
+    """A model gradtui cannot watch yet: ``watch`` says so in one line and trains on."""
+
+
 class Monitor:
     """See ``gradtui.watch``. Usable as a context manager; ``close`` is idempotent."""
 
@@ -73,6 +77,9 @@ class Monitor:
         if every < 1:
             raise ValueError("every must be at least 1")
         self.world = World.detect()
+        reason = self.world.unsupported(model)
+        if reason is not None:
+            raise Unsupported(reason)
         self.model = self.world.unwrap(model)
         # Under torch.compile nothing of ours may run inside the compiled code (see compiled.py)
         self.compiled = runs_compiled(model)

@@ -3,6 +3,7 @@ which recording file it writes, how it names itself, which module it watches."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,18 @@ class World:
                 model = model._orig_mod
             else:
                 return model
+
+    @staticmethod
+    def unsupported(model: nn.Module) -> str | None:
+        """Why ``model`` cannot be watched yet, or None. Sharded parameters (FSDP, tensor
+        parallelism) hold only a shard on each rank: a norm of one is not the layer's norm."""
+        fsdp = sys.modules.get("torch.distributed.fsdp")
+        wrapper = getattr(fsdp, "FullyShardedDataParallel", None)
+        if wrapper is not None and any(isinstance(m, wrapper) for m in model.modules()):
+            return "a model wrapped in FullyShardedDataParallel"
+        if any(type(p).__name__ == "DTensor" for p in model.parameters()):
+            return "parameters sharded as DTensor (fully_shard, tensor parallelism)"
+        return None
 
     def record_path(self, record: str | Path | None) -> Path | None:
         """Each rank of a distributed run writes its own file: runs/x.jsonl -> x.rank1.jsonl."""
