@@ -98,9 +98,9 @@ class Monitor:
         # A hook on a module compiled in place (model.compile()) runs inside compiled code:
         # dynamo must call it, not trace it.
         hook = self._guard.wrap if not self.compiled else self._untraced
-        self._watched = (
-            output_link_watched(model, self.model) if self.compiled else static_watched(self.model)
-        )
+        in_full = static_watched(self.model)  # a compiled model's too, for its activation's name
+        self._watched = output_link_watched(model, self.model) if self.compiled else in_full
+        self._activation = activation_name(in_full)
         self._probe = Probe(self.model, self._watched, every, guard=hook)
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
@@ -253,7 +253,7 @@ class Monitor:
                 blocks=self._layout.blocks,
                 total_steps=self.total_steps,
                 heavy_every=self.every,
-                activation=activation_name(self._watched),
+                activation=self._activation,
             )
         )
 

@@ -114,6 +114,8 @@ def test_vanishing_is_found_on_a_compiled_sigmoid_stack_from_its_layers():
     run = train("wrapper", watched=True, steps=10, depth=10, activation=nn.Sigmoid)
     vanishing = [d for d in run.diagnoses if d.kind == "vanishing_gradients"]
     assert vanishing and "blocks.0.0" in vanishing[0].layers
+    started = next(e for e in run.events if isinstance(e, RunStarted))
+    assert started.activation == "sigmoid"  # named, though not hooked
     assert "measures no links" in vanishing[0].message
 
 
