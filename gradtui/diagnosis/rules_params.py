@@ -186,7 +186,7 @@ class FrozenRule(_LayerStreakRule):
         if zero:
             parts.append(
                 f"{name_list(self.run.names(zero))}: the gradient is exactly zero everywhere, "
-                f"{self.streak[zero[0]]} steps in a row, while later layers still learn."
+                f"{self.streak[zero[0]]} steps in a row, while other layers still learn."
             )
         message = f"Since step {first}: " + " ".join(parts)
         return Diagnosis(

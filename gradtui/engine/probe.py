@@ -120,6 +120,10 @@ class Probe:
         self._taps: list[torch.Tensor | None] = [None] * self.n_blocks
         self._activations = ActivationTally()  # what each activation saw, on heavy steps
         self._heavy_armed = False
+        # Layers whose gradient was exactly zero last step. When one joins them, the next step
+        # is heavy too: dead units, the usual cause, are seen when it happens, not k steps on.
+        self._zero_grads: frozenset[int] = frozenset()
+        self._look_closer = False
         self._weight_plan = NormPlan(self.weights)
         self._no_nonfinite = (0,) * len(self.weights)
         self._no_update = (0.0,) * len(self.weights)
@@ -221,7 +225,8 @@ class Probe:
 
     def arm(self, step: int) -> None:
         """Start a step: heavy statistics on or off, last step's block gradients forgotten."""
-        self._heavy_armed = step % self.heavy_every == 0
+        self._heavy_armed = step % self.heavy_every == 0 or self._look_closer
+        self._look_closer = False
         self._arm_activation_hooks(self._heavy_armed)
         self._activations.clear()
         self._block_grads = [None] * self.n_blocks
@@ -306,6 +311,9 @@ class Probe:
             block_grad_norm=block_norm,
             carried_grad_norm=_root_sum_square(values[cursor:]),
         )
+        zero = frozenset(i for i, norm in enumerate(grad_norm) if norm == 0.0)
+        self._look_closer = not zero <= self._zero_grads
+        self._zero_grads = zero
         if self._heavy_armed or went_bad:
             stats = self._with_heavy(stats)
         return stats

@@ -213,3 +213,26 @@ def test_without_the_private_engine_call_the_public_one_gives_the_same(monkeypat
     assert probe_module._ENGINE is None  # it stops trying after the first refusal
     for a, b in zip(expected, fallen_back, strict=True):
         assert (a.loss, a.grad_norm, a.block_grad_norm) == (b.loss, b.grad_norm, b.block_grad_norm)
+
+
+def test_a_gradient_that_goes_to_zero_makes_the_next_step_heavy():
+    """Dead units are looked for right after a layer's gradient first becomes exactly zero,
+    not k steps later; a gradient that stays zero does not keep every step heavy."""
+    spec = deep(heavy_every=100)
+    net = build_model(spec)
+    optimizer = make_optimizer(spec, net)
+    probe = Probe(net, watch_points(net), 100)
+    data = batches(make_data(spec.data), spec.train.batch, 0)
+    heavy = []
+    for step in range(6):
+        x, y = next(data)
+        optimizer.zero_grad(set_to_none=True)
+        probe.arm(step)
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        if step >= 2:  # from step 2 on, the first layer's gradient is exactly zero
+            net.blocks[0].linear.weight.grad.zero_()
+        stats = probe.after_backward(step, torch.tensor(0.0))
+        heavy.append(stats.dead_frac is not None)
+        optimizer.step()
+        probe.after_optimizer(stats)
+    assert heavy == [True, False, False, True, False, False]
