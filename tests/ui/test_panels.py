@@ -64,3 +64,20 @@ async def test_the_chain_panel_says_why_a_one_link_run_has_no_gains() -> None:
         panel.show(history)
         await pilot.pause()
         assert "product of the gains" in str(panel.render())
+
+
+async def test_the_chain_panel_blames_the_block_that_stops_the_gradient() -> None:
+    """A block whose units all died passes back exactly zero: that link is broken, and the
+    links before it, which no gradient reaches, are unknown rather than broken too."""
+    run = started(depth=3)
+    history = RunHistory()
+    history.absorb(run)
+    history.absorb(healthy(run, 0, block_grad_norm=(0.0, 0.0, 0.2, 0.3)))
+    app = ChainApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        panel = app.query_one(ChainPanel)
+        panel.show(history)
+        await pilot.pause()
+        shown = str(panel.render())
+        assert "blocks.2 passes no gradient" in shown
+        assert "links pass no gradient" not in shown

@@ -21,9 +21,12 @@ DECADES_PER_ROW = 1 / 3  # so the bars reach ×10 and ×0.1
 
 
 def link_verdict(link: Link, out_norm: float | None) -> str:
-    """ok, shrinks, grows, nonfinite, broken (gradient stops here), or unknown."""
+    """ok, shrinks, grows, nonfinite, broken (a gradient arrives and none passes: a detach,
+    or a block whose units are all dead), or unknown (nothing arrives to pass on)."""
     if link.gain is None:
-        return "broken" if link.block > 0 and out_norm is not None else "unknown"
+        return "broken" if link.block > 0 and out_norm else "unknown"
+    if link.gain == 0:
+        return "broken"
     if not math.isfinite(link.gain):
         return "nonfinite"
     if link.gain < LINK_SHRINK:
