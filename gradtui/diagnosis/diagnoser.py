@@ -150,7 +150,8 @@ class Diagnoser:
         findings += rules.accumulation.step(view, rules.frozen.reported)
         slow_explained = VANISHING in self._by_key or bool(rules.vanishing.flagged)
         findings += rules.update.step(view, self._covered, slow_explained)
-        findings += rules.loss.step(view)
+        # The loss blames the learning rate only when no finding explains the stalled weights.
+        findings += rules.loss.step(view, slow_explained or bool(self._covered))
         if self._diverged or any(_diverges(d) for _, d in findings):
             findings = [f for f in findings if f[1].kind not in CONSEQUENCES]
         return findings

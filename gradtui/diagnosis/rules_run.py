@@ -114,8 +114,12 @@ class LossRule:
         self.improved_ever = False
         self.stale = 0  # windows since the best one
         self.reported = False
+        self.slow_explained = False
 
-    def step(self, view: StepView) -> list[Finding]:
+    def step(self, view: StepView, slow_explained: bool = False) -> list[Finding]:
+        """``slow_explained``: another finding (vanishing, dead units, ...) accounts for
+        layers that barely move, so a learning rate too low is not the story."""
+        self.slow_explained = slow_explained
         loss = view.stats.loss
         self.count += 1
         if math.isfinite(loss):
@@ -179,6 +183,14 @@ class LossRule:
         if not self.improved_ever:
             message += f" It has not improved since the first {size} steps."
             why, fix = texts.LOSS_STUCK_WHY, texts.LOSS_STUCK_FIX
+            step_size = self._typical_update(view)
+            if step_size is not None and step_size < T.LOSS_SLOW_UPDATE:
+                message += (
+                    f" The weights hardly move: a median |dW|/|W| of {num(step_size)} a step, "
+                    "against about 1e-3 in healthy training, and no other finding explains "
+                    "it: the learning rate is far too low."
+                )
+                fix = texts.LOSS_SLOW_FIX
         else:
             message += f" It did fall earlier, from a median of {num(self.first[0])}."
             why, fix = texts.LOSS_PLATEAU_WHY, texts.LOSS_PLATEAU_FIX
@@ -186,6 +198,18 @@ class LossRule:
             why += " A loss that climbs back up also points at steps that have grown too large."
             fix = texts.LOSS_RISING_FIX
         return Diagnosis(LOSS, severity, start, (), message, why, fix)
+
+    def _typical_update(self, view: StepView) -> float | None:
+        """The median update ratio of the trainable layers this step; None when another
+        finding already explains slow layers or no ratio is known."""
+        if self.slow_explained:
+            return None
+        ratios = [
+            u
+            for u, trainable in zip(view.stats.update_ratio, self.run.trainable, strict=True)
+            if trainable and math.isfinite(u)
+        ]
+        return statistics.median(ratios) if ratios else None
 
 
 def _median_and_error(values: list[float]) -> tuple[float, float]:

@@ -212,6 +212,11 @@ LOSS_STUCK_FIX = (
     "go to about zero there, the model or the loss is broken, not the data. Sweep the "
     "learning rate over a few decades."
 )
+LOSS_SLOW_FIX = (
+    "Raise the learning rate, a decade at a time, until |dW|/|W| sits near 1e-3. Had the "
+    "gradients been tiny instead (vanishing), a larger learning rate would not be the fix: "
+    "the layer sparklines tell the two apart."
+)
 LOSS_PLATEAU_WHY = (
     "The loss fell earlier and has stopped falling: the model may have learned what it can "
     "at this learning rate and capacity, or the steps are now too large to settle lower."

@@ -163,6 +163,36 @@ def test_a_flat_loss_warns_after_two_windows():
     assert "not improved since the first 50 steps" in d.message
 
 
+def stuck_steps(run, **changes):
+    return [healthy(run, s, loss=1 + 0.05 * wobble(s), **changes) for s in range(run.total_steps)]
+
+
+def test_a_flat_loss_with_healthy_gradients_and_tiny_steps_blames_the_learning_rate():
+    run = started(depth=3, total_steps=200)
+    _, fired = feed([run, *stuck_steps(run, update_ratio=(3e-7,) * 4)])
+    (stuck,) = [d for _, d in fired if d.kind == "loss_not_decreasing"]
+    assert "median |dW|/|W| of 3.0e-07" in stuck.message
+    assert "learning rate is far too low" in stuck.message
+    assert stuck.fix.startswith("Raise the learning rate")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"update_ratio": (1e-3,) * 4},  # the steps are a healthy size: not the learning rate
+        {"update_ratio": (3e-7,) * 4, "block_grad_norm": (1e-7, 1e-5, 1e-3, 0.2)},  # vanishing
+    ],
+)
+def test_a_flat_loss_does_not_blame_the_learning_rate_when_something_else_explains_it(changes):
+    run = started(depth=3, total_steps=200)
+    diagnoser, _ = feed([run, *stuck_steps(run, **changes)])
+    found = {d.kind: d for d in diagnoser.diagnoses()}
+    assert "loss_not_decreasing" in found
+    assert "learning rate is far too low" not in found["loss_not_decreasing"].message
+    if "block_grad_norm" in changes:
+        assert "vanishing_gradients" in found
+
+
 def test_a_plateau_after_progress_is_info_and_a_rise_is_a_warning():
     run = started(depth=3, total_steps=400)
     plateau = [max(0.3, 1 - s / 100) + 0.02 * wobble(s) for s in range(400)]
