@@ -36,6 +36,18 @@ async def test_picker_filter_enter_launches(make_app) -> None:
         assert isinstance(app.screen, PickerScreen)
 
 
+async def test_picker_lists_name_matches_before_lesson_matches(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.screen
+        await pilot.press(*"sigmoid")
+        listed = [o.id for o in picker.query_one("OptionList").options]
+        # lr_too_low's lesson mentions sigmoid_deep; the names with "sigmoid" come first
+        assert listed[:2] == ["batchnorm_sigmoid", "sigmoid_deep"]
+        assert "lr_too_low" in listed[2:]
+        assert picker._highlighted_name() == "batchnorm_sigmoid"
+
+
 async def test_picker_arrows_and_escape_clears(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -60,6 +60,28 @@ def test_deep_stacks_that_vanish(name):
     assert data["layers"][0]["status"] == "vanishing"
 
 
+def test_lr_too_low_is_slow_updates_not_vanishing():
+    kinds = {d["kind"] for d in report("lr_too_low")[0]["diagnoses"]}
+    assert "vanishing_gradients" not in kinds
+    d = found("lr_too_low", "update_ratio")
+    assert "about 1e-3 is healthy" in d["message"]
+    assert "learning rate is far too low" in found("lr_too_low", "loss_not_decreasing")["message"]
+    for other in ("sigmoid_deep", "dead_relu"):  # stalled by vanishing, by dead units
+        stuck = found(other, "loss_not_decreasing")
+        assert "learning rate is far too low" not in stuck["message"]
+    assert {layer["status"] for layer in report("lr_too_low")[0]["layers"]} == {"ok"}
+
+
+def test_dead_relu_is_dead_units_first():
+    data, code = report("dead_relu")
+    first = data["diagnoses"][0]
+    assert (first["kind"], first["severity"]) == ("dead_units", "error")
+    assert "every unit is dead" in first["message"]
+    assert "dead" in {layer["status"] for layer in data["layers"]}
+    assert "frozen_parameters" not in {d["kind"] for d in data["diagnoses"]}  # seen as dead
+    assert code == 1
+
+
 def test_exploding_no_clip_explodes_then_goes_nonfinite():
     exploding = found("exploding_no_clip", "exploding_gradients")
     nonfinite = found("exploding_no_clip", "nonfinite")

@@ -1,6 +1,7 @@
 """Each shipped scenario shows its lesson in the numbers of `gradtui run NAME --json`."""
 
 import json
+import statistics
 from functools import cache
 
 import pytest
@@ -58,7 +59,7 @@ def test_sigmoid_deep_first_layer_is_vanishingly_small():
 
 
 @pytest.mark.parametrize(
-    "name", ["relu_deep", "residual_deep", "init_kaiming", "batchnorm_sigmoid"]
+    "name", ["relu_deep", "residual_deep", "init_kaiming", "batchnorm_sigmoid", "lr_too_low"]
 )
 def test_healthy_stacks_keep_gradients_within_three_decades(name: str):
     assert 1e-3 <= depth_ratio(name) <= 1e3
@@ -116,3 +117,22 @@ def test_missing_zero_grad_lets_update_sizes_grow():
 def test_tiny_overfit_drives_the_loss_to_about_zero():
     r = report("tiny_overfit")
     assert r["final_loss"] < 0.01 * r["loss"][0]
+
+
+def stall(name: str) -> float:
+    """Median loss of the last 50 steps over that of the first 50 (1.0: no progress)."""
+    loss = report(name)["loss"]
+    return statistics.median(loss[-50:]) / statistics.median(loss[:50])
+
+
+def test_lr_too_low_stalls_with_the_same_healthy_gradients_that_train_relu_deep():
+    assert stall("lr_too_low") > 0.9 and stall("relu_deep") < 0.6
+    low, good = layers("lr_too_low"), layers("relu_deep")
+    first = report("relu_deep")["layers"][0]["name"]
+    assert low[first]["grad_norm_first"] == good[first]["grad_norm_first"]  # same start
+
+
+def test_dead_relu_cuts_every_gradient_to_exactly_zero_and_the_loss_stops():
+    rows = report("dead_relu")["layers"]
+    assert all(row["grad_norm_first"] > 0.1 and row["grad_norm_last"] == 0.0 for row in rows)
+    assert stall("dead_relu") > 0.9

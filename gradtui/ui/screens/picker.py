@@ -20,6 +20,12 @@ def matches(words: list[str], *fields: str) -> bool:
     return all(word in haystack for word in words)
 
 
+def match_rank(words: list[str], *fields: str) -> int | None:
+    """How early ``fields`` match: 0 when the first field alone holds every word, 1 when the
+    first two do, and so on; None when even all of them together do not."""
+    return next((i for i in range(len(fields)) if matches(words, *fields[: i + 1])), None)
+
+
 def spec_summary(spec: ScenarioSpec) -> str:
     m, t = spec.model, spec.train
     extras = [f"clip {t.clip_grad_norm:g}" if t.clip_grad_norm else "", "residual" * m.residual]
@@ -94,9 +100,15 @@ class PickerScreen(Screen):
         highlighted = self._highlighted_name()
         words = self.filter_text.lower().split()
         options.clear_options()
-        for name, (spec, _path) in sorted(self.catalog.scenarios.items()):
-            if matches(words, name, spec.title, spec.lesson):
-                options.add_option(Option(self._prompt(name, spec), id=name))
+        # Names that match come first, then titles, then lessons: typing a scenario's name
+        # finds that scenario before the ones whose lesson mentions it.
+        found = [
+            (rank, name, spec)
+            for name, (spec, _path) in self.catalog.scenarios.items()
+            if (rank := match_rank(words, name, spec.title, spec.lesson)) is not None
+        ]
+        for _rank, name, spec in sorted(found, key=lambda item: item[:2]):
+            options.add_option(Option(self._prompt(name, spec), id=name))
         for skipped in self.catalog.skipped:
             if matches(words, skipped.path.name, skipped.reason):
                 prompt = Text.assemble(("✗ ", "red"), (skipped.path.name, "bold"))
