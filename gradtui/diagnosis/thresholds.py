@@ -80,8 +80,8 @@ UPDATE_HIGH = 1e-2
 UPDATE_ERROR_LOW = STALLED_UPDATE_RATIO
 UPDATE_ERROR_HIGH = 10.0
 # A stuck loss whose layers move by under this much a step (a decade below UPDATE_LOW: at most
-# 1e-3 of their size over 100 steps) is blamed on the learning rate, unless vanishing explains
-# the small steps. Own heuristic, from the update-ratio band above.
+# 1e-3 of their size over 100 steps) is blamed on the learning rate, unless another finding
+# (vanishing, dead units, ...) explains the small steps. Own heuristic, from the band above.
 LOSS_SLOW_UPDATE = 1e-5
 UPDATE_WINDOW = 20  # steps whose median is compared with the info band
 UPDATE_CHECK_EVERY = 10  # the info band is checked this often; the error bands every step
