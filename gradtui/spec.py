@@ -58,6 +58,9 @@ class FaultSpec(_Strict):
         None, ge=0, description="block whose activation output is then changed in place"
     )
     loss: Literal["log_softmax_manual"] | None = None
+    untrained_at: int | None = Field(
+        None, ge=0, description="block whose parameters the optimizer is never given"
+    )
 
 
 class ScenarioSpec(_Strict):
@@ -76,6 +79,8 @@ class ScenarioSpec(_Strict):
             raise ValueError(f"fault.detach_at must be below model.depth ({depth})")
         if self.fault.inplace_at is not None and self.fault.inplace_at >= depth:
             raise ValueError(f"fault.inplace_at must be below model.depth ({depth})")
+        if self.fault.untrained_at is not None and self.fault.untrained_at >= depth:
+            raise ValueError(f"fault.untrained_at must be below model.depth ({depth})")
         if self.data.task == "classification" and self.data.outputs < 2:
             raise ValueError("data.outputs must be at least 2 for classification")
         if self.fault.loss == "log_softmax_manual" and self.data.task != "classification":

@@ -48,9 +48,15 @@ def loss_function(spec: ScenarioSpec) -> Callable[[torch.Tensor, torch.Tensor], 
 
 def make_optimizer(spec: ScenarioSpec, net: nn.Module) -> torch.optim.Optimizer:
     train = spec.train
+    left_out = spec.fault.untrained_at
+    params = [
+        p
+        for name, p in net.named_parameters()
+        if left_out is None or not name.startswith(f"blocks.{left_out}.")
+    ]
     if train.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=train.lr)
-    return torch.optim.SGD(net.parameters(), lr=train.lr, momentum=train.momentum)
+        return torch.optim.Adam(params, lr=train.lr)
+    return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum)
 
 
 def started_event(spec: ScenarioSpec, watched: Watched) -> RunStarted:

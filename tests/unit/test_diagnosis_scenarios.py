@@ -82,6 +82,17 @@ def test_dead_relu_is_dead_units_first():
     assert code == 1
 
 
+def test_a_layer_left_out_of_the_optimizer_is_frozen_and_named():
+    d = found("untrained_layer", "frozen_parameters")
+    assert d["severity"] == "warning" and d["layers"] == ["blocks.3.linear"]
+    assert "in the optimizer" in d["fix"]
+    statuses = {
+        layer["name"]: layer["status"] for layer in report("untrained_layer")[0]["layers"]
+    }
+    assert statuses.pop("blocks.3.linear") == "frozen"
+    assert set(statuses.values()) == {"ok"}
+
+
 def test_exploding_no_clip_explodes_then_goes_nonfinite():
     exploding = found("exploding_no_clip", "exploding_gradients")
     nonfinite = found("exploding_no_clip", "nonfinite")

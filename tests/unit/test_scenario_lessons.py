@@ -136,3 +136,11 @@ def test_dead_relu_cuts_every_gradient_to_exactly_zero_and_the_loss_stops():
     rows = report("dead_relu")["layers"]
     assert all(row["grad_norm_first"] > 0.1 and row["grad_norm_last"] == 0.0 for row in rows)
     assert stall("dead_relu") > 0.9
+
+
+def test_a_layer_left_out_of_the_optimizer_gets_gradients_but_never_changes():
+    rows = layers("untrained_layer")
+    left_out = rows.pop("blocks.3.linear")
+    assert not left_out["grad_none"] and left_out["grad_norm_median"] > 0.1
+    assert not left_out["weight_changed"]
+    assert all(row["weight_changed"] for row in rows.values())

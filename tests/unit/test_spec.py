@@ -36,6 +36,11 @@ BAD = {
         'name = "detach"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 3\n[fault]\ndetach_at = 5\n',
         "fault.detach_at must be below model.depth",
     ),
+    "untrained": (
+        'name = "untrained"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 3\n[fault]\n'
+        "untrained_at = 3\n",
+        "fault.untrained_at must be below model.depth",
+    ),
 }
 
 
