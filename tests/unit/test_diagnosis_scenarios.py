@@ -86,9 +86,7 @@ def test_a_layer_left_out_of_the_optimizer_is_frozen_and_named():
     d = found("untrained_layer", "frozen_parameters")
     assert d["severity"] == "warning" and d["layers"] == ["blocks.3.linear"]
     assert "in the optimizer" in d["fix"]
-    statuses = {
-        layer["name"]: layer["status"] for layer in report("untrained_layer")[0]["layers"]
-    }
+    statuses = {layer["name"]: layer["status"] for layer in report("untrained_layer")[0]["layers"]}
     assert statuses.pop("blocks.3.linear") == "frozen"
     assert set(statuses.values()) == {"ok"}
 
