@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from gradtui.engine.probe import Watched
-from gradtui.watch.layout import find_layers, layer_weight
+from gradtui.watch.layout import find_layers
 
 PARALLEL = (nn.parallel.DistributedDataParallel, nn.DataParallel)
 
@@ -52,13 +52,13 @@ def runs_compiled(model: nn.Module) -> bool:
 def output_link_watched(called: nn.Module, model: nn.Module) -> Watched:
     """Every layer of ``model``, and one link: the output of ``called``, the object the
     user's loop calls (the compiled wrapper itself, so its hook runs eagerly)."""
-    layers = find_layers(model)
+    found = find_layers(model)
     return Watched(
-        layers=layers,
+        layers=[(name, module) for name, module, _ in found],
         blocks=[(type(model).__name__, called)],
         activations=[],
-        layer_blocks=[0] * len(layers),
-        weights=[layer_weight(module) for _, module in layers],
+        layer_blocks=[0] * len(found),
+        weights=[weight for _, _, weight in found],
     )
 
 

@@ -1,7 +1,8 @@
 """Where to look in any nn.Module: its layers, its chain links (blocks) and its activations.
 
 Layers are the modules that own a trainable ``weight`` Parameter (Linear, Conv, Embedding, norms,
-attention projections, custom modules), named as ``named_modules()`` names them.
+attention projections, custom modules), named as ``named_modules()`` names them; a recurrent
+module (RNN, LSTM, GRU) is one layer per weight matrix (``rnn.weight_hh_l0``, ...).
 
 Blocks are the links of the chain whose output gradient is measured. We take the model's
 children that hold a layer, with containers opened up: a ModuleList or ModuleDict (never
@@ -51,8 +52,30 @@ def layer_weight(module: nn.Module) -> nn.Parameter | None:
     return None
 
 
+def layer_weights(module: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The weights that make ``module`` a layer, each with what its layer's name adds to the
+    module's: its ``layer_weight`` (nothing added); else every own trainable ``weight_*``, one
+    layer each (a recurrent module's ``weight_ih_l0``, ``weight_hh_l0``, ...)."""
+    weight = layer_weight(module)
+    if weight is not None:
+        return [("", weight)]
+    return [
+        (f".{name}", param)
+        for name, param in module._parameters.items()
+        if name.startswith("weight_") and isinstance(param, nn.Parameter) and param.requires_grad
+    ]
+
+
+def layer_params(module: nn.Module, weight: nn.Parameter) -> int:
+    """Trainable parameters of one layer: the module's own, or, where the module holds
+    several layers (an LSTM), that layer's weight alone."""
+    if len(layer_weights(module)) > 1:
+        return weight.numel()
+    return sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)
+
+
 def is_layer(module: nn.Module) -> bool:
-    return layer_weight(module) is not None
+    return bool(layer_weights(module))
 
 
 def _holds_layer(module: nn.Module) -> bool:
@@ -85,13 +108,16 @@ def find_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
         prefix, module = links[0]
 
 
-def find_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def find_layers(model: nn.Module) -> list[tuple[str, nn.Module, nn.Parameter]]:
+    """(name, module, weight) of every layer, in ``named_modules()`` order."""
     seen: set[int] = set()
     layers = []
     for name, module in model.named_modules():
-        if is_layer(module) and id(module) not in seen:
-            seen.add(id(module))
-            layers.append((name or type(model).__name__, module))
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        for suffix, weight in layer_weights(module):
+            layers.append(((name or type(model).__name__) + suffix, module, weight))
     return layers
 
 
@@ -147,13 +173,13 @@ def activation_name(watched: Watched) -> str:
 def static_watched(model: nn.Module) -> Watched:
     blocks = find_blocks(model)
     names = [name for name, _ in blocks]
-    layers = find_layers(model)
+    found = find_layers(model)
     return Watched(
-        layers=layers,
+        layers=[(name, module) for name, module, _ in found],
         blocks=blocks,
         activations=find_activations(model, blocks),
-        layer_blocks=[block_of(name, names) for name, _ in layers],
-        weights=[layer_weight(module) for _, module in layers],
+        layer_blocks=[block_of(name, names) for name, _, _ in found],
+        weights=[weight for _, _, weight in found],
     )
 
 
@@ -228,16 +254,13 @@ class Layout:
             layer_perm = order.permutation(layer_modules)
             block_perm = order.permutation(block_modules)
         new_block = {old: new for new, old in enumerate(block_perm)}
+        weights = watched.weights or [layer_weight(m) for _, m in watched.layers]
         layers = tuple(
             LayerInfo(
                 name=watched.layers[i][0],
                 kind=type(watched.layers[i][1]).__name__,
                 block=new_block[watched.layer_blocks[i]],
-                params=sum(
-                    p.numel()
-                    for p in watched.layers[i][1].parameters(recurse=False)
-                    if p.requires_grad
-                ),
+                params=layer_params(watched.layers[i][1], weights[i]),
             )
             for i in layer_perm
         )
