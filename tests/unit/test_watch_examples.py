@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", ["plain_mlp.py", "cnn.py", "transformer_block.py"])
+@pytest.mark.parametrize(
+    "script", ["plain_mlp.py", "cnn.py", "transformer_block.py", "lstm_copy.py"]
+)
 def test_example_runs_and_its_recording_reports(tmp_path: Path, script: str):
     record = tmp_path / "run.jsonl"
     subprocess.run(
