@@ -44,40 +44,37 @@ class ChainApp(App[None]):
         yield ChainPanel()
 
 
-async def test_the_chain_panel_says_why_a_one_link_run_has_no_gains() -> None:
+def one_step(run, block_grad_norm: tuple[float, ...]) -> RunHistory:
     history = RunHistory()
-    run = one_link()
     history.absorb(run)
-    history.absorb(healthy(run, 0, block_grad_norm=(0.25,)))
+    history.absorb(healthy(run, 0, block_grad_norm=block_grad_norm))
+    return history
+
+
+async def chain_text(*histories: RunHistory) -> list[str]:
+    """What the chain panel shows for each history in turn."""
+    shown = []
     app = ChainApp()
     async with app.run_test(size=(60, 14)) as pilot:
         panel = app.query_one(ChainPanel)
-        panel.show(history)
-        await pilot.pause()
-        shown = str(panel.render())
-        assert shown.startswith("|∂L/∂output| 2.50e-01")
-        assert "no link between blocks" in shown and "product of the gains" not in shown
-        many = started(depth=3)
-        history = RunHistory()
-        history.absorb(many)
-        history.absorb(healthy(many, 0, block_grad_norm=chain(many, 0.9)))
-        panel.show(history)
-        await pilot.pause()
-        assert "product of the gains" in str(panel.render())
+        for history in histories:
+            panel.show(history)
+            await pilot.pause()
+            shown.append(str(panel.render()))
+    return shown
+
+
+async def test_the_chain_panel_says_why_a_one_link_run_has_no_gains() -> None:
+    many = started(depth=3)
+    one, several = await chain_text(one_step(one_link(), (0.25,)), one_step(many, chain(many, 0.9)))
+    assert one.startswith("|∂L/∂output| 2.50e-01")
+    assert "no link between blocks" in one and "product of the gains" not in one
+    assert "product of the gains" in several
 
 
 async def test_the_chain_panel_blames_the_block_that_stops_the_gradient() -> None:
     """A block whose units all died passes back exactly zero: that link is broken, and the
     links before it, which no gradient reaches, are unknown rather than broken too."""
-    run = started(depth=3)
-    history = RunHistory()
-    history.absorb(run)
-    history.absorb(healthy(run, 0, block_grad_norm=(0.0, 0.0, 0.2, 0.3)))
-    app = ChainApp()
-    async with app.run_test(size=(60, 14)) as pilot:
-        panel = app.query_one(ChainPanel)
-        panel.show(history)
-        await pilot.pause()
-        shown = str(panel.render())
-        assert "blocks.2 passes no gradient" in shown
-        assert "links pass no gradient" not in shown
+    (shown,) = await chain_text(one_step(started(depth=3), (0.0, 0.0, 0.2, 0.3)))
+    assert "blocks.2 passes no gradient" in shown
+    assert "links pass no gradient" not in shown
