@@ -142,7 +142,7 @@ class Diagnoser:
         grew = any(key.startswith(EXPLODING) for key in self._by_key)
         findings = rules.nonfinite.step(view, grew)
         findings += rules.missing.step(view)
-        findings += rules.vanishing.step(view)
+        findings += rules.vanishing.step(view, rules.dead.fully_dead)
         findings += rules.exploding.step(view)
         findings += rules.dead.step(view)
         findings += rules.saturated.step(view)

@@ -59,6 +59,15 @@ class ActivityRule:
         self.reported |= self.flagged_blocks
         return [(self.kind, self._diagnosis(view, sorted(self.reported), severity))]
 
+    @property
+    def fully_dead(self) -> frozenset[int]:
+        """Blocks whose every unit was dead at the latest check: no gradient passes them."""
+        if not self.dead:
+            return frozenset()
+        return frozenset(
+            b for b, share in enumerate(self.latest) if (share or 0) >= T.DEAD_ERROR_FRAC
+        )
+
     def _measure(self, step: int, shares: tuple[float | None, ...]) -> None:
         flagged, over = [], []
         for b, share in enumerate(shares):

@@ -25,8 +25,10 @@ VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
 
 
-def culprit_links(chain: ChainTracker, shrinking: bool) -> str:
-    """Name the links that contribute most to the product, from their median gains."""
+def culprit_links(chain: ChainTracker, shrinking: bool, dead: frozenset[int] = frozenset()) -> str:
+    """Name the links that contribute most to the product, from their median gains. A link
+    that cuts the gradient to exactly zero is blamed on its dead units when it is in ``dead``
+    (blocks whose every unit is dead), else on float32 underflow."""
     names = chain.names
     medians = {j: chain.gain_median(j) for j in range(1, len(names))}
     known = {j: m for j, m in medians.items() if m is not None}
@@ -44,9 +46,11 @@ def culprit_links(chain: ChainTracker, shrinking: bool) -> str:
     parts = []
     for (first, last), cut in sorted(spans):
         if cut:
-            parts.append(
-                f"{link_span(first, last, names)} cut it to exactly zero (float32 underflow)"
-            )
+            span = link_span(first, last, names)
+            if all(j in dead for j in range(first, last + 1)):
+                parts.append(f"{span} cut it to exactly zero: every unit there is dead")
+            else:
+                parts.append(f"{span} cut it to exactly zero (float32 underflow)")
             continue
         factor = geometric_mean([known[j] for j in range(first, last + 1)])
         factor = 1 / factor if shrinking else factor
@@ -61,6 +65,11 @@ def culprit_links(chain: ChainTracker, shrinking: bool) -> str:
     if shrinking and unknown and min(unknown) < min(chosen, default=len(names)):
         sentence += f"; below {names[max(unknown)]} the gradient is exactly zero (it underflowed)"
     return sentence[0].upper() + sentence[1:] + "."
+
+
+def _zero_cuts(chain: ChainTracker) -> frozenset[int]:
+    """Links that turn a non-zero gradient into exactly zero this step."""
+    return frozenset(j for j, gain in enumerate(chain.gain) if gain == 0)
 
 
 def _largest_runs(indices: list[int], gains: dict[int, float]) -> list[tuple[int, int]]:
@@ -87,8 +96,11 @@ class VanishingRule:
         self.flagged: frozenset[int] = frozenset()
         self.reported_layers: frozenset[int] = frozenset()
         self.reported_severity: Severity | None = None
+        self.dead: frozenset[int] = frozenset()
 
-    def step(self, view: StepView) -> list[Finding]:
+    def step(self, view: StepView, dead: frozenset[int] = frozenset()) -> list[Finding]:
+        """``dead``: blocks whose every unit is dead, which cut the gradient to exactly 0."""
+        self.dead = dead
         by_layers = len(self.run.blocks) < 2  # no links measured: compare the layers instead
         d, faint = layer_depth(self.run, view) if by_layers else self._chain_depth(view)
         if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
@@ -125,6 +137,8 @@ class VanishingRule:
     def _diagnosis(self, view: StepView, d: float, severity: Severity) -> Diagnosis:
         run = self.run
         names = run.names(sorted(self.reported_layers))
+        # Exactly zero at the first block because a block of dead units stops it: their story.
+        cut_by_dead = d == 0 and bool(self.dead & _zero_cuts(view.chain))
         if len(run.blocks) < 2:
             message = self._layer_message(view, d, names)
         else:
@@ -136,7 +150,7 @@ class VanishingRule:
             )
             message = (
                 f"Since step {self.first_step} the gradient reaching {run.blocks[0]} is {size}. "
-                f"{culprit_links(view.chain, True)} "
+                f"{culprit_links(view.chain, True, self.dead)} "
                 f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
             )
         if severity == "error":
@@ -150,8 +164,8 @@ class VanishingRule:
             step=self.first_step,
             layers=names,
             message=message,
-            why=texts.vanishing_why(run.activation, run.init),
-            fix=texts.vanishing_fix(run.activation),
+            why=texts.DEAD_WHY if cut_by_dead else texts.vanishing_why(run.activation, run.init),
+            fix=texts.DEAD_FIX if cut_by_dead else texts.vanishing_fix(run.activation),
         )
 
     def _layer_message(self, view: StepView, d: float, names: tuple[str, ...]) -> str:

@@ -4,7 +4,7 @@ hand-made streams of events: exact numbers, exact steps, no torch."""
 import pytest
 from diagnosis_fakes import chain, feed, healthy, heavy, kinds, one_link, serious, started
 
-from gradtui.diagnosis import Diagnoser
+from gradtui.diagnosis import Diagnoser, texts
 from gradtui.diagnosis import thresholds as T
 
 # -- healthy --------------------------------------------------------------------------------
@@ -274,3 +274,21 @@ def test_without_links_large_or_even_layer_gradients_are_not_vanishing(first, ga
     steps = [healthy(run, s, grad_norm=norms, block_grad_norm=(0.2,)) for s in range(6)]
     diagnoser, _ = feed([run, *steps])
     assert "vanishing_gradients" not in {d.kind for d in diagnoser.diagnoses()}
+
+
+@pytest.mark.parametrize("dead", [True, False])
+def test_a_link_cut_to_exactly_zero_is_blamed_on_dead_units_or_on_underflow(dead):
+    """Block 2 passes back exactly nothing. When the heavy check saw every unit of it dead,
+    that is the story; without that, only float32 underflow can make an exact zero."""
+    run = started(depth=4)
+    norms = (0.0, 0.0, 0.0, 0.3, 0.3)  # blocks 0-2 get nothing; link 3 cuts it to zero
+    shares = (0.0, 0.1, 0.2, 1.0, None) if dead else (0.0, 0.1, 0.2, 0.2, None)
+    steps = [heavy(run, s, dead=shares, block_grad_norm=norms) for s in range(4)]
+    diagnoser, _ = feed([run, *steps])
+    (d,) = [d for d in diagnoser.diagnoses() if d.kind == "vanishing_gradients"]
+    assert "exactly zero" in d.message
+    if dead:
+        assert "every unit there is dead" in d.message and d.why == texts.DEAD_WHY
+        assert "dead_units" in {x.kind for x in diagnoser.diagnoses()}
+    else:
+        assert "float32 underflow" in d.message and d.why != texts.DEAD_WHY

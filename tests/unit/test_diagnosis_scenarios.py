@@ -79,6 +79,9 @@ def test_dead_relu_is_dead_units_first():
     assert "every unit is dead" in first["message"]
     assert "dead" in {layer["status"] for layer in data["layers"]}
     assert "frozen_parameters" not in {d["kind"] for d in data["diagnoses"]}  # seen as dead
+    vanishing = found("dead_relu", "vanishing_gradients")  # its consequence, told as such
+    assert "every unit there is dead" in vanishing["message"]
+    assert "underflow" not in vanishing["message"]
     assert code == 1
 
 
