@@ -14,9 +14,9 @@ import time
 from dataclasses import replace
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.engine.loop import run
 from gradtui.events import Event, RunStarted, StepStats
-from gradtui.spec import ScenarioSpec
+from gradtui.scenario.loop import run
+from gradtui.scenario.spec import ScenarioSpec
 
 
 def make_spec(activation: str, init: str, steps: int, depth: int) -> ScenarioSpec:

@@ -20,11 +20,11 @@ from collections.abc import Callable
 
 import torch
 
-from gradtui.engine.loop import loss_function, make_optimizer, watch_points
-from gradtui.engine.models import batches, build_model, make_data
-from gradtui.engine.norms import NormPlan
-from gradtui.engine.probe import Probe, _gradients
-from gradtui.spec import ScenarioSpec
+from gradtui.probe.norms import NormPlan
+from gradtui.probe.probe import Probe, _gradients
+from gradtui.scenario.loop import loss_function, make_optimizer, watch_points
+from gradtui.scenario.models import batches, build_model, make_data
+from gradtui.scenario.spec import ScenarioSpec
 
 
 def make_spec(depth: int, width: int, batch: int, heavy_every: int) -> ScenarioSpec:

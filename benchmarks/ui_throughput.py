@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from gradtui.events import RunFinished, RunStarted, StepStats
-from gradtui.spec import Catalog, ScenarioSpec, resolve
+from gradtui.scenario.spec import Catalog, ScenarioSpec, resolve
 from gradtui.ui.app import GradApp
 from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.sources import LiveSource
@@ -131,9 +131,9 @@ def absorption(steps: int, speed: float | None) -> dict:
 
 HEADLESS = """
 import sys, time, torch
-from gradtui.engine.loop import run
+from gradtui.scenario.loop import run
 from gradtui.events import StepStats
-from gradtui.spec import ScenarioSpec
+from gradtui.scenario.spec import ScenarioSpec
 threads = int(sys.argv[2])
 if threads:
     torch.set_num_threads(threads)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gradtui.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
+from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
 
 FAIL_ON = ("warning", "error")
 
@@ -116,14 +116,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gradtui.headless import run_headless
+    from gradtui.scenario.headless import run_headless
 
     spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)
     report = run_headless(spec, record=args.record, progress=sys.stderr.isatty())
     if args.json:
         print(json.dumps(report, allow_nan=False))
     else:
-        from gradtui.report import format_report
+        from gradtui.report.build import format_report
 
         print(format_report(report))
     return _exit_code(report, args.fail_on)
@@ -139,7 +139,7 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from gradtui.recording import RecordingError, read_recording
+    from gradtui.recording.lines import RecordingError, read_recording
 
     if len(args.files) > 2:
         print("gradtui: replay takes one file, or two to compare", file=sys.stderr)
@@ -158,9 +158,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from gradtui.ranks import expand
-    from gradtui.recording import RecordingError
-    from gradtui.recordings import format_run_report, load_run, report_run
+    from gradtui.recording.lines import RecordingError
+    from gradtui.recording.paths import expand
+    from gradtui.report.recorded import format_run_report, load_run, report_run
 
     reports = []
     try:
@@ -186,7 +186,7 @@ def _report(args: argparse.Namespace) -> int:
 def _attach(args: argparse.Namespace) -> int:
     import time
 
-    from gradtui.ranks import expand
+    from gradtui.recording.paths import expand
 
     groups = expand(args.files)
     if not any(path.exists() for group in groups for path in group):

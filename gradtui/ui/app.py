@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from gradtui.events import Event
-from gradtui.spec import Catalog, ScenarioSpec, discover
+from gradtui.scenario.spec import Catalog, ScenarioSpec, discover
 from gradtui.ui.feed import DEFAULT_SPEED, RunFeed
 from gradtui.ui.screens.compare import CompareScreen
 from gradtui.ui.screens.dashboard import DashboardScreen

@@ -1,10 +1,11 @@
 """``gradtui attach``: the dashboard on recordings that other processes are still writing.
 
 A FollowSource is a replay whose events keep arriving: each tick it reads what its file grew
-by (gradtui.follow) and plays it with the usual controls (pause, one step, speed, lock step).
-The rank files of a distributed run open side by side; their events also go through the
-rank comparison (gradtui.ranks), whose findings appear in every rank's diagnoses. The app says
-when a writer finishes, and when one has gone quiet without finishing. No torch.
+by (gradtui.recording.follow) and plays it with the usual controls (pause, one step, speed,
+lock step). The rank files of a distributed run open side by side; their events also go
+through the rank comparison (gradtui.diagnosis.ranks), whose findings appear in every rank's
+diagnoses. The app says when a writer finishes, and when one has gone quiet without
+finishing. No torch.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from gradtui.diagnosis.ranks import RankStreams, rank_of
 from gradtui.events import Diagnosis, Event, RunStarted
-from gradtui.follow import Follower
-from gradtui.ranks import RankStreams, rank_of
-from gradtui.spec import Catalog
+from gradtui.recording.follow import Follower
+from gradtui.scenario.spec import Catalog
 from gradtui.ui.app import GradApp
 from gradtui.ui.sources import POLL_BUDGET_S, ReplaySource
 

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from gradtui.events import Event
-from gradtui.recording import Recorder, read_recording
-from gradtui.spec import discover, resolve
+from gradtui.recording.lines import Recorder, read_recording
+from gradtui.scenario.spec import discover, resolve
 from gradtui.ui.app import GradApp
 from gradtui.ui.screens.runscreen import RunScreen
 
@@ -34,7 +34,7 @@ def record(names: set[str], folder: Path) -> dict[str, list[Event]]:
     """Train each scenario at its own seed and steps; return the recorded events."""
     import torch
 
-    from gradtui.engine.loop import run
+    from gradtui.scenario.loop import run
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from multiprocessing import resource_tracker
 
 from gradtui.events import Event, RunFailed, RunStarted, StepStats
-from gradtui.spec import ScenarioSpec
+from gradtui.scenario.spec import ScenarioSpec
 from gradtui.ui.worker import (
     CONTROLS,
     GENERATION,

@@ -129,7 +129,7 @@ def _import_engine() -> Callable | None:
     try:
         import torch
 
-        from gradtui.engine.loop import run
+        from gradtui.scenario.loop import run
     except Exception:
         _log_traceback()
         return None

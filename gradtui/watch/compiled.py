@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from gradtui.engine.probe import Watched
+from gradtui.probe.probe import Watched
 from gradtui.watch.layout import find_layers
 
 PARALLEL = (nn.parallel.DistributedDataParallel, nn.DataParallel)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from gradtui.engine.probe import first_tensor
+from gradtui.probe.probe import first_tensor
 
 
 class FiniteChecks:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from gradtui.engine.heavy import RELU_FAMILY, SATURATION_Z
-from gradtui.engine.probe import Watched
 from gradtui.events import LayerInfo, StepStats
+from gradtui.probe.heavy import RELU_FAMILY, SATURATION_Z
+from gradtui.probe.probe import Watched
 
 ACTIVATIONS = (*RELU_FAMILY, *SATURATION_Z)
 LAYER_FIELDS = (

@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.engine.clipping import clip_with_norm
-from gradtui.engine.probe import Probe
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.recording import Recorder
+from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.probe import Probe
+from gradtui.recording.lines import Recorder
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
@@ -260,7 +260,7 @@ class Monitor:
     def _nonfinite_source(self, stats: StepStats) -> str:
         """Where the first non-finite value appeared (see StepStats.nonfinite_source). With
         finite_checks="off" only the backward side can be named."""
-        from gradtui.engine.loop import backward_culprit  # the scenario machinery: rare path
+        from gradtui.scenario.loop import backward_culprit  # the scenario machinery: rare path
 
         assert self._layout is not None
         if self.finite_mode == "off":

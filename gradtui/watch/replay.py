@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from gradtui.engine.locate import first_nonfinite_module, forward_line_of_failure
-from gradtui.engine.probe import first_tensor
+from gradtui.probe.locate import first_nonfinite_module, forward_line_of_failure
+from gradtui.probe.probe import first_tensor
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 from torch import distributed as dist
 from torch import nn
 
-from gradtui.ranks import rank_path, split_rank
+from gradtui.recording.paths import rank_path, split_rank
 from gradtui.watch.compiled import optimized_module_type
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gradtui.events import Event
-from gradtui.recording import Recorder, read_recording
-from gradtui.spec import SCENARIOS_ENV, ScenarioSpec, discover, resolve
+from gradtui.recording.lines import Recorder, read_recording
+from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioSpec, discover, resolve
 from gradtui.ui.app import GradApp
 from gradtui.ui.sources import ReplaySource
 
@@ -41,7 +41,7 @@ RECORDED = {
 def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import torch
 
-    from gradtui.engine.loop import run
+    from gradtui.scenario.loop import run
 
     torch.set_num_threads(1)  # as in the worker: same numbers every time
     folder = tmp_path_factory.mktemp("recordings")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gradtui.spec import discover
+from gradtui.scenario.spec import discover
 from gradtui.ui.attach import AttachApp
 from gradtui.ui.screens.compare import CompareScreen
 from gradtui.ui.screens.dashboard import DashboardScreen
@@ -52,8 +52,8 @@ async def test_attach_follows_a_training_script_until_it_finishes(tmp_path: Path
 
 async def test_attach_shows_rank_files_side_by_side_with_their_divergence(tmp_path: Path) -> None:
     from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-    from gradtui.ranks import rank_path
-    from gradtui.recording import Recorder
+    from gradtui.recording.lines import Recorder
+    from gradtui.recording.paths import rank_path
 
     base = tmp_path / "exp.jsonl"
     for rank in (0, 1):
@@ -85,7 +85,7 @@ def test_attach_command_waits_for_the_files_and_opens_rank_files_together(
     import threading
 
     from gradtui import cli
-    from gradtui.ranks import rank_path
+    from gradtui.recording.paths import rank_path
     from gradtui.ui import attach
 
     opened: list[list[Path]] = []

@@ -90,7 +90,7 @@ async def test_c_compares_two_marked_and_types_otherwise(make_app, recorded_even
 
 
 async def test_invalid_scenario_cannot_be_launched(make_app, tmp_path) -> None:
-    from gradtui.spec import discover
+    from gradtui.scenario.spec import discover
 
     (tmp_path / "broken_file.toml").write_text('name = "broken_file"\ntitle = 3\n')
     app = make_app(catalog=discover([tmp_path]))
@@ -223,7 +223,7 @@ async def test_compare_runs_in_lock_step(make_app, recorded_events) -> None:
 
 
 def _spec(name: str):
-    from gradtui.spec import resolve
+    from gradtui.scenario.spec import resolve
 
     return resolve(name)
 

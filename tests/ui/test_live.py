@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gradtui.spec import discover, resolve
+from gradtui.scenario.spec import discover, resolve
 from gradtui.ui.app import GradApp
 from gradtui.ui.screens.dashboard import DashboardScreen
 from gradtui.ui.screens.help import HelpScreen

@@ -7,7 +7,7 @@ notifications are cleared before the picture, so every run draws the same SVG. U
 
 from __future__ import annotations
 
-from gradtui.spec import discover
+from gradtui.scenario.spec import discover
 from gradtui.ui.screens.runscreen import RunScreen
 from tests.ui.conftest import wait_for
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from gradtui.diagnosis.ranks import KIND, RankStreams
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.ranks import KIND, RankStreams, expand, rank_path, split_rank
-from gradtui.recording import Recorder
-from gradtui.recordings import load_run, report_run
+from gradtui.recording.lines import Recorder
+from gradtui.recording.paths import expand, rank_path, split_rank
+from gradtui.report.recorded import load_run, report_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,12 +9,12 @@ import sys
 import pytest
 from diagnosis_fakes import chain, healthy, started
 
-from gradtui.report import build_report, diagnose, format_report
+from gradtui.report.build import build_report, diagnose, format_report
 
 
 def test_importing_the_diagnosis_rules_loads_neither_torch_nor_textual():
     code = (
-        "import sys, gradtui.diagnosis, gradtui.report; "
+        "import sys, gradtui.diagnosis, gradtui.report.build; "
         "print(sorted(m for m in ('torch', 'textual') if m in sys.modules))"
     )
     out = subprocess.run(

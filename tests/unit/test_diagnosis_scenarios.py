@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 
 from gradtui.cli import main
-from gradtui.spec import resolve
+from gradtui.scenario.spec import resolve
 
 pytestmark = pytest.mark.slow  # trains every shipped scenario once
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.engine.loop import run
 from gradtui.events import Diagnosis
-from gradtui.spec import DataSpec, FaultSpec, ModelSpec, ScenarioSpec, TrainSpec
+from gradtui.scenario.loop import run
+from gradtui.scenario.spec import DataSpec, FaultSpec, ModelSpec, ScenarioSpec, TrainSpec
 
 
 def spec(name, model=None, data=None, train=None, fault=None) -> ScenarioSpec:

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from gradtui.engine.loop import run
 from gradtui.events import RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.spec import ScenarioSpec, resolve
+from gradtui.scenario.loop import run
+from gradtui.scenario.spec import ScenarioSpec, resolve
 
 
 def events_of(spec: ScenarioSpec, should_stop=lambda: False) -> list:

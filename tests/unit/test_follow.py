@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.follow import Follower, follow
-from gradtui.recording import Recorder, RecordingError, event_to_json, read_recording
+from gradtui.recording.follow import Follower, follow
+from gradtui.recording.lines import Recorder, RecordingError, event_to_json, read_recording
 
 
 def started() -> RunStarted:
@@ -77,7 +77,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.recording import Recorder
+from gradtui.recording.lines import Recorder
 path = Path(sys.argv[1])
 with Recorder(path) as rec:
     rec(RunStarted("x", "x", "", {}, (LayerInfo("fc", "Linear", 0, 10),), ("fc",), 0, 4))
@@ -103,7 +103,7 @@ KILLED = textwrap.dedent(
     import os, sys
     from pathlib import Path
     from gradtui.events import LayerInfo, RunStarted, StepStats
-    from gradtui.recording import Recorder, event_to_json
+    from gradtui.recording.lines import Recorder, event_to_json
     rec = Recorder(Path(sys.argv[1]))
     rec(RunStarted("x", "x", "", {}, (LayerInfo("fc", "Linear", 0, 10),), ("fc",), 0, 4))
     rec(StepStats(0, 1.0, 1.0, None, (1.0,), (0,), (2.0,), (1e-3,), (0.5,)))

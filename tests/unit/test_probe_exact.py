@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 
-from gradtui.engine.loop import run
-from gradtui.engine.models import batches, build_model, make_data
 from gradtui.events import StepStats
-from gradtui.spec import ScenarioSpec
+from gradtui.scenario.loop import run
+from gradtui.scenario.models import batches, build_model, make_data
+from gradtui.scenario.spec import ScenarioSpec
 
 SPEC = ScenarioSpec(
     name="two_layer",

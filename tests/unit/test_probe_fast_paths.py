@@ -12,13 +12,13 @@ import math
 import pytest
 import torch
 
-from gradtui.engine import probe as probe_module
-from gradtui.engine.heavy import ActivationTally, gradient_spread
-from gradtui.engine.loop import make_optimizer, watch_points
-from gradtui.engine.models import batches, build_model, make_data
-from gradtui.engine.norms import MAX_STACKED_NUMEL, NormPlan
-from gradtui.engine.probe import MAX_READINGS, Probe
-from gradtui.spec import ScenarioSpec
+from gradtui.probe import probe as probe_module
+from gradtui.probe.heavy import ActivationTally, gradient_spread
+from gradtui.probe.norms import MAX_STACKED_NUMEL, NormPlan
+from gradtui.probe.probe import MAX_READINGS, Probe
+from gradtui.scenario.loop import make_optimizer, watch_points
+from gradtui.scenario.models import batches, build_model, make_data
+from gradtui.scenario.spec import ScenarioSpec
 
 
 def mixed_tensors() -> list[torch.Tensor]:

@@ -16,7 +16,7 @@ from gradtui.events import (
     event_from_dict,
     event_to_dict,
 )
-from gradtui.recording import Recorder, RecordingError, read_recording
+from gradtui.recording.lines import Recorder, RecordingError, read_recording
 
 STARTED = RunStarted(
     scenario="s",

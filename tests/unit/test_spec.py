@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from gradtui.cli import main
-from gradtui.spec import ScenarioError, builtin_scenario_dir, discover, load_scenario, resolve
+from gradtui.scenario.spec import (
+    ScenarioError,
+    builtin_scenario_dir,
+    discover,
+    load_scenario,
+    resolve,
+)
 
 GOOD = """
 name = "{name}"

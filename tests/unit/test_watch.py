@@ -13,7 +13,7 @@ from torch import nn
 
 import gradtui
 from gradtui.events import RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.recording import read_recording
+from gradtui.recording.lines import read_recording
 
 
 class SmallCNN(nn.Module):
@@ -369,7 +369,7 @@ def test_close_removes_every_hook():
 
 
 def test_an_internal_error_is_logged_once_and_training_goes_on(monkeypatch, caplog):
-    from gradtui.engine.probe import Probe
+    from gradtui.probe.probe import Probe
 
     def broken(self, step, loss):
         raise ZeroDivisionError("a bug of ours")

@@ -13,8 +13,8 @@ from torch import nn
 
 import gradtui
 from gradtui.cli import main
-from gradtui.recording import read_recording
-from gradtui.report import build_report, diagnose
+from gradtui.recording.lines import read_recording
+from gradtui.report.build import build_report, diagnose
 
 
 def record_run(path: Path, steps: int = 8, zero_grad: bool = True) -> None:

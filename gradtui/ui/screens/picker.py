@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gradtui.spec import Catalog, ScenarioSpec
+from gradtui.scenario.spec import Catalog, ScenarioSpec
 
 
 def matches(words: list[str], *fields: str) -> bool:

@@ -78,7 +78,7 @@ def _innermost_user_frame(anomaly_text: str) -> str:
 
 
 def _short(frame: str) -> str:
-    # 'File "/x/y/gradtui/engine/models.py", line 60, in forward' -> 'models.py:60 in forward'
+    # 'File "/x/y/gradtui/scenario/models.py", line 60, in forward' -> 'models.py:60 in forward'
     try:
         path = frame.split('"')[1]
         rest = frame.split('",', 1)[1].strip()

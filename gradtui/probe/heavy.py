@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from gradtui.engine.norms import MAX_STACKED_NUMEL, NormPlan
+from gradtui.probe.norms import MAX_STACKED_NUMEL, NormPlan
 
 # A sigmoid or tanh unit counts as saturated when its local derivative is below a tenth of
 # the derivative's peak: sigmoid beyond |z| > 3.64, tanh beyond |z| > 1.82.

@@ -9,9 +9,9 @@ from typing import Any
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.events import Event, StepStats
-from gradtui.recording import Recorder
-from gradtui.report import build_report
-from gradtui.spec import ScenarioSpec
+from gradtui.recording.lines import Recorder
+from gradtui.report.build import build_report
+from gradtui.scenario.spec import ScenarioSpec
 
 
 class Progress:
@@ -43,7 +43,7 @@ def run_headless(
 ) -> dict[str, Any]:
     import torch
 
-    from gradtui.engine.loop import run
+    from gradtui.scenario.loop import run
 
     # The scenarios' networks are small: one thread runs them fastest (threads spin and wait
     # on matrices this size), and the dashboard's worker uses one too, so a headless run and a

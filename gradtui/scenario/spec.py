@@ -152,7 +152,7 @@ def _first_error(exc: ValidationError) -> str:
 
 def builtin_scenario_dir() -> Path:
     """The shipped scenarios: inside the installed package, or at the top of a checkout."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     installed = package / "scenarios"
     return installed if installed.is_dir() else package.parent / "scenarios"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gradtui.spec import DataSpec, ModelSpec, ScenarioSpec
+from gradtui.scenario.spec import DataSpec, ModelSpec, ScenarioSpec
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,

@@ -10,17 +10,16 @@ the fact or while attached, so watching never adds a collective call to the user
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradtui.events import Diagnosis, RunStarted, StepStats
+from gradtui.recording.paths import split_rank
 
 KIND = "rank_divergence"
 # All-reduce hands every rank the same bits; a relative difference above this is not rounding.
 REL_TOLERANCE = 1e-4
-_RANK_SUFFIX = re.compile(r"^(?P<base>.*)\.rank(?P<rank>\d+)$")
 
 WHY = (
     "Data-parallel training keeps one copy of the model per rank and averages the gradients "
@@ -35,40 +34,6 @@ FIX = (
     "on every rank (or let DDP broadcast them from rank 0), and keep per-rank randomness to the "
     "data."
 )
-
-
-def rank_path(path: Path, rank: int) -> Path:
-    """runs/exp1.jsonl -> runs/exp1.rank0.jsonl"""
-    return path.with_name(f"{path.stem}.rank{rank}{path.suffix}")
-
-
-def split_rank(path: Path) -> tuple[Path, int | None]:
-    """runs/exp1.rank3.jsonl -> (runs/exp1.jsonl, 3); a plain file -> (itself, None)."""
-    match = _RANK_SUFFIX.match(path.stem)
-    if not match:
-        return path, None
-    return path.with_name(match["base"] + path.suffix), int(match["rank"])
-
-
-def expand(paths: Iterable[Path]) -> list[list[Path]]:
-    """Group the given files into runs: the rank files of one run together, rank order; a
-    name that does not exist but has rank files (runs/exp1.jsonl for exp1.rank*.jsonl) stands
-    for all of them."""
-    groups: dict[Path, dict[int, Path]] = {}
-    singles: list[list[Path]] = []
-    for path in paths:
-        base, rank = split_rank(path)
-        if rank is not None:
-            groups.setdefault(base, {})[rank] = path
-            continue
-        found = sorted(path.parent.glob(f"{path.stem}.rank*{path.suffix}"))
-        ranked = [(split_rank(p)[1], p) for p in found]
-        ranked = [(r, p) for r, p in ranked if r is not None]
-        if not path.exists() and ranked:
-            groups.setdefault(path, {}).update(ranked)
-        else:
-            singles.append([path])
-    return singles + [[group[r] for r in sorted(group)] for group in groups.values()]
 
 
 def rank_of(started: RunStarted | None, path: Path, fallback: int) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gradtui.events import Event, RunFailed, RunFinished
-from gradtui.recording import FORMAT, RecordingError, event_from_json
+from gradtui.recording.lines import FORMAT, RecordingError, event_from_json
 
 READ_CHUNK = 1 << 20  # at most this many bytes per poll, so one poll stays short
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from gradtui.engine.clipping import clip_with_norm
-from gradtui.engine.locate import first_nonfinite_module, forward_line_of_failure
-from gradtui.engine.models import Block, Net, batches, build_model, make_data
-from gradtui.engine.probe import Probe, Watched
 from gradtui.events import Event, LayerInfo, RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.spec import ScenarioSpec, spec_as_data
+from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.locate import first_nonfinite_module, forward_line_of_failure
+from gradtui.probe.probe import Probe, Watched
+from gradtui.scenario.models import Block, Net, batches, build_model, make_data
+from gradtui.scenario.spec import ScenarioSpec, spec_as_data
 
 Emit = Callable[[Event], None]
 # A run whose loss stays non-finite this many steps in a row cannot recover: stop it.

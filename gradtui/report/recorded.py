@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradtui.diagnosis.ranks import RankStreams, rank_of
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.ranks import RankStreams, rank_of
-from gradtui.recording import RecordingError, read_recording
-from gradtui.report import build_report, diagnose, format_report
+from gradtui.recording.lines import RecordingError, read_recording
+from gradtui.report.build import build_report, diagnose, format_report
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from gradtui.engine.heavy import ActivationTally, gradient_spread
-from gradtui.engine.norms import NormPlan
-from gradtui.engine.updates import plain_sgd
 from gradtui.events import StepStats
+from gradtui.probe.heavy import ActivationTally, gradient_spread
+from gradtui.probe.norms import NormPlan
+from gradtui.probe.updates import plain_sgd
 
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 # Plans kept for different sets of measured shapes (a last, smaller batch makes a second one;
