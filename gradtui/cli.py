@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
 
 FAIL_ON = ("warning", "error")
@@ -139,7 +140,7 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from gradtui.recording.lines import RecordingError, read_recording
+    from gradtui.recording import RecordingError, read_recording
 
     if len(args.files) > 2:
         print("gradtui: replay takes one file, or two to compare", file=sys.stderr)
@@ -158,7 +159,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from gradtui.recording.lines import RecordingError
+    from gradtui.recording import RecordingError
     from gradtui.recording.paths import expand
     from gradtui.report.recorded import format_run_report, load_run, report_run
 
@@ -207,8 +208,7 @@ def _attach(args: argparse.Namespace) -> int:
 def _exit_code(report: dict, fail_on: str | None) -> int:
     if fail_on is None:
         return 0
-    worst = {"warning": ("warning", "error"), "error": ("error",)}[fail_on]
-    return 1 if any(d["severity"] in worst for d in report["diagnoses"]) else 0
+    return 1 if any(at_least(d["severity"], fail_on) for d in report["diagnoses"]) else 0
 
 
 if __name__ == "__main__":

@@ -10,10 +10,14 @@ per-block values are indexed like ``RunStarted.blocks``. A value that could not 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal
 
 Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("error", "warning", "info")  # most severe first
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+RunSource = Literal["scenario", "watch"]
 LayerStatus = Literal[
     "ok", "vanishing", "exploding", "nonfinite", "missing", "frozen", "dead", "saturated"
 ]
@@ -42,7 +46,15 @@ class RunStarted:
     blocks: tuple[str, ...]
     total_steps: int  # 0 when unknown (a user's open-ended loop)
     heavy_every: int  # steps between the heavier statistics
-    activation: str = ""  # the scenario's activation, when there is one
+    activation: str = ""  # the model's activation, when one is known
+    # What the rules may know about the run, typed; ``spec`` above is for display only.
+    source: RunSource = "scenario"
+    batch: int | None = None  # examples per step; None when not known (a user's loop)
+    init: str = ""  # the scenario's weight init ("kaiming", ...); "" when not known
+    optimizer: str = ""  # the optimizer's class name in lower case ("sgd", "adam"); "" unknown
+    model: str = ""  # the model's class name
+    rank: int | None = None  # this process's rank in a distributed run; None when not one
+    world_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,16 @@ class Diagnosis:
     message: str  # what and where, with the numbers
     why: str  # the chain-rule reason
     fix: str  # concrete changes
+
+
+def most_severe_first(diagnoses: Iterable[Diagnosis]) -> list[Diagnosis]:
+    """Most severe first, then by the step each was first seen."""
+    return sorted(diagnoses, key=lambda d: (SEVERITY_RANK[d.severity], d.step))
+
+
+def at_least(severity: Severity, floor: Severity) -> bool:
+    """True when ``severity`` is ``floor`` or more severe."""
+    return SEVERITY_RANK[severity] <= SEVERITY_RANK[floor]
 
 
 Event = RunStarted | StepStats | RunFinished | RunFailed | Diagnosis

@@ -10,7 +10,6 @@ import math
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.chain import ChainTracker
@@ -33,9 +32,6 @@ class RunInfo:
 
     @classmethod
     def from_event(cls, event: RunStarted) -> RunInfo:
-        spec: dict[str, Any] = event.spec or {}
-        train = spec.get("train") or {}
-        model = spec.get("model") or {}
         block_layers: list[list[int]] = [[] for _ in event.blocks]
         for i, layer in enumerate(event.layers):
             if 0 <= layer.block < len(block_layers):
@@ -46,9 +42,9 @@ class RunInfo:
             trainable=tuple(layer.params > 0 for layer in event.layers),
             blocks=event.blocks,
             block_layers=tuple(tuple(b) for b in block_layers),
-            activation=event.activation or str(model.get("activation", "")),
-            batch=train.get("batch"),
-            init=str(model.get("init", "")),
+            activation=event.activation,
+            batch=event.batch,
+            init=event.init,
             total_steps=event.total_steps,
         )
 

@@ -26,9 +26,17 @@ from gradtui.diagnosis.rules_params import (
 )
 from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
 from gradtui.diagnosis.rules_update import UPDATE, UpdateRatioRule
-from gradtui.events import Diagnosis, Event, LayerStatus, RunFailed, RunStarted, StepStats
+from gradtui.events import (
+    SEVERITY_RANK,
+    Diagnosis,
+    Event,
+    LayerStatus,
+    RunFailed,
+    RunStarted,
+    StepStats,
+    most_severe_first,
+)
 
-SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # When several rules flag one layer, the status shown is the first of these.
 STATUS_PRIORITY: tuple[LayerStatus, ...] = (
     "nonfinite",
@@ -102,7 +110,7 @@ class Diagnoser:
 
     def diagnoses(self) -> list[Diagnosis]:
         """Every diagnosis fired so far, most severe first, then by step."""
-        return sorted(self._by_key.values(), key=lambda d: (SEVERITY_RANK[d.severity], d.step))
+        return most_severe_first(self._by_key.values())
 
     def layer_status(self) -> tuple[LayerStatus, ...]:
         """The current status of each layer, in RunStarted.layers order."""

@@ -37,9 +37,8 @@ FIX = (
 
 
 def rank_of(started: RunStarted | None, path: Path, fallback: int) -> int:
-    watch = (started.spec.get("watch") or {}) if started else {}
-    if isinstance(watch.get("rank"), int):
-        return watch["rank"]
+    if started is not None and started.rank is not None:
+        return started.rank
     _, rank = split_rank(path)
     return fallback if rank is None else rank
 

@@ -19,7 +19,7 @@ from gradtui.diagnosis.words import (
     runs,
     times,
 )
-from gradtui.events import Diagnosis, LayerStatus, Severity
+from gradtui.events import Diagnosis, LayerStatus, Severity, at_least
 
 VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
@@ -257,8 +257,7 @@ class ExplodingRule:
         severity: Severity = (
             "info" if clipped else ("error" if ratio >= T.EXPLODE_JUMP_ERROR else "warning")
         )
-        order = {"info": 0, "warning": 1, "error": 2}
-        if self._jump_severity and order[severity] <= order[self._jump_severity]:
+        if self._jump_severity and at_least(self._jump_severity, severity):
             return None
         self._jump_severity = severity
         if self._jump_first is None:

@@ -8,13 +8,11 @@ are handled. The writer is done once a RunFinished or RunFailed event arrives.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from gradtui.events import Event, RunFailed, RunFinished
-from gradtui.recording.lines import FORMAT, RecordingError, event_from_json
+from gradtui.recording.parser import LineParser, RecordingError
 
 READ_CHUNK = 1 << 20  # at most this many bytes per poll, so one poll stays short
 
@@ -28,8 +26,7 @@ class Follower:
         self.last_growth = time.monotonic()
         self._offset = 0
         self._partial = b""
-        self._header_seen = False
-        self._line = 0
+        self._parser = LineParser(self.path)
 
     def poll(self) -> list[Event]:
         """The complete events appended since the last poll (maybe none)."""
@@ -65,47 +62,15 @@ class Follower:
     def _reset(self) -> None:
         self._offset = 0
         self._partial = b""
-        self._header_seen = False
-        self._line = 0
+        self._parser = LineParser(self.path)
         self.finished = False
         self.events_read = 0
 
     def _parse(self, raw: bytes) -> Event | None:
-        self._line += 1
-        line = raw.decode("utf-8").strip()
-        if not line:
+        event = self._parser.feed(raw.decode("utf-8"))
+        if event is None:
             return None
-        if not self._header_seen:
-            try:
-                header = json.loads(line)
-            except json.JSONDecodeError:
-                header = None
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
-                raise RecordingError(f"{self.path}: line 1: not a {FORMAT} header")
-            self._header_seen = True
-            return None
-        try:
-            event = event_from_json(line)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RecordingError(
-                f"{self.path}: line {self._line}: not a valid event ({exc})"
-            ) from None
         self.events_read += 1
         if isinstance(event, RunFinished | RunFailed):
             self.finished = True
         return event
-
-
-def follow(
-    path: Path, interval_s: float = 0.2, idle_timeout_s: float | None = None
-) -> Iterator[Event]:
-    """Every event of the recording, waiting for more until the writer finishes (or, with
-    ``idle_timeout_s``, until the file has not grown for that long)."""
-    follower = Follower(path)
-    while True:
-        yield from follower.poll()
-        if follower.finished:
-            return
-        if idle_timeout_s is not None and follower.idle_seconds() > idle_timeout_s:
-            return
-        time.sleep(interval_s)

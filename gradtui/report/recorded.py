@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from gradtui.diagnosis.ranks import RankStreams, rank_of
-from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.recording.lines import RecordingError, read_recording
+from gradtui.events import (
+    Diagnosis,
+    Event,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepStats,
+    most_severe_first,
+)
+from gradtui.recording import RecordingError, read_recording
 from gradtui.report.build import build_report, diagnose, format_report
 
 
@@ -69,8 +77,7 @@ def merge_diagnoses(*groups: Iterable[Diagnosis]) -> list[Diagnosis]:
     for group in groups:
         for d in group:
             seen.setdefault((d.kind, d.layers), d)
-    rank = {"error": 0, "warning": 1, "info": 2}
-    return sorted(seen.values(), key=lambda d: (rank[d.severity], d.step))
+    return most_severe_first(seen.values())
 
 
 def compare_ranks(run: Recorded) -> RankStreams:

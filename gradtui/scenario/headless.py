@@ -9,7 +9,7 @@ from typing import Any
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.events import Event, StepStats
-from gradtui.recording.lines import Recorder
+from gradtui.recording import Recorder
 from gradtui.report.build import build_report
 from gradtui.scenario.spec import ScenarioSpec
 

@@ -79,6 +79,10 @@ def started_event(spec: ScenarioSpec, watched: Watched) -> RunStarted:
         total_steps=spec.train.steps,
         heavy_every=spec.train.heavy_every,
         activation=spec.model.activation,
+        source="scenario",
+        batch=spec.train.batch,
+        init=spec.model.init,
+        optimizer=spec.train.optimizer,
     )
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.diagnosis.diagnoser import SEVERITY_RANK
 from gradtui.events import (
     Diagnosis,
     Event,
@@ -24,6 +23,7 @@ from gradtui.events import (
     RunFinished,
     RunStarted,
     StepStats,
+    most_severe_first,
 )
 from gradtui.ui.format import NONFINITE, ZERO, log10_of
 
@@ -224,7 +224,7 @@ class RunHistory:
         own = self.diagnoser.diagnoses()
         kinds = {d.kind for d in own}
         recorded = [d for d in self._recorded.values() if d.kind not in kinds]
-        return sorted([*own, *recorded], key=lambda d: (SEVERITY_RANK[d.severity], d.step))
+        return most_severe_first([*own, *recorded])
 
     def take_unannounced(self) -> list[Diagnosis]:
         new, self.unannounced = self.unannounced, []

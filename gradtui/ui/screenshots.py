@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from gradtui.events import Event
-from gradtui.recording.lines import Recorder, read_recording
+from gradtui.recording import Recorder, read_recording
 from gradtui.scenario.spec import discover, resolve
 from gradtui.ui.app import GradApp
 from gradtui.ui.screens.runscreen import RunScreen

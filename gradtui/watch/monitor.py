@@ -31,7 +31,7 @@ from gradtui.diagnosis import Diagnoser
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.probe.clipping import clip_with_norm
 from gradtui.probe.probe import Probe
-from gradtui.recording.lines import Recorder
+from gradtui.recording import Recorder
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
@@ -248,12 +248,17 @@ class Monitor:
                 scenario=self.name,
                 title=f"{self.name} · {type(self.model).__name__}{self.world.title_suffix()}",
                 lesson="",
-                spec={"watch": {"model": type(self.model).__name__, **self.world.as_data()}},
+                spec={},
                 layers=self._layout.layers,
                 blocks=self._layout.blocks,
                 total_steps=self.total_steps,
                 heavy_every=self.every,
                 activation=self._activation,
+                source="watch",
+                optimizer=type(self.optimizer).__name__.lower() if self.optimizer else "",
+                model=type(self.model).__name__,
+                rank=self.world.rank if self.world.size > 1 else None,
+                world_size=self.world.size,
             )
         )
 

@@ -63,6 +63,3 @@ class World:
 
     def title_suffix(self) -> str:
         return f" · rank {self.rank}/{self.size}" if self.size > 1 else ""
-
-    def as_data(self) -> dict[str, int]:
-        return {"rank": self.rank, "world_size": self.size}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gradtui.events import Event
-from gradtui.recording.lines import Recorder, read_recording
+from gradtui.recording import Recorder, read_recording
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioSpec, discover, resolve
 from gradtui.ui.app import GradApp
 from gradtui.ui.sources import ReplaySource

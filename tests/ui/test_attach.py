@@ -52,7 +52,7 @@ async def test_attach_follows_a_training_script_until_it_finishes(tmp_path: Path
 
 async def test_attach_shows_rank_files_side_by_side_with_their_divergence(tmp_path: Path) -> None:
     from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-    from gradtui.recording.lines import Recorder
+    from gradtui.recording import Recorder
     from gradtui.recording.paths import rank_path
 
     base = tmp_path / "exp.jsonl"

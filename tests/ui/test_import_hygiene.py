@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
         __import__(module.name)
     assert "torch" not in sys.modules, "importing the UI loaded torch"
 
-    from gradtui.recording.lines import read_recording
+    from gradtui.recording import read_recording
     from gradtui.ui.app import GradApp
 
     async def replay() -> None:

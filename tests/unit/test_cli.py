@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gradtui.cli import main
-from gradtui.recording.lines import read_recording
+from gradtui.recording import read_recording
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import pytest
 
 from gradtui.diagnosis.ranks import KIND, RankStreams
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.recording.lines import Recorder
+from gradtui.recording import Recorder
 from gradtui.recording.paths import expand, rank_path, split_rank
 from gradtui.report.recorded import load_run, report_run
 
@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def started(rank: int) -> RunStarted:
     layers = (LayerInfo("fc1", "Linear", 0, 10), LayerInfo("fc2", "Linear", 1, 10))
-    return RunStarted(
-        "exp", "exp", "", {"watch": {"rank": rank, "world_size": 2}}, layers, ("fc1", "fc2"), 0, 4
-    )
+    return RunStarted("exp", "exp", "", {}, layers, ("fc1", "fc2"), 0, 4, rank=rank, world_size=2)
 
 
 def step(i: int, grads=(1.0, 2.0), loss: float = 1.0, weights=(3.0, 4.0)) -> StepStats:

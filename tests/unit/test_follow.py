@@ -5,13 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.recording.follow import Follower, follow
-from gradtui.recording.lines import Recorder, RecordingError, event_to_json, read_recording
+from gradtui.recording import Recorder, RecordingError, read_recording
+from gradtui.recording.codec import event_to_json
+from gradtui.recording.follow import Follower
 
 
 def started() -> RunStarted:
@@ -77,7 +79,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.recording.lines import Recorder
+from gradtui.recording import Recorder
 path = Path(sys.argv[1])
 with Recorder(path) as rec:
     rec(RunStarted("x", "x", "", {}, (LayerInfo("fc", "Linear", 0, 10),), ("fc",), 0, 4))
@@ -88,11 +90,22 @@ with Recorder(path) as rec:
 """
 
 
+def follow_until_finished(path: Path, timeout_s: float = 60) -> list:
+    follower = Follower(path)
+    events = []
+    waited = 0.0
+    while not follower.finished and waited < timeout_s:
+        events += follower.poll()
+        time.sleep(0.02)
+        waited += 0.02
+    return events
+
+
 def test_follow_reads_another_process_until_it_finishes(tmp_path: Path):
     path = tmp_path / "live.jsonl"
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
     try:
-        events = list(follow(path, interval_s=0.02, idle_timeout_s=30))
+        events = follow_until_finished(path)
     finally:
         writer.wait(30)
     assert [e.type for e in events] == ["run_started"] + ["step"] * 6 + ["run_finished"]
@@ -103,7 +116,8 @@ KILLED = textwrap.dedent(
     import os, sys
     from pathlib import Path
     from gradtui.events import LayerInfo, RunStarted, StepStats
-    from gradtui.recording.lines import Recorder, event_to_json
+    from gradtui.recording import Recorder
+    from gradtui.recording.codec import event_to_json
     rec = Recorder(Path(sys.argv[1]))
     rec(RunStarted("x", "x", "", {}, (LayerInfo("fc", "Linear", 0, 10),), ("fc",), 0, 4))
     rec(StepStats(0, 1.0, 1.0, None, (1.0,), (0,), (2.0,), (1e-3,), (0.5,)))

@@ -1,5 +1,6 @@
 """Events survive the trip through JSON Lines, non-finite numbers included."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -16,7 +17,7 @@ from gradtui.events import (
     event_from_dict,
     event_to_dict,
 )
-from gradtui.recording.lines import Recorder, RecordingError, read_recording
+from gradtui.recording import Recorder, RecordingError, read_recording
 
 STARTED = RunStarted(
     scenario="s",
@@ -104,3 +105,42 @@ def test_a_bad_recording_is_one_line_naming_file_and_line(tmp_path: Path, text, 
         read_recording(path)
     assert expected in str(info.value) and str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_a_version_1_scenario_recording_loads_with_its_typed_fields_filled_in():
+    loaded = read_recording(FIXTURES / "v1_scenario_relu_deep.jsonl")
+    started = loaded.events[0]
+    assert isinstance(started, RunStarted) and loaded.warning is None
+    assert (started.source, started.batch, started.init, started.optimizer) == (
+        "scenario",
+        64,
+        "kaiming",
+        "sgd",
+    )
+    assert started.activation == "relu" and started.rank is None
+    assert sum(isinstance(e, StepStats) for e in loaded.events) == 6
+
+
+def test_a_version_1_watch_recording_loads_as_a_users_loop():
+    started = read_recording(FIXTURES / "v1_watch_mlp.jsonl").events[0]
+    assert isinstance(started, RunStarted)
+    assert (started.source, started.model, started.rank, started.world_size) == (
+        "watch",
+        "Sequential",
+        None,
+        1,
+    )
+    assert started.batch is None and started.spec == {}
+
+
+def test_a_new_recording_keeps_the_typed_fields(tmp_path: Path):
+    started = dataclasses.replace(
+        STARTED, source="watch", optimizer="adamw", model="GPT", rank=1, world_size=2
+    )
+    path = tmp_path / "typed.jsonl"
+    with Recorder(path) as recorder:
+        recorder(started)
+    assert read_recording(path).events == [started]

@@ -13,7 +13,7 @@ from torch import nn
 
 import gradtui
 from gradtui.events import RunFailed, RunFinished, RunStarted, StepStats
-from gradtui.recording.lines import read_recording
+from gradtui.recording import read_recording
 
 
 class SmallCNN(nn.Module):

@@ -13,7 +13,7 @@ from torch import nn
 
 import gradtui
 from gradtui.cli import main
-from gradtui.recording.lines import read_recording
+from gradtui.recording import read_recording
 from gradtui.report.build import build_report, diagnose
 
 
@@ -93,7 +93,7 @@ def test_report_does_not_import_torch(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "cannot read"), ("not json\n", "not a gradtui.recording/1 header")],
+    [(None, "cannot read"), ("not json\n", "not a gradtui.recording/2 header")],
 )
 def test_report_of_a_bad_file_is_one_line(tmp_path: Path, capsys, content, message):
     path = tmp_path / "bad.jsonl"

@@ -1,0 +1,33 @@
+"""Writes a run to a recording as it happens."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO
+
+from gradtui.events import Event
+from gradtui.recording.codec import event_to_json
+from gradtui.recording.parser import FORMAT
+
+
+class Recorder:
+    """Writes events to a file as they come; usable as ``emit``. Line-buffered."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = path.open("w", encoding="utf-8", buffering=1)
+        self._file.write(json.dumps({"format": FORMAT}) + "\n")
+
+    def __call__(self, event: Event) -> None:
+        self._file.write(event_to_json(event) + "\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
