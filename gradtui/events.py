@@ -116,6 +116,16 @@ class RunFailed:
     forward_trace: str = ""
 
 
+def failed_run(step: int, exc: BaseException, forward_trace: str = "", see: str = "") -> RunFailed:
+    """The one way an exception becomes a RunFailed: its type and the first line of its text
+    (``see`` names where the rest is, a log file for one)."""
+    text = str(exc).strip()
+    message = text.splitlines()[0] if text else type(exc).__name__
+    if see:
+        message = f"{message} (details in {see})"
+    return RunFailed(step, type(exc).__name__, message, forward_trace)
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """A finding of the diagnosis rules, in plain words."""

@@ -14,26 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradtui.diagnosis.texts import RANK_DIVERGENCE_FIX as FIX
+from gradtui.diagnosis.texts import RANK_DIVERGENCE_WHY as WHY
 from gradtui.events import Diagnosis, RunStarted, StepStats
+from gradtui.numbers import exact
 from gradtui.recording.paths import split_rank
 
 KIND = "rank_divergence"
 # All-reduce hands every rank the same bits; a relative difference above this is not rounding.
 REL_TOLERANCE = 1e-4
-
-WHY = (
-    "Data-parallel training keeps one copy of the model per rank and averages the gradients "
-    "across ranks after backward, so every copy takes the same step. Once one copy's gradient "
-    "differs, its weights drift from the others and the ranks train different models; a "
-    "non-finite value on one rank alone also means that rank was not averaged with the others."
-)
-FIX = (
-    "Wrap the model in DistributedDataParallel before making the optimizer, and do not edit "
-    ".grad per rank after backward (or do it identically everywhere). Parameters used on some "
-    "ranks only need find_unused_parameters=True. Use the same seed for the initial weights "
-    "on every rank (or let DDP broadcast them from rank 0), and keep per-rank randomness to the "
-    "data."
-)
 
 
 def rank_of(started: RunStarted | None, path: Path, fallback: int) -> int:
@@ -129,7 +118,7 @@ class RankCheck:
         i = min(what)
         field_name = "gradient" if grad_off else "weight"
         values = {r: (s.grad_norm[i] if grad_off else s.weight_norm[i]) for r, s in by_rank.items()}
-        shown = ", ".join(f"rank {r}: {_fmt(v)}" for r, v in sorted(values.items()))
+        shown = ", ".join(f"rank {r}: {exact(v)}" for r, v in sorted(values.items()))
         return (
             f"At step {step} the ranks disagree on {len(what)} layer(s): the {field_name} norm "
             f"of layer {self.layers[i]} is {shown}. After the all-reduce these should be identical."
@@ -141,10 +130,6 @@ class RankCheck:
 
 def _listing(ranks: Sequence[int]) -> str:
     return ", ".join(str(r) for r in ranks)
-
-
-def _fmt(value: float | None) -> str:
-    return "None" if value is None else f"{value:.6g}"
 
 
 class RankStreams:

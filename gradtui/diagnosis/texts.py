@@ -230,3 +230,19 @@ LOSS_RISING_FIX = (
     "between steps, dying units); lower the learning rate or clip the gradient norm, and "
     "keep the checkpoint from where the loss was lowest."
 )
+
+
+# -- rank divergence (distributed runs) ---------------------------------------------------------
+RANK_DIVERGENCE_WHY = (
+    "Data-parallel training keeps one copy of the model per rank and averages the gradients "
+    "across ranks after backward, so every copy takes the same step. Once one copy's gradient "
+    "differs, its weights drift from the others and the ranks train different models; a "
+    "non-finite value on one rank alone also means that rank was not averaged with the others."
+)
+RANK_DIVERGENCE_FIX = (
+    "Wrap the model in DistributedDataParallel before making the optimizer, and do not edit "
+    ".grad per rank after backward (or do it identically everywhere). Parameters used on some "
+    "ranks only need find_unused_parameters=True. Use the same seed for the initial weights "
+    "on every rank (or let DDP broadcast them from rank 0), and keep per-rank randomness to the "
+    "data."
+)

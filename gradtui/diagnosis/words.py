@@ -5,38 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from gradtui.numbers import decades, num, times
 
-def num(value: float | None) -> str:
-    """3 significant digits; scientific notation for very small or large magnitudes."""
-    if value is None:
-        return "n/a"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.3g}"
-
-
-def times(factor: float) -> str:
-    """A multiplying factor as '7x', '1.3x', '2.5e+06x'."""
-    if not math.isfinite(factor):
-        return "infinitely"
-    if factor >= 1e4:
-        return f"{factor:.1e}x"
-    if factor >= 10:
-        return f"{factor:.0f}x"
-    return f"{factor:.2g}x"
-
-
-def decades(ratio: float) -> str:
-    """How many orders of magnitude a ratio spans, as '15.7 decades'."""
-    if ratio <= 0:
-        return "all the way to zero"
-    return f"{abs(math.log10(ratio)):.1f} decades"
+__all__ = ["decades", "geometric_mean", "link_span", "name_list", "num", "runs", "times"]
 
 
 def name_list(names: Sequence[str], limit: int = 4) -> str:

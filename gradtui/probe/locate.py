@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from gradtui.events import StepStats
 
 
 def first_nonfinite_module(
@@ -87,3 +90,13 @@ def _short(frame: str) -> str:
         return f"{path.rsplit('/', 1)[-1]}:{line} in {func}"
     except IndexError:
         return frame
+
+
+def backward_culprit(stats: StepStats, blocks: list[str]) -> str:
+    """With a finite forward pass, the first link (from the loss side) whose backward turned
+    a finite gradient non-finite: "loss" if dL/d(output) is already bad, else a block."""
+    norms = stats.block_grad_norm
+    for j in range(len(norms) - 1, -1, -1):
+        if norms[j] is not None and not math.isfinite(norms[j]):
+            return "loss" if j == len(norms) - 1 else blocks[j + 1]
+    return "backward"

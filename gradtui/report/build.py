@@ -9,6 +9,7 @@ from typing import Any
 
 from gradtui.diagnosis import ChainLink, Diagnoser
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.numbers import short
 
 SCHEMA = "gradtui.report/1"
 
@@ -119,7 +120,7 @@ def format_report(report: dict[str, Any]) -> str:
     if report["loss"]:
         first = report["loss"][0]
         last = report["final_loss"]
-        lines.append(f"  loss {_num(first)} -> {_num(last)}")
+        lines.append(f"  loss {short(first)} -> {short(last)}")
         if len(losses) < len(report["loss"]):
             bad = report["loss"].index(None)
             lines.append(f"  loss went non-finite at step {bad}")
@@ -140,8 +141,8 @@ def format_report(report: dict[str, Any]) -> str:
         if layer.get("status", "ok") != "ok":
             notes.insert(0, layer["status"])
         lines.append(
-            f"  {layer['name']:<24}  {_num(layer['grad_norm_first']):>9} -> "
-            f"{_num(layer['grad_norm_last']):<9}  {_num(layer['grad_norm_median']):>9}  "
+            f"  {layer['name']:<24}  {short(layer['grad_norm_first']):>9} -> "
+            f"{short(layer['grad_norm_last']):<9}  {short(layer['grad_norm_median']):>9}  "
             + ", ".join(notes)
         )
     lines += _chain_lines(report.get("links", []))
@@ -163,10 +164,6 @@ def _chain_lines(links: list[dict[str, Any]]) -> list[str]:
     lines = ["  chain (loss -> input)       median link gain   cumulative from the loss"]
     for link in reversed(links):
         lines.append(
-            f"  {link['block']:<24}  {_num(link['gain_median']):>16}   {_num(link['cumulative'])}"
+            f"  {link['block']:<24}  {short(link['gain_median']):>16}   {short(link['cumulative'])}"
         )
     return lines
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"

@@ -22,6 +22,7 @@ from gradtui.events import (
     StepStats,
     most_severe_first,
 )
+from gradtui.numbers import pct, short
 from gradtui.recording import RecordingError, read_recording
 from gradtui.report.build import build_report, diagnose, format_report
 
@@ -109,20 +110,12 @@ def format_run_report(report: dict[str, Any]) -> str:
     lines = [f"ranks: {len(ranks['ranks'])}"]
     for r in ranks["ranks"]:
         lines.append(
-            f"  rank {r['rank']}: {r['steps']} steps, last loss {_num(r['last_loss'])}, "
-            f"last grad norm {_num(r['last_grad_norm_total'])}"
+            f"  rank {r['rank']}: {r['steps']} steps, last loss {short(r['last_loss'])}, "
+            f"last grad norm {short(r['last_grad_norm_total'])}"
         )
     lines.append(
-        f"  spread between ranks: last loss {_num(ranks['last_loss_spread'])} (each rank has "
-        f"its own data), grad norms {_pct(ranks['max_grad_norm_spread'])}, weight norms "
-        f"{_pct(ranks['max_weight_norm_spread'])} at most (all-reduce makes these 0)"
+        f"  spread between ranks: last loss {short(ranks['last_loss_spread'])} (each rank has "
+        f"its own data), grad norms {pct(ranks['max_grad_norm_spread'])}, weight norms "
+        f"{pct(ranks['max_weight_norm_spread'])} at most (all-reduce makes these 0)"
     )
     return text + "\n" + "\n".join(lines)
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.2g}%"

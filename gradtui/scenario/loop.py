@@ -9,9 +9,21 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from gradtui.events import Event, LayerInfo, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.events import (
+    Event,
+    LayerInfo,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepStats,
+    failed_run,
+)
 from gradtui.probe.clipping import clip_with_norm
-from gradtui.probe.locate import first_nonfinite_module, forward_line_of_failure
+from gradtui.probe.locate import (
+    backward_culprit,
+    first_nonfinite_module,
+    forward_line_of_failure,
+)
 from gradtui.probe.probe import Probe, Watched
 from gradtui.scenario.models import Block, Net, batches, build_model, make_data
 from gradtui.scenario.spec import ScenarioSpec, spec_as_data
@@ -136,13 +148,7 @@ class _Training:
             self.loss_fn(self.net(x), y).backward()
 
         trace = forward_line_of_failure(replay) if isinstance(exc, RuntimeError) else ""
-        text = str(exc).strip()
-        return RunFailed(
-            step=step,
-            error_type=type(exc).__name__,
-            message=text.splitlines()[0] if text else type(exc).__name__,
-            forward_trace=trace,
-        )
+        return failed_run(step, exc, trace)
 
 
 def _train(training: _Training, emit: Emit, should_stop: Callable[[], bool]) -> None:
@@ -177,16 +183,6 @@ def _emit_pending(probe: Probe, emit: Emit) -> None:
     done = probe.flush()
     if done is not None:
         emit(done)
-
-
-def backward_culprit(stats: StepStats, blocks: list[str]) -> str:
-    """With a finite forward pass, the first link (from the loss side) whose backward turned
-    a finite gradient non-finite: "loss" if dL/d(output) is already bad, else a block."""
-    norms = stats.block_grad_norm
-    for j in range(len(norms) - 1, -1, -1):
-        if norms[j] is not None and not math.isfinite(norms[j]):
-            return "loss" if j == len(norms) - 1 else blocks[j + 1]
-    return "backward"
 
 
 def _clip(spec: ScenarioSpec, net: Net, stats: StepStats) -> StepStats:

@@ -21,17 +21,6 @@ def log10_of(value: float | None) -> float:
     return math.log10(value)
 
 
-def sci(value: float | None, digits: int = 2) -> str:
-    """A value in scientific notation: 3.21e-05; '—' when unmeasured."""
-    if value is None:
-        return "—"
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}e}"
-
-
 # Colour by log10(norm): cold blues for vanishing, greens for a healthy middle, reds for large.
 # Every colour is one of the 16 standard terminal colours (as Rich defines them), so a
 # 16-colour terminal shows exactly these classes, still distinct.

@@ -32,12 +32,9 @@ SHOTS: dict[str, tuple[str, ...]] = {  # file name: scenarios replayed (none: th
 
 def record(names: set[str], folder: Path) -> dict[str, list[Event]]:
     """Train each scenario at its own seed and steps; return the recorded events."""
-    import torch
+    from gradtui.scenario.entry import load_trainer
 
-    from gradtui.scenario.loop import run
-
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
+    run = load_trainer()
     runs = {}
     for name in sorted(names):
         path = folder / f"{name}.jsonl"

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from gradtui.events import Event, RunFailed, StepStats
+from gradtui.events import Event, RunFailed, StepStats, failed_run
 
 # Indices into the shared controls array (doubles; each written by one side only).
 GENERATION = 0  # UI: bumped to abandon the current run (restart, quit)
@@ -127,24 +127,16 @@ def worker_main(commands: Any, out: Any, controls: Any) -> None:
 
 def _import_engine() -> Callable | None:
     try:
-        import torch
+        from gradtui.scenario.entry import load_trainer
 
-        from gradtui.scenario.loop import run
+        return load_trainer()
     except Exception:
         _log_traceback()
         return None
-    # One thread: these networks are small, and the dashboard needs a core of its own. With
-    # more threads than free cores, torch's worker threads spin and training slows severalfold.
-    torch.set_num_threads(1)
-    return run
 
 
 def _failed(step: int, exc: BaseException) -> RunFailed:
-    return RunFailed(
-        step=step,
-        error_type=type(exc).__name__,
-        message=f"{str(exc).strip() or type(exc).__name__} (details in {LOG_PATH})",
-    )
+    return failed_run(step, exc, see=str(LOG_PATH))
 
 
 def _silence_output() -> None:

@@ -28,8 +28,17 @@ import torch
 from torch import nn
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.events import (
+    Diagnosis,
+    Event,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepStats,
+    failed_run,
+)
 from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.locate import backward_culprit
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
@@ -265,8 +274,6 @@ class Monitor:
     def _nonfinite_source(self, stats: StepStats) -> str:
         """Where the first non-finite value appeared (see StepStats.nonfinite_source). With
         finite_checks="off" only the backward side can be named."""
-        from gradtui.scenario.loop import backward_culprit  # the scenario machinery: rare path
-
         assert self._layout is not None
         if self.finite_mode == "off":
             return backward_culprit(self._layout.reorder(stats), list(self._layout.blocks))
@@ -318,15 +325,7 @@ class Monitor:
         if replay and isinstance(exc, RuntimeError) and self._inputs.seen:
             with running_eagerly():
                 trace = failure_forward_line(self.model, self._inputs)
-        text = str(exc).strip()
-        self._finish(
-            RunFailed(
-                step=self.steps,
-                error_type=type(exc).__name__,
-                message=text.splitlines()[0] if text else type(exc).__name__,
-                forward_trace=trace,
-            )
-        )
+        self._finish(failed_run(self.steps, exc, trace))
         self._release()
 
     def _abandon(self) -> None:

@@ -27,17 +27,17 @@ def started(
         )
         for i, block in enumerate(blocks)
     )
-    spec = {"train": {"batch": batch}, "model": {"activation": activation}} if batch else {}
     return RunStarted(
         scenario="fake",
         title="fake",
         lesson="",
-        spec=spec,
+        spec={},
         layers=layers,
         blocks=blocks,
         total_steps=total_steps,
         heavy_every=10,
         activation=activation,
+        batch=batch or None,
     )
 
 
