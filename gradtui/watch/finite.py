@@ -24,10 +24,6 @@ class FiniteChecks:
         self._checks: list[tuple[str, torch.Tensor]] = []
         self._handles: list[RemovableHandle] = []
 
-    @property
-    def on(self) -> bool:
-        return bool(self._handles)
-
     def attach(self) -> None:
         """Check every module output of the coming forward pass (idempotent)."""
         self._checks.clear()
