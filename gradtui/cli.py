@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="the recording (it may not exist yet); rank files, or their common name, side by side",
     )
+    from gradtui.check import command as check_command
+
+    check_command.add_parser(commands)
     return parser
 
 
@@ -93,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "report": _report,
         "attach": _attach,
+        "check": _check,
     }[args.command]
     try:
         return command(args)
@@ -202,6 +206,12 @@ def _attach(args: argparse.Namespace) -> int:
 
     AttachApp(groups[0], catalog=discover(args.scenarios)).run()
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gradtui.check import command as check_command
+
+    return check_command.run(args)
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:
