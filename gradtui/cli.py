@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     from gradtui.check import command as check_command
 
     check_command.add_parser(commands)
+    from gradtui.learn import command as learn_command
+
+    learn_command.add_parsers(commands)
     return parser
 
 
@@ -97,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
         "attach": _attach,
         "check": _check,
+        "learn": _learn,
+        "sweep": _sweep,
     }[args.command]
     try:
         return command(args)
@@ -212,6 +217,18 @@ def _check(args: argparse.Namespace) -> int:
     from gradtui.check import command as check_command
 
     return check_command.run(args)
+
+
+def _learn(args: argparse.Namespace) -> int:
+    from gradtui.learn import command as learn_command
+
+    return learn_command.learn(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from gradtui.learn import command as learn_command
+
+    return learn_command.sweep(args)
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:

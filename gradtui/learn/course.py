@@ -55,6 +55,13 @@ def _ratio_words(digest: RunDigest) -> str:
     )
 
 
+def _grad_words(digest: RunDigest) -> str:
+    words = f"the largest total gradient norm was {_e(digest.max_finite_grad_norm)}"
+    if digest.first_nonfinite_step is not None:
+        return words + f" before it overflowed at step {digest.first_nonfinite_step}"
+    return words
+
+
 def _loss_words(digest: RunDigest) -> str:
     if digest.first_nonfinite_step is not None:
         return f"{digest.name}'s loss went non-finite at step {digest.first_nonfinite_step}"
@@ -75,8 +82,9 @@ def _answer_detach(runs: list[RunDigest]) -> str:
     missing = ", ".join(cut.missing) or "none"
     return (
         f"With the .detach(), {len(cut.missing)} layers got no gradient at all ({missing}); "
-        f"{_loss_words(cut)}. Without it, {len(whole.missing)} layers missed one and "
-        f"{_loss_words(whole)}. Everything before the cut stops learning, silently."
+        f"{_loss_words(cut)}. Without it, "
+        + (f"{len(whole.missing)} layers missed one" if whole.missing else "every layer got one")
+        + f" and {_loss_words(whole)}. Everything before the cut stops learning, silently."
     )
 
 
@@ -91,9 +99,9 @@ def _answer_residual(runs: list[RunDigest]) -> str:
 def _answer_clipping(runs: list[RunDigest]) -> str:
     wild, clipped = runs
     return (
-        f"Without clipping the largest total gradient norm was {_e(wild.max_grad_norm)} and "
-        f"{_loss_words(wild)}; with the norm clipped at 1.0 the largest was "
-        f"{_e(clipped.max_grad_norm)} (before clipping) and {_loss_words(clipped)}."
+        f"Without clipping, {_grad_words(wild)}, and {_loss_words(wild)}. With the norm "
+        f"clipped at 1.0, {_grad_words(clipped)} (before clipping; each update used at most "
+        f"1.0), and {_loss_words(clipped)}."
     )
 
 
@@ -126,9 +134,10 @@ def _answer_inplace(runs: list[RunDigest]) -> str:
         if run.failure.forward_trace.strip()
         else ""
     )
+    message = run.failure.message.splitlines()[0][:200].rstrip(".")
     return (
-        f"Step {run.failure.step} raised {run.failure.error_type}: "
-        f"{run.failure.message.splitlines()[0][:200]}.{trace} Sigmoid's backward uses its own "
+        f"Step {run.failure.step} raised {run.failure.error_type}: {message}.{trace} "
+        "Sigmoid's backward uses its own "
         "output y (σ' = y(1 - y)); changing y in place changed what backward reads, and "
         "autograd's version counter caught it."
     )
@@ -146,12 +155,8 @@ def _answer_init(runs: list[RunDigest]) -> str:
 
 def _answer_sweep(runs: list[RunDigest]) -> str:
     rows = [
-        f"lr {run.lr:g}: largest gradient norm {_e(run.max_grad_norm)}, "
-        + (
-            f"non-finite at step {run.first_nonfinite_step}"
-            if run.first_nonfinite_step is not None
-            else f"final loss {_e(run.final_loss)}"
-        )
+        f"lr {run.lr:g}: {_grad_words(run)}"
+        + ("" if run.first_nonfinite_step is not None else f", final loss {_e(run.final_loss)}")
         for run in runs
         if run.lr is not None
     ]

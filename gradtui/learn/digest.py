@@ -22,6 +22,7 @@ class RunDigest:
     first_loss: float | None = None
     final_loss: float | None = None
     max_grad_norm: float = 0.0  # the largest total gradient norm seen (inf when non-finite)
+    max_finite_grad_norm: float = 0.0  # the largest that was still finite
     first_nonfinite_step: int | None = None
     # Latest step at which both ends were measured: first layer's |∂L/∂W| and the last one's.
     first_layer_grad: float | None = None
@@ -57,6 +58,8 @@ class RunDigest:
         if not finite and self.first_nonfinite_step is None:
             self.first_nonfinite_step = stats.step
         self.max_grad_norm = max(self.max_grad_norm, total if math.isfinite(total) else math.inf)
+        if math.isfinite(total):
+            self.max_finite_grad_norm = max(self.max_finite_grad_norm, total)
         norms = stats.grad_norm
         self.missing = tuple(name for name, n in zip(self.layers, norms, strict=False) if n is None)
         if norms and norms[0] and norms[-1] and finite:
