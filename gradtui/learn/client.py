@@ -1,11 +1,16 @@
-"""The UI's line to the autograd worker (``python -m gradtui.learn.oracle``); no torch here."""
+"""The UI's line to the autograd worker (``python -m gradtui.learn.oracle``); no torch here.
+
+``ask`` blocks until the answer comes: call it from a thread worker, never the UI thread.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
+import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +25,19 @@ class OracleClient:
     """One worker process, started on the first question, asked one question at a time."""
 
     def __init__(self) -> None:
-        self._process: asyncio.subprocess.Process | None = None
-        self._lock = asyncio.Lock()
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
 
-    async def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        async with self._lock:
-            process = await self._running()
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            process = self._running()
             assert process.stdin is not None and process.stdout is not None
-            process.stdin.write((json.dumps(request) + "\n").encode())
-            await process.stdin.drain()
-            line = await process.stdout.readline()
+            try:
+                process.stdin.write(json.dumps(request) + "\n")
+                process.stdin.flush()
+                line = process.stdout.readline()
+            except (OSError, ValueError) as exc:
+                raise OracleError(f"the autograd worker stopped ({exc})") from exc
         if not line:
             raise OracleError("the autograd worker stopped")
         answer = json.loads(line)
@@ -37,25 +45,35 @@ class OracleClient:
             raise OracleError(answer["error"])
         return answer
 
-    async def _running(self) -> asyncio.subprocess.Process:
-        if self._process is None or self._process.returncode is not None:
+    def _running(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
             )
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "gradtui.learn.oracle",
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-                env=env,
-            )
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "gradtui.learn.oracle"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    env=env,
+                )
+            except OSError as exc:
+                raise OracleError(f"could not start the autograd worker: {exc}") from exc
         return self._process
 
     def close(self) -> None:
-        process = self._process
-        if process is not None and process.returncode is None:
+        """Ends our own worker process (only that one) and waits for it briefly."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
             process.kill()
-        self._process = None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=2)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()

@@ -110,17 +110,26 @@ class HandpropScreen(Screen[None]):
         self.redraw()
 
     def _ask_autograd(self) -> None:
-        self.run_worker(self._fetch(self.net), exclusive=True, group="autograd")
+        net = self.net
+        self.run_worker(lambda: self._fetch(net), thread=True, group="autograd")
 
-    async def _fetch(self, net: handprop.Net) -> None:
+    def _fetch(self, net: handprop.Net) -> None:
+        """In a thread: one question to the worker, one callback to the UI thread."""
         try:
-            answer = await self.oracle.ask({"net": net.to_dict(), "first": handprop.FIRST_X})
+            answer = self.oracle.ask({"net": net.to_dict(), "first": handprop.FIRST_X})
         except OracleError as exc:
-            self.error = str(exc)
+            self.app.call_from_thread(self._failed, str(exc))
         else:
-            if net == self.net:
-                self.autograd = answer["grads"]
-                self.first_autograd = answer["first"]
+            self.app.call_from_thread(self._arrived, net, answer)
+
+    def _arrived(self, net: handprop.Net, answer: dict) -> None:
+        if net == self.net:  # not an answer for weights already replaced
+            self.autograd = answer["grads"]
+            self.first_autograd = answer["first"]
+            self.redraw()
+
+    def _failed(self, message: str) -> None:
+        self.error = message
         self.redraw()
 
     def redraw(self) -> None:
