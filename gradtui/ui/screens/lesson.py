@@ -58,7 +58,6 @@ class LessonBar(Static):
 class LessonMixin:
     """What both lesson screens add: the bar, the highlight, the answer and the self-check."""
 
-    LESSON_CSS = ".panel.lesson-focus { border: heavy $warning !important; }"
     LESSON_BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "answer", "Answer"),
         Binding("1", "choose(0)", show=False),
@@ -80,8 +79,10 @@ class LessonMixin:
 
     def highlight(self, compare: bool) -> None:
         selector = PANELS[self.lesson.panel][1 if compare else 0]
+        colour = self.app.theme_variables.get("warning", "yellow")  # type: ignore[attr-defined]
         for panel in self.query(selector):  # type: ignore[attr-defined]
             panel.add_class("lesson-focus")
+            panel.styles.border = ("heavy", colour)  # inline: above the app's panel style
         self.show_bar()
 
     def action_answer(self) -> None:
@@ -126,7 +127,6 @@ class LessonMixin:
 
 
 class LessonDashboard(LessonMixin, DashboardScreen):
-    DEFAULT_CSS = LessonMixin.LESSON_CSS
     BINDINGS: ClassVar[list[BindingType]] = LessonMixin.LESSON_BINDINGS
 
     def compose(self) -> ComposeResult:
@@ -138,7 +138,6 @@ class LessonDashboard(LessonMixin, DashboardScreen):
 
 
 class LessonCompare(LessonMixin, CompareScreen):
-    DEFAULT_CSS = LessonMixin.LESSON_CSS
     BINDINGS: ClassVar[list[BindingType]] = LessonMixin.LESSON_BINDINGS
 
     def compose(self) -> ComposeResult:
