@@ -6,6 +6,7 @@ torch version that names its backward nodes ``LogBackward0``, ``SoftmaxBackward0
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -128,7 +129,11 @@ def _forward_line(node: Any) -> str:
     if not own:
         return ""
     path, line, func = own[-1]
-    return f"{path}:{line} in {func}"
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        shown = path
+    return f"{path if shown.startswith('..') else shown}:{line} in {func}"
 
 
 def culprit_line(root: Any, message: str) -> str:

@@ -184,3 +184,13 @@ def test_cli_on_an_example():
     result = _cli("tests/unit/check_examples.py:make_cnn", "--json", "--examples", "4")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["ok"] is True
+
+
+@pytest.mark.slow
+def test_the_shipped_check_example_fails_its_two_bugs_and_its_fix_passes():
+    broken = _cli("examples/check_before_training.py:make", "--json", "--steps", "100")
+    assert broken.returncode == 1
+    failed = [c["id"] for c in json.loads(broken.stdout)["checks"] if c["status"] == "fail"]
+    assert failed == ["optimizer", "graph"]
+    fixed = _cli("examples/check_before_training.py:make_fixed", "--steps", "100")
+    assert fixed.returncode == 0, fixed.stdout
