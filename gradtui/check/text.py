@@ -27,7 +27,12 @@ def format_report(report: CheckReport) -> str:
             lines.extend("       " + row for row in loss_plot(list(report.loss_curve)))
     failed = report.failed()
     lines += ["", f"{len(failed)} failed: {', '.join(failed)}" if failed else "all checks pass"]
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
+
+
+def _printable(text: str) -> str:
+    """Names and messages from the user's code reach a terminal: no control characters."""
+    return "".join(ch for ch in text if ch == "\n" or (ch >= " " and ch != "\x7f"))
 
 
 def _wrap(text: str) -> list[str]:

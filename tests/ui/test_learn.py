@@ -222,3 +222,19 @@ def test_snapshot_lesson_answered(snap_compare) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(learn_app(), terminal_size=(120, 40), run_before=before)
+
+
+async def test_the_course_opens_from_the_pickers_command_palette():
+    from gradtui.ui.app import GradApp
+
+    app = GradApp(discover(), make_source=trained_replay, speed=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Learn")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CourseScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
