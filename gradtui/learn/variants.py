@@ -20,7 +20,7 @@ def variant(spec: ScenarioSpec, suffix: str, title: str, **changes: Any) -> Scen
 
 def with_lr(spec: ScenarioSpec, lr: float) -> ScenarioSpec:
     suffix = f"lr{lr:g}".replace(".", "p").replace("-", "m").replace("+", "")
-    return variant(spec, suffix.lower(), f"{spec.title} · lr {lr:g}", **{"train.lr": lr})
+    return variant(spec, suffix.lower(), f"lr {lr:g} · {spec.title}", **{"train.lr": lr})
 
 
 def without_detach(spec: ScenarioSpec) -> ScenarioSpec:

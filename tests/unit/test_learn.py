@@ -140,3 +140,10 @@ def test_sweep_command_json_and_table():
     assert "blows up at lr 0.25" in table.stdout
     bad = subprocess.run([*base, "--lr", "fast"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("gradtui: --lr:")
+
+
+def test_help_lists_the_new_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "gradtui", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert all(name in result.stdout for name in ("check", "learn", "sweep"))
