@@ -35,9 +35,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from gradtui.check.run import check
 
-    report = check(
-        model, loss_fn, batch, optimizer, steps=args.steps, examples=args.examples, show=False
-    )
+    try:
+        report = check(
+            model, loss_fn, batch, optimizer, steps=args.steps, examples=args.examples, show=False
+        )
+    except CheckInputError as exc:
+        print(f"gradtui: {args.target}: {_clean(str(exc))}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
     else:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from gradtui.check import items
+from gradtui.check.load import CheckInputError
 from gradtui.check.overfit import overfit, slice_batch
 from gradtui.check.result import CheckItem, CheckReport
 from gradtui.check.step import probe_step
@@ -44,7 +45,7 @@ def check(
 def _run(
     model: nn.Module, loss_fn: Any, batch: Any, optimizer: Any, steps: int, examples: int
 ) -> CheckReport:
-    probed_model, probed_optimizer = copy.deepcopy((model, optimizer))
+    probed_model, probed_optimizer = _copy(model, optimizer)
     probed_model.train()
     probe = probe_step(probed_model, loss_fn, batch)
     first = items.loss_item(probe)
@@ -61,7 +62,7 @@ def _run(
             CheckItem("overfit", "the model overfits a few examples", "unknown", items.UNREACHABLE)
         )
     else:
-        trained_model, trained_optimizer = copy.deepcopy((model, optimizer))
+        trained_model, trained_optimizer = _copy(model, optimizer)
         small, count = slice_batch(batch, examples)
         item, losses = overfit(trained_model, loss_fn, small, trained_optimizer, steps)
         details = {**item.details, "examples": count, "losses": losses}
@@ -69,6 +70,17 @@ def _run(
             CheckItem(item.id, item.title, item.status, item.summary, item.why, item.fix, details)
         )
     return CheckReport(tuple(checklist), tuple(losses))
+
+
+def _copy(model: nn.Module, optimizer: Any) -> tuple[nn.Module, Any]:
+    """Model and optimizer copied together, so the copy's optimizer holds the copy's params."""
+    try:
+        return copy.deepcopy((model, optimizer))
+    except Exception as exc:
+        raise CheckInputError(
+            f"cannot copy the model and optimizer ({type(exc).__name__}: {exc}); the checks "
+            "run on a copy so that yours stay untouched"
+        ) from exc
 
 
 def _validate(model: Any, loss_fn: Any, batch: Any, optimizer: Any) -> None:

@@ -194,3 +194,14 @@ def test_the_shipped_check_example_fails_its_two_bugs_and_its_fix_passes():
     assert failed == ["optimizer", "graph"]
     fixed = _cli("examples/check_before_training.py:make_fixed", "--steps", "100")
     assert fixed.returncode == 0, fixed.stdout
+
+
+def test_a_model_that_cannot_be_copied_is_refused_in_one_line():
+    import threading
+
+    from gradtui.check.load import CheckInputError
+
+    model, loss_fn, batch, opt = targets.make_healthy()
+    model.lock = threading.Lock()  # deepcopy cannot copy a lock
+    with pytest.raises(CheckInputError, match="cannot copy the model"):
+        gradtui.check(model, loss_fn, batch, optimizer=opt, show=False)
