@@ -29,6 +29,7 @@ snapshots: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m gradtui.ui.screenshots screenshots
+	$(BIN)/python -m gradtui.learn.screenshots screenshots
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py

@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="the recording (it may not exist yet); rank files, or their common name, side by side",
     )
+    from gradtui.check import command as check_command
+
+    check_command.add_parser(commands)
+    from gradtui.learn import command as learn_command
+
+    learn_command.add_parsers(commands)
     return parser
 
 
@@ -94,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "report": _report,
         "attach": _attach,
+        "check": _check,
+        "learn": _learn,
+        "sweep": _sweep,
     }[args.command]
     try:
         return command(args)
@@ -203,6 +212,24 @@ def _attach(args: argparse.Namespace) -> int:
 
     AttachApp(groups[0], catalog=discover(args.scenarios)).run()
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gradtui.check import command as check_command
+
+    return check_command.run(args)
+
+
+def _learn(args: argparse.Namespace) -> int:
+    from gradtui.learn import command as learn_command
+
+    return learn_command.learn(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from gradtui.learn import command as learn_command
+
+    return learn_command.sweep(args)
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:

@@ -72,6 +72,11 @@ class GradApp(App[None]):
             picker.mark_only(scenario)
             self.notify("Mark a second scenario with space, then press enter to compare.")
 
+    def open_course(self) -> None:
+        from gradtui.ui.screens.course import CourseScreen
+
+        self.push_screen(CourseScreen())
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -89,6 +94,7 @@ class GradApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "What each panel shows, and the keys", self.action_help)
+        yield SystemCommand("Learn", "The course: the notes' ten practice items", self.open_course)
         if isinstance(screen, RunScreen):
             run_commands = (
                 ("Pause / resume", "space", screen.action_toggle_pause),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -52,5 +53,44 @@ def test_ui_and_replay_never_import_torch(recordings: dict[str, Path]) -> None:
 def test_help_and_list_stay_torch_free() -> None:
     code = "import sys, gradtui.cli as c; c.main(['list']); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+LEARN_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+
+    from gradtui.ui.learn_app import LearnApp
+    from gradtui.ui.screens.course import CourseScreen
+    from gradtui.ui.screens.handprop import HandpropScreen
+
+    async def learn() -> None:
+        app = LearnApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not isinstance(app.screen, CourseScreen):
+                await pilot.pause(0.05)
+            await pilot.press("enter")  # lesson 1: autograd's values come from a worker
+            for _ in range(1200):
+                await pilot.pause(0.05)
+                if isinstance(app.screen, HandpropScreen) and app.screen.ready:
+                    break
+            assert app.screen.ready, app.screen.error
+            await pilot.press("right", "a", "escape", "escape")
+
+    asyncio.run(learn())
+    print("torch" in sys.modules)
+    """
+)
+
+
+def test_the_course_and_hand_backprop_screens_never_import_torch(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LEARN_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
