@@ -20,7 +20,7 @@ SIZE = (120, 40)
 
 async def _learn_shots(folder: Path) -> None:
     from gradtui.events import Event
-    from gradtui.recording.lines import Recorder, read_recording
+    from gradtui.recording import Recorder, read_recording
     from gradtui.scenario.loop import run
     from gradtui.scenario.spec import ScenarioSpec, discover
     from gradtui.ui.learn_app import LearnApp

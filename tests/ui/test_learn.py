@@ -10,7 +10,7 @@ from gradtui.events import Event
 from gradtui.learn import handprop
 from gradtui.learn.course import LESSONS
 from gradtui.learn.progress import Progress
-from gradtui.recording.lines import Recorder, read_recording
+from gradtui.recording import Recorder, read_recording
 from gradtui.scenario.spec import ScenarioSpec, discover, resolve
 from gradtui.ui.learn_app import LearnApp
 from gradtui.ui.screens.course import CourseScreen
