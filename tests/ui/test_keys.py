@@ -197,14 +197,14 @@ async def test_q_quits_from_a_run(make_app, recorded_events, keys) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         await pilot.press(*keys, "q")
-        await wait_for(pilot, lambda: app.return_code == 0, timeout=1.0)
+        await wait_for(pilot, lambda: app.return_code == 0, timeout=10.0)
 
 
 async def test_q_quits_from_the_picker(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
-        await wait_for(pilot, lambda: app.return_code == 0, timeout=1.0)
+        await wait_for(pilot, lambda: app.return_code == 0, timeout=10.0)
 
 
 async def test_compare_runs_in_lock_step(make_app, recorded_events) -> None:
