@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -11,6 +12,7 @@ from textual.screen import Screen
 
 from gradtui.events import Event
 from gradtui.scenario.spec import Catalog, ScenarioSpec, discover
+from gradtui.text import safe_line
 from gradtui.ui.feed import DEFAULT_SPEED, RunFeed
 from gradtui.ui.screens.compare import CompareScreen
 from gradtui.ui.screens.dashboard import DashboardScreen
@@ -89,6 +91,11 @@ class GradApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "What each panel shows, and the keys", self.action_help)
+        if isinstance(screen, PickerScreen):
+            for name, (spec, _path) in self.catalog.scenarios.items():
+                yield SystemCommand(
+                    f"Launch {name}", safe_line(spec.title), partial(self.open_scenarios, [name])
+                )
         if isinstance(screen, RunScreen):
             run_commands = (
                 ("Pause / resume", "space", screen.action_toggle_pause),

@@ -17,6 +17,7 @@ from gradtui.diagnosis.ranks import RankStreams, rank_of
 from gradtui.events import Diagnosis, Event, RunStarted
 from gradtui.recording.follow import Follower
 from gradtui.scenario.spec import Catalog
+from gradtui.text import safe_line
 from gradtui.ui.app import GradApp
 from gradtui.ui.sources import POLL_BUDGET_S, ReplaySource
 
@@ -128,12 +129,13 @@ class AttachApp(GradApp):
     def check_writers(self) -> None:
         """Say once when a writer finishes, and once when one goes quiet without finishing."""
         for source in self.sources:
-            name = source.path.name
+            name = safe_line(source.path.name, 80)
             if source.writer_done and not source.announced_end:
                 source.announced_end = True
                 self.notify(
                     f"{name}: the training process finished writing this run.",
                     title="writer finished",
+                    markup=False,
                 )
             quiet = source.follower.idle_seconds()
             if not source.writer_done and not source.announced_quiet and quiet > QUIET_SECONDS:
@@ -144,6 +146,7 @@ class AttachApp(GradApp):
                     "Is the training still running?",
                     title="writer quiet",
                     severity="warning",
+                    markup=False,
                 )
             if quiet < QUIET_SECONDS:
                 source.announced_quiet = False

@@ -42,10 +42,11 @@ async def test_picker_lists_name_matches_before_lesson_matches(make_app) -> None
         picker = app.screen
         await pilot.press(*"sigmoid")
         listed = [o.id for o in picker.query_one("OptionList").options]
-        # lr_too_low's lesson mentions sigmoid_deep; the names with "sigmoid" come first
-        assert listed[:2] == ["batchnorm_sigmoid", "sigmoid_deep"]
+        # lr_too_low's lesson mentions sigmoid_deep; the names with "sigmoid" come first,
+        # the problem before its fix
+        assert listed[:2] == ["sigmoid_deep", "batchnorm_sigmoid"]
         assert "lr_too_low" in listed[2:]
-        assert picker._highlighted_name() == "batchnorm_sigmoid"
+        assert picker._highlighted_name() == "sigmoid_deep"
 
 
 async def test_picker_arrows_and_escape_clears(make_app) -> None:
@@ -61,18 +62,19 @@ async def test_picker_arrows_and_escape_clears(make_app) -> None:
         assert picker.filter_text == ""
 
 
-async def test_mark_two_then_enter_compares(make_app) -> None:
+async def test_mark_two_then_c_compares_and_clears_the_marks(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         picker = app.screen
-        await pilot.press(*"sigmoid_deep", "space", "escape", *"relu_deep", "space", "escape")
+        await pilot.press(*"sigmoid_deep", "escape", "space", *"relu_deep", "escape", "space")
         assert picker.marked == ["sigmoid_deep", "relu_deep"]
-        await pilot.press("enter")
+        await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
         names = [f.source.recorded[0].scenario for f in app.screen.feeds]
         assert names == ["sigmoid_deep", "relu_deep"]
         await pilot.press("escape")
         assert isinstance(app.screen, PickerScreen)
+        assert picker.marked == []
 
 
 async def test_c_compares_two_marked_and_types_otherwise(make_app, recorded_events) -> None:
@@ -82,8 +84,8 @@ async def test_c_compares_two_marked_and_types_otherwise(make_app, recorded_even
         picker = app.screen
         await pilot.press("c")  # nothing marked: the letter goes to the filter
         assert picker.filter_text == "c"
-        await pilot.press("backspace", *"relu_deep", "space", "escape", *"residual", "space")
-        await pilot.press("escape")
+        await pilot.press("backspace", *"relu_deep", "escape", "space", *"residual", "escape")
+        await pilot.press("space")
         assert picker.marked == ["relu_deep", "residual_deep"]
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
@@ -174,7 +176,7 @@ async def test_c_goes_to_picker_with_run_marked(make_app, recorded_events) -> No
         await pilot.press("c")
         assert isinstance(app.screen, PickerScreen)
         assert app.screen.marked == ["sigmoid_deep"]
-        await pilot.press(*"relu_deep", "space", "enter")
+        await pilot.press(*"relu_deep", "escape", "space", "c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
 
 

@@ -46,7 +46,7 @@ def test_picker_with_an_invalid_file(snap_compare, make_app, tmp_path) -> None:
 
 def test_picker_marked_two(snap_compare, make_app) -> None:
     """sigmoid_deep and relu_deep both carry the ◆ mark and are named under the lesson."""
-    keys = [*"sigmoid_deep", "space", "escape", *"relu_deep", "space", "escape"]
+    keys = [*"sigmoid_deep", "escape", "space", *"relu_deep", "escape", "space"]
     assert snap_compare(make_app(), terminal_size=WIDE, press=keys)
 
 

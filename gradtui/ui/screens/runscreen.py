@@ -14,7 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from gradtui.events import Diagnosis
+from gradtui.text import safe_line
 from gradtui.ui.feed import RunFeed, lock_step, next_speed
+from gradtui.ui.widgets.diagnoses import kind_label
 
 TICK_SECONDS = 1 / 10
 SLOW_PANELS_EVERY = 3  # loss plot, heatmap and chain redraw every 3rd tick (about 3 Hz)
@@ -78,12 +80,13 @@ class RunScreen(Screen):
                 self.redraw(full=quiet or self.ticks % SLOW_PANELS_EVERY == 0)
 
     def announce(self, feed: RunFeed, diagnosis: Diagnosis) -> None:
-        name = feed.history.started.scenario if feed.history.started else ""
+        name = safe_line(feed.history.started.scenario, 40) if feed.history.started else ""
         prefix = f"{name}: " if len(self.feeds) > 1 else ""
         self.notify(
-            diagnosis.message,
-            title=f"{prefix}{diagnosis.kind.replace('_', ' ')}",
+            safe_line(diagnosis.message, 300),
+            title=f"{prefix}{kind_label(diagnosis)}",
             severity=TOAST_SEVERITY[diagnosis.severity],
+            markup=False,
         )
 
     def redraw(self, full: bool = True) -> None:

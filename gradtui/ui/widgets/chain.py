@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gradtui.diagnosis import Link, chain_links
 from gradtui.diagnosis.thresholds import LINK_GROW, LINK_SHRINK
+from gradtui.text import safe_line
 from gradtui.ui.format import sci, waiting_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.widgets.panel import HistoryPanel
@@ -131,7 +132,7 @@ def _cell(link: Link, verdict: str, row: int, column: int) -> Text:
 
 def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) -> Text:
     first = next((link for link in links if link.cumulative is not None), None)
-    names = history.started.blocks if history.started else ()
+    names = [safe_line(name, 60) for name in history.started.blocks] if history.started else []
     text = Text("product of the gains ")
     if first is None:
         text.append("unknown", style="dim")

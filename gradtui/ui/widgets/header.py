@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from gradtui.text import safe_line
 from gradtui.ui.history import RunHistory
 from gradtui.ui.sources import speed_label
 
@@ -27,7 +28,7 @@ class RunHeader(Widget):
 
     def show(self, history: RunHistory, paused: bool, speed: float | None) -> None:
         started = history.started
-        title = started.title if started else "starting the run…"
+        title = safe_line(started.title, 120) if started else "starting the run…"
         state = "paused" if paused and not history.ended and started else history.state
         label, style = STATE_STYLE[state]
         text = Text(no_wrap=True, overflow="ellipsis")

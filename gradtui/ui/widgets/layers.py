@@ -8,6 +8,7 @@ from itertools import groupby
 
 from rich.text import Text
 
+from gradtui.text import safe_line
 from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci, waiting_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.widgets.panel import HistoryPanel
@@ -66,7 +67,7 @@ class LayersTable(HistoryPanel):
         if history is None or history.started is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
         layers = history.started.layers
-        names = [layer.name for layer in layers]
+        names = [safe_line(layer.name, 120) for layer in layers]
         name_width = min(max(len(n) for n in names), 18)
         fixed = name_width + VALUE_WIDTH + 2
         # Narrow: drop the badge column and colour the name by its status instead.
