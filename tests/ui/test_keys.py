@@ -141,13 +141,24 @@ async def test_r_restarts_from_step_zero(make_app, recorded_events) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await wait_for(pilot, lambda: screen.feed.history.ended)
+        before = screen.feed.history
+        await pilot.press("r")
+        assert screen.feed.history is not before  # a new run from step 0
+        await wait_for(pilot, lambda: screen.feed.history.ended)
+        assert screen.feed.history.steps_seen == 40
+
+
+async def test_r_keeps_a_pause(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["relu_deep"], speed=10)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen >= 2)
         await pilot.press("space", "r")
         assert screen.feed.history.steps_seen == 0
         await pilot.pause(0.3)
-        assert screen.feed.history.steps_seen == 0  # restart keeps the pause
+        assert screen.feed.history.steps_seen == 0
         await pilot.press("space")
-        await wait_for(pilot, lambda: screen.feed.history.ended)
-        assert screen.feed.history.steps_seen == 40
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen >= 1)
 
 
 async def test_plus_minus_change_speed(make_app, recorded_events) -> None:
@@ -239,3 +250,15 @@ async def test_each_new_diagnosis_is_announced_once(make_app, recorded_events) -
         titles = [n.title for n in app._notifications]
         kinds = [d.kind.replace("_", " ") for d in screen.feed.history.diagnoses()]
         assert kinds and sorted(titles) == sorted(kinds)
+
+
+async def test_an_ended_run_offers_no_pause_or_step(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["broken_graph"], speed=None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.feed.history.ended)
+        await pilot.pause(0.2)
+        shown = {b.binding.description for b in app.active_bindings.values() if b.binding.show}
+        assert "Pause" not in shown and "Step" not in shown and "Restart" in shown
+        await pilot.press("space", "n")
+        assert not screen.paused

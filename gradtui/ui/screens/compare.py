@@ -34,7 +34,8 @@ class CompareScreen(RunScreen):
         for index, feed in enumerate(self.feeds):
             side = self.query_one(f"#side-{index}")
             history = feed.history
-            side.query_one(RunHeader).show(history, self.paused, self.speed)
+            silent = feed.source.silent_seconds()
+            side.query_one(RunHeader).show(history, self.paused, self.speed, silent)
             layers = side.query_one(LayersTable)
             layers.show(history)
             side.query_one(".layers-box").border_subtitle = layers.scale_label()

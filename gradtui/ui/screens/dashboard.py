@@ -51,7 +51,8 @@ class DashboardScreen(RunScreen):
 
     def redraw(self, full: bool = True) -> None:
         history = self.feed.history
-        self.query_one(RunHeader).show(history, self.paused, self.speed)
+        silent = self.feed.source.silent_seconds()
+        self.query_one(RunHeader).show(history, self.paused, self.speed, silent)
         layers = self.query_one(LayersTable)
         layers.show(history)
         self.query_one("#layers-box").border_subtitle = layers.scale_label()
@@ -62,4 +63,7 @@ class DashboardScreen(RunScreen):
             self.query_one(ChainPanel).show(history)
 
     def action_compare(self) -> None:
-        self.app.pick_partner(self.feed.source.scenario or None)
+        if self.app.own_runs:
+            self.app.compare_with_file(self)
+        else:
+            self.app.pick_partner(self.feed.source.scenario or None)

@@ -130,4 +130,10 @@ class RunScreen(Screen):
         self.redraw()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.app.leave_run()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An ended run has nothing to pause or step."""
+        if action in ("toggle_pause", "step"):
+            return not all(feed.history.ended for feed in self.feeds)
+        return True

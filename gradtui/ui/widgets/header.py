@@ -16,6 +16,7 @@ STATE_STYLE = {
     "finished": ("■ finished", "bold cyan"),
     "stopped": ("■ stopped", "bold cyan"),
     "failed": ("✖ failed", "bold red"),
+    "silent": ("? silent", "bold yellow"),
 }
 
 
@@ -26,19 +27,31 @@ class RunHeader(Widget):
         super().__init__(**kwargs)
         self._text = Text()
 
-    def show(self, history: RunHistory, paused: bool, speed: float | None) -> None:
+    def show(
+        self,
+        history: RunHistory,
+        paused: bool,
+        speed: float | None,
+        silent_s: float | None = None,
+    ) -> None:
+        """silent_s: how long a writer that should be writing has said nothing (attach)."""
         started = history.started
         title = safe_line(started.title, 120) if started else "starting the run…"
         state = "paused" if paused and not history.ended and started else history.state
+        if silent_s is not None and not history.ended:
+            state = "silent"
         label, style = STATE_STYLE[state]
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {label} ", style=style)
         text.append(f" {title} ", style="bold")
         total = f"/{history.total_steps}" if history.total_steps else ""
         text.append(f" step {history.steps_seen}{total} ")
-        if history.live:
+        if silent_s is not None and not history.ended:
+            text.append(f" no new step for {silent_s:.0f} s: has the writer stopped? ", "yellow")
+        elif history.live:
             rate = history.steps_per_second()
-            shown = "—" if rate is None or history.ended else f"{rate:.0f}"
+            still = history.ended or state == "paused"
+            shown = "—" if rate is None or still else f"{rate:.0f}"
             text.append(f" {shown} steps/s ", style="dim")
         else:
             text.append(" replay ", style="dim")
