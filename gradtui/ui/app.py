@@ -50,6 +50,7 @@ class GradApp(App[None]):
         user's files (replay, attach): no picker, leaving asks first, compare asks for a file."""
         super().__init__()
         self.own_runs = own_runs
+        self.toasts = True  # a one-line notification for each new warning or error
         self.catalog = catalog if catalog is not None else discover()
         self.speed = speed
         self.make_source = make_source
@@ -134,6 +135,11 @@ class GradApp(App[None]):
                 ("Restart", "r: run the scenario again from step 0", screen.action_restart),
                 ("Faster", "+: more steps per second", screen.action_faster),
                 ("Slower", "-: fewer steps per second", screen.action_slower),
+                (
+                    "Notifications on / off",
+                    "t: a line for each new warning",
+                    screen.action_toggle_toasts,
+                ),
                 (
                     "Back",
                     "escape: to the picker (from a file: quit, after asking)",

@@ -110,11 +110,12 @@ async def test_a_recordings_text_is_shown_as_written_on_the_dashboard(
 ) -> None:
     events = evil_recording(tmp_path / "evil.jsonl")
     app = GradApp(catalog=discover([]), replays=[events], speed=None)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: app.screen.feeds[0].history.ended)
         await pilot.pause(0.3)
         toasts = [n.message for n in app._notifications]
-        assert toasts and all(CLICK in message for message in toasts)
+        assert "WARNING custom: [/]" in toasts  # the layer named [/], in a toast on screen
+        assert "WARNING custom: [/]" in "\n".join(screen_lines(app))
         assert all("\x1b" not in n.message + n.title for n in app._notifications)
         assert not any(n.markup for n in app._notifications)
         assert_literal(app, *LITERAL, "Boom[2J")

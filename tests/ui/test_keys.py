@@ -241,15 +241,31 @@ def _spec(name: str):
     return resolve(name)
 
 
-async def test_each_new_diagnosis_is_announced_once(make_app, recorded_events) -> None:
+async def test_each_new_warning_or_error_is_announced_once_in_one_line(
+    make_app, recorded_events
+) -> None:
     app = replay_app(make_app, recorded_events, ["sigmoid_deep"], speed=None)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = app.screen
         await wait_for(pilot, lambda: screen.feed.history.ended)
         await pilot.pause(0.3)
-        titles = [n.title for n in app._notifications]
-        kinds = [d.kind.replace("_", " ") for d in screen.feed.history.diagnoses()]
-        assert kinds and sorted(titles) == sorted(kinds)
+        found = screen.feed.history.diagnoses()
+        assert {d.severity for d in found} == {"error", "info"}
+        toasts = [n.message for n in app._notifications]
+        first = found[0].layers[0]
+        assert toasts == [f"ERROR vanishing gradients: {first} and {len(found[0].layers) - 1} more"]
+        assert all(len(t) <= 56 and "\n" not in t for t in toasts)
+        toast = app.screen.query_one("Toast")
+        assert toast.region.y <= 1 and toast.region.height == 1  # over the header line
+
+
+async def test_t_turns_the_toasts_off(make_app, recorded_events) -> None:
+    app = replay_app(make_app, recorded_events, ["exploding_no_clip"], speed=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.screen.feed.history.ended)
+        await pilot.pause(0.3)
+        assert [n.message for n in app._notifications] == ["Notifications off (t turns them on)"]
 
 
 async def test_an_ended_run_offers_no_pause_or_step(make_app, recorded_events) -> None:
