@@ -102,3 +102,27 @@ def test_help(snap_compare, make_app, recorded_events) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=WIDE, run_before=open_help)
+
+
+def test_compare_small_terminal(snap_compare, make_app, recorded_events) -> None:
+    """sigmoid_deep (A) beside relu_deep (B) at 80x24: one scale, named sides, diagnoses in view."""
+    app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
+    assert snap_compare(app, terminal_size=SMALL, run_before=finished)
+
+
+def test_compare_chain_panels(snap_compare, make_app, recorded_events) -> None:
+    """The same pair with p pressed: both lower panels show the chain; B's links on ×1 (━)."""
+    app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
+
+    async def chains(pilot) -> None:
+        await finished(pilot)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=chains)
+
+
+def test_dashboard_healthy_chain(snap_compare, make_app, recorded_events) -> None:
+    """relu_deep ended: every link a green ━ on the ×1 line, the links numbered 0 … H."""
+    app = replay(make_app, recorded_events, "relu_deep")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)

@@ -14,7 +14,7 @@ from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
 from gradtui.ui.widgets.header import RunHeader
-from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_markup
+from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_text
 from gradtui.ui.widgets.layers import LayersTable
 from gradtui.ui.widgets.loss import LossPlot
 
@@ -35,7 +35,7 @@ class DashboardScreen(RunScreen):
                     yield LayersTable()
                 with Container(id="heat-box", classes="panel") as box:
                     box.border_title = "Gradient flow · log10 |∂L/∂W|, layers × steps"
-                    box.border_subtitle = legend_markup()
+                    box.border_subtitle = legend_text()
                     yield FlowHeatmap()
             with VerticalScroll(id="right"):
                 loss = LossPlot(id="loss", classes="panel")
