@@ -163,7 +163,8 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"gradtui: {warning}", file=sys.stderr)
     from gradtui.ui.app import GradApp
 
-    GradApp(discover(args.scenarios), replays=[item.events for item in loaded]).run()
+    events = [item.events for item in loaded]
+    GradApp(discover(args.scenarios), replays=events, own_runs=True).run()
     return 0
 
 

@@ -67,6 +67,13 @@ class ScenarioSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     title: str
     lesson: str
+    order: int = Field(
+        1000,
+        ge=0,
+        le=1_000_000,
+        description="place in the picker: 10, 20, ... start a "
+        "topic (a problem); 11, 12, ... after it are its fixes",
+    )
     model: ModelSpec = ModelSpec()
     data: DataSpec = DataSpec()
     train: TrainSpec = TrainSpec()

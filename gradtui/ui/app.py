@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -11,10 +13,13 @@ from textual.screen import Screen
 
 from gradtui.events import Event
 from gradtui.scenario.spec import Catalog, ScenarioSpec, discover
+from gradtui.text import safe_line
 from gradtui.ui.feed import DEFAULT_SPEED, RunFeed
+from gradtui.ui.follow_source import FollowSource
 from gradtui.ui.screens.compare import CompareScreen
 from gradtui.ui.screens.dashboard import DashboardScreen
 from gradtui.ui.screens.help import HelpScreen
+from gradtui.ui.screens.own import ConfirmLeave, OpenRecording
 from gradtui.ui.screens.picker import PickerScreen
 from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.sources import LiveSource, ReplaySource, Source
@@ -37,11 +42,15 @@ class GradApp(App[None]):
         replays: Sequence[list[Event]] = (),
         speed: float | None = DEFAULT_SPEED,
         make_source: Callable[[ScenarioSpec, float | None], Source] = LiveSource,
+        own_runs: bool = False,
     ) -> None:
         """catalog: the picker's scenarios (discovered when None); start: open these at once
         (two side by side); replays: recorded runs to show instead; make_source: how a scenario
-        becomes a run (a worker process; tests pass a replay)."""
+        becomes a run (a worker process; tests pass a replay); own_runs: the runs are the
+        user's files (replay, attach): no picker, leaving asks first, compare asks for a file."""
         super().__init__()
+        self.own_runs = own_runs
+        self.toasts = True  # a one-line notification for each new warning or error
         self.catalog = catalog if catalog is not None else discover()
         self.speed = speed
         self.make_source = make_source
@@ -49,7 +58,8 @@ class GradApp(App[None]):
         self._replays = list(replays)
 
     def on_mount(self) -> None:
-        self.push_screen(PickerScreen(self.catalog))
+        if not self.own_runs:
+            self.push_screen(PickerScreen(self.catalog))
         if self._start:
             self.open_sources([self.make_source(spec, self.speed) for spec in self._start])
         elif self._replays:
@@ -63,6 +73,30 @@ class GradApp(App[None]):
         feeds = [RunFeed(source) for source in sources]
         screen = DashboardScreen(feeds[0]) if len(feeds) == 1 else CompareScreen(feeds)
         self.push_screen(screen)
+
+    def leave_run(self) -> None:
+        """Back to the picker; from a user's own run (no picker), ask, then quit."""
+        if not self.own_runs:
+            self.pop_screen()
+            return
+
+        async def answered(leave: bool | None) -> None:
+            if leave:
+                await self.action_quit()
+
+        self.push_screen(ConfirmLeave(), answered)
+
+    def compare_with_file(self, screen: RunScreen) -> None:
+        """Ask for a recording, then show it beside the run on screen (played from its start)."""
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            sources = [feed.source.reopened() for feed in screen.feeds]
+            sources.append(FollowSource(path, self.speed))
+            self.switch_screen(CompareScreen([RunFeed(source) for source in sources]))
+
+        self.push_screen(OpenRecording(), chosen)
 
     def pick_partner(self, scenario: str | None) -> None:
         """Back to the picker with this run marked: mark one more to compare."""
@@ -95,6 +129,11 @@ class GradApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "What each panel shows, and the keys", self.action_help)
         yield SystemCommand("Learn", "The course: the notes' ten practice items", self.open_course)
+        if isinstance(screen, PickerScreen):
+            for name, (spec, _path) in self.catalog.scenarios.items():
+                yield SystemCommand(
+                    f"Launch {name}", safe_line(spec.title), partial(self.open_scenarios, [name])
+                )
         if isinstance(screen, RunScreen):
             run_commands = (
                 ("Pause / resume", "space", screen.action_toggle_pause),
@@ -102,7 +141,16 @@ class GradApp(App[None]):
                 ("Restart", "r: run the scenario again from step 0", screen.action_restart),
                 ("Faster", "+: more steps per second", screen.action_faster),
                 ("Slower", "-: fewer steps per second", screen.action_slower),
-                ("Back to the picker", "escape", screen.action_back),
+                (
+                    "Notifications on / off",
+                    "t: a line for each new warning",
+                    screen.action_toggle_toasts,
+                ),
+                (
+                    "Back",
+                    "escape: to the picker (from a file: quit, after asking)",
+                    screen.action_back,
+                ),
             )
             for title, help_text, callback in run_commands:
                 yield SystemCommand(title, help_text, callback)

@@ -58,6 +58,10 @@ class Source:
 
     def step_once(self) -> None: ...
 
+    def silent_seconds(self) -> float | None:
+        """How long a run that should be writing has said nothing; None when that is normal."""
+        return None
+
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
 
@@ -218,6 +222,10 @@ class ReplaySource(Source):
 
     def start(self) -> None:
         self._last_poll = time.monotonic()
+
+    def reopened(self) -> ReplaySource:
+        """The same recording from its start, for a new screen."""
+        return ReplaySource(self.recorded, self.speed)
 
     def restart(self) -> None:
         self.cursor = self.steps = 0

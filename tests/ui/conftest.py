@@ -1,4 +1,7 @@
-"""Fixtures for the dashboard tests: seeded recordings made once, and apps driven from them."""
+"""Fixtures for the dashboard tests: committed recordings, and apps driven from them.
+
+No torch and no training here: the recordings are in tests/fixtures/ui.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from gradtui.events import Event
-from gradtui.recording import Recorder, read_recording
-from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioSpec, discover, resolve
+from gradtui.recording import read_recording
+from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioSpec, discover
 from gradtui.ui.app import GradApp
 from gradtui.ui.sources import ReplaySource
 
@@ -26,37 +29,32 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
-# Seeded runs at fixed steps: long enough for each lesson's diagnosis to fire.
-RECORDED = {
-    "sigmoid_deep": 40,
-    "relu_deep": 40,
-    "broken_graph": 30,
-    "exploding_no_clip": 60,  # stops itself once the loss stays non-finite
-    "exploding_clipped": 30,
-    "inplace_op": 10,  # fails on its first step
-}
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ui"
+RECORDED = (
+    "sigmoid_deep",
+    "relu_deep",
+    "broken_graph",
+    "exploding_no_clip",
+    "exploding_clipped",
+    "inplace_op",
+)
 
 
 @pytest.fixture(scope="session")
-def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    import torch
-
-    from gradtui.scenario.loop import run
-
-    torch.set_num_threads(1)  # as in the worker: same numbers every time
-    folder = tmp_path_factory.mktemp("recordings")
-    paths = {}
-    for name, steps in RECORDED.items():
-        path = folder / f"{name}.jsonl"
-        with Recorder(path) as recorder:
-            run(resolve(name).with_overrides(steps=steps, seed=0), recorder)
-        paths[name] = path
-    return paths
+def recordings() -> dict[str, Path]:
+    """The committed recordings (tests/fixtures/make_ui_recordings.py writes them)."""
+    return {name: FIXTURES / f"{name}.jsonl" for name in RECORDED}
 
 
 @pytest.fixture(scope="session")
-def recorded_events(recordings: dict[str, Path]) -> dict[str, list[Event]]:
-    return {name: read_recording(path).events for name, path in recordings.items()}
+def _loaded(recordings: dict[str, Path]) -> dict[str, tuple[Event, ...]]:
+    return {name: tuple(read_recording(path).events) for name, path in recordings.items()}
+
+
+@pytest.fixture
+def recorded_events(_loaded: dict[str, tuple[Event, ...]]) -> dict[str, list[Event]]:
+    """A fresh dict of fresh lists for each test: what one test changes, the next never sees."""
+    return {name: list(events) for name, events in _loaded.items()}
 
 
 @pytest.fixture(autouse=True)

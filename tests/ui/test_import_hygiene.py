@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+
 SCRIPT = textwrap.dedent(
     """
     import asyncio, pkgutil, sys
@@ -94,3 +96,22 @@ def test_the_course_and_hand_backprop_screens_never_import_torch(tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_ui_tests_never_import_torch() -> None:
+    """Every module of tests/ui imports without torch: the UI tests replay committed
+    recordings (tests/fixtures/ui), they do not train."""
+    code = (
+        "import pkgutil, sys, tests.ui\n"
+        "for module in pkgutil.iter_modules(tests.ui.__path__, 'tests.ui.'):\n"
+        "    __import__(module.name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('tests.ui.')))\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    *_, imported, torch_loaded = result.stdout.strip().splitlines()
+    assert "tests.ui.test_snapshots" in imported and "tests.ui.conftest" in imported
+    assert torch_loaded == "False"

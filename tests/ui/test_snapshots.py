@@ -1,8 +1,9 @@
 """Pictures of each screen, from seeded recordings replayed to their end at a fixed size.
 
-Replays show no timings (no steps per second), the picker's filter has no blinking cursor, and
-notifications are cleared before the picture, so every run draws the same SVG. Update with
-`make snapshots`, then look at each picture before accepting it.
+The recordings are committed (tests/fixtures/ui). Replays show no timings (no steps per
+second), the picker's filter has no blinking cursor, and notifications are cleared before the
+picture, so every run draws the same SVG. Update with `make snapshots`, then look at each
+picture before accepting it.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ def replay(make_app, recorded_events, *names):
 
 
 def test_picker(snap_compare, make_app) -> None:
+    """The picker at 120x40: every shipped scenario listed, the first highlighted, its lesson."""
     assert snap_compare(make_app(), terminal_size=WIDE)
 
 
 def test_picker_with_an_invalid_file(snap_compare, make_app, tmp_path) -> None:
+    """The filter 'typo' shows the invalid file greyed out with its reason, nothing launchable."""
     (tmp_path / "typo_in_depth.toml").write_text(
         'name = "typo_in_depth"\ntitle = "Oops"\nlesson = "x"\n[model]\ndepht = 4\n'
     )
@@ -42,46 +45,55 @@ def test_picker_with_an_invalid_file(snap_compare, make_app, tmp_path) -> None:
 
 
 def test_picker_marked_two(snap_compare, make_app) -> None:
-    keys = [*"sigmoid_deep", "space", "escape", *"relu_deep", "space", "escape"]
+    """sigmoid_deep and relu_deep both carry the ◆ mark and are named under the lesson."""
+    keys = [*"sigmoid_deep", "escape", "space", *"relu_deep", "escape", "space"]
     assert snap_compare(make_app(), terminal_size=WIDE, press=keys)
 
 
 def test_dashboard_sigmoid_deep(snap_compare, make_app, recorded_events) -> None:
+    """sigmoid_deep ended: vanishing layers blue, a fading chain, its diagnosis with why and fix."""
     app = replay(make_app, recorded_events, "sigmoid_deep")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
 
 
 def test_dashboard_broken_graph(snap_compare, make_app, recorded_events) -> None:
+    """broken_graph ended: the detached layers missing, the chain's ✕ at the broken link."""
     app = replay(make_app, recorded_events, "broken_graph")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
 
 
 def test_dashboard_exploding_no_clip(snap_compare, make_app, recorded_events) -> None:
+    """exploding_no_clip ended: the loss's red non-finite line, nan badges, the exploding link."""
     app = replay(make_app, recorded_events, "exploding_no_clip")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
 
 
 def test_dashboard_failed_run(snap_compare, make_app, recorded_events) -> None:
+    """inplace_op failed at step 0: the failed state and the autograd error explained."""
     app = replay(make_app, recorded_events, "inplace_op")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
 
 
 def test_dashboard_small_terminal(snap_compare, make_app, recorded_events) -> None:
+    """sigmoid_deep at 80x24: the panels stacked and scrollable, the footer compact."""
     app = replay(make_app, recorded_events, "sigmoid_deep")
     assert snap_compare(app, terminal_size=SMALL, run_before=finished)
 
 
 def test_compare(snap_compare, make_app, recorded_events) -> None:
+    """sigmoid_deep beside relu_deep at 120x40, both ended."""
     app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
 
 
 def test_compare_clipping_pair(snap_compare, make_app, recorded_events) -> None:
+    """exploding_no_clip beside exploding_clipped at 120x40, both ended."""
     app = replay(make_app, recorded_events, "exploding_no_clip", "exploding_clipped")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
 
 
 def test_help(snap_compare, make_app, recorded_events) -> None:
+    """The help over a finished broken_graph run, from its first line."""
     app = replay(make_app, recorded_events, "broken_graph")
 
     async def open_help(pilot) -> None:
@@ -90,3 +102,27 @@ def test_help(snap_compare, make_app, recorded_events) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=WIDE, run_before=open_help)
+
+
+def test_compare_small_terminal(snap_compare, make_app, recorded_events) -> None:
+    """sigmoid_deep (A) beside relu_deep (B) at 80x24: one scale, named sides, diagnoses in view."""
+    app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
+    assert snap_compare(app, terminal_size=SMALL, run_before=finished)
+
+
+def test_compare_chain_panels(snap_compare, make_app, recorded_events) -> None:
+    """The same pair with p pressed: both lower panels show the chain; B's links on ×1 (━)."""
+    app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
+
+    async def chains(pilot) -> None:
+        await finished(pilot)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=chains)
+
+
+def test_dashboard_healthy_chain(snap_compare, make_app, recorded_events) -> None:
+    """relu_deep ended: every link a green ━ on the ×1 line, the links numbered 0 … H."""
+    app = replay(make_app, recorded_events, "relu_deep")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)

@@ -14,7 +14,7 @@ from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
 from gradtui.ui.widgets.header import RunHeader
-from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_markup
+from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_text
 from gradtui.ui.widgets.layers import LayersTable
 from gradtui.ui.widgets.loss import LossPlot
 
@@ -35,7 +35,7 @@ class DashboardScreen(RunScreen):
                     yield LayersTable()
                 with Container(id="heat-box", classes="panel") as box:
                     box.border_title = "Gradient flow · log10 |∂L/∂W|, layers × steps"
-                    box.border_subtitle = legend_markup()
+                    box.border_subtitle = legend_text()
                     yield FlowHeatmap()
             with VerticalScroll(id="right"):
                 loss = LossPlot(id="loss", classes="panel")
@@ -51,7 +51,8 @@ class DashboardScreen(RunScreen):
 
     def redraw(self, full: bool = True) -> None:
         history = self.feed.history
-        self.query_one(RunHeader).show(history, self.paused, self.speed)
+        silent = self.feed.source.silent_seconds()
+        self.query_one(RunHeader).show(history, self.paused, self.speed, silent)
         layers = self.query_one(LayersTable)
         layers.show(history)
         self.query_one("#layers-box").border_subtitle = layers.scale_label()
@@ -62,4 +63,7 @@ class DashboardScreen(RunScreen):
             self.query_one(ChainPanel).show(history)
 
     def action_compare(self) -> None:
-        self.app.pick_partner(self.feed.source.scenario or None)
+        if self.app.own_runs:
+            self.app.compare_with_file(self)
+        else:
+            self.app.pick_partner(self.feed.source.scenario or None)

@@ -42,10 +42,13 @@ exactly zero, black no gradient at all. The key is under the panel.
 [b]Keys[/b]
   space      pause / resume              n        one step (pauses first when running)
   r          restart the run             + / -    faster / slower (1/s … max)
-  c          compare with another run    escape   back to the picker
+  c          compare with another run    escape   back (from a file: quit, after asking)
+  t          notifications on / off      p        compare: switch the lower panels
   ?          this help                   q        quit
-In the picker: type to filter, ↑/↓ to choose, enter to launch, space to mark two, then enter
-(or c) to open them side by side. ctrl+p opens the command palette.
+tab moves the focus between panels; the arrows, page up/down or the mouse wheel scroll the one
+in focus. ctrl+p opens the command palette.
+In the picker: type to filter (spaces between words), ↑/↓ to choose, enter to launch. With the
+filter empty, space marks a scenario; mark two, then c opens them side by side.
 """
 
 

@@ -1,4 +1,9 @@
-"""Choose a scenario: filter by typing, enter to launch, space to mark two for compare."""
+"""Choose a scenario: type to filter, enter to launch, space to mark two for compare.
+
+The filter box keeps the focus, so every key reaches it in the order it was typed, pastes
+included. While it is empty, q, ?, space and c are commands; once it holds text, every
+printable key is part of it. Enter acts on what the filter shows after every key before it.
+"""
 
 from __future__ import annotations
 
@@ -13,41 +18,80 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gradtui.scenario.spec import Catalog, ScenarioSpec
+from gradtui.text import safe_line
+from gradtui.ui.screens.picking import course_key, match_rank, matches, spec_summary
+
+# Keys that are commands while the filter is empty (as the screen's bindings say), else text.
+COMMAND_KEYS = {"q": "quit", "question_mark": "help", "space": "mark", "c": "compare"}
 
 
-def matches(words: list[str], *fields: str) -> bool:
-    haystack = " ".join(fields).lower()
-    return all(word in haystack for word in words)
+class FilterInput(Input):
+    """The filter: a command key on an empty filter runs its action instead of being typed;
+    the arrows move in the list (an Input would scroll itself)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.launch", "Launch", key_display="⏎"),
+        Binding("up", "screen.move(-1)", show=False),
+        Binding("down", "screen.move(1)", show=False),
+        Binding("pageup", "screen.move(-8)", show=False),
+        Binding("pagedown", "screen.move(8)", show=False),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            placeholder="type to filter by name, title or lesson (space between words)",
+            select_on_focus=False,
+            **kwargs,
+        )
+        self.cursor_blink = False
+
+    def _is_command(self, key: str) -> bool:
+        return key in COMMAND_KEYS and not self.value and self.screen.takes_command(key)
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """A command key is not text (so the footer shows its binding)."""
+        return not self._is_command(key) and super().check_consume_key(key, character)
+
+    async def _on_key(self, event: events.Key) -> None:
+        action = COMMAND_KEYS.get(event.key)
+        if action and self._is_command(event.key):
+            # Run here, in the order the keys came: a binding would see the key later.
+            event.stop()
+            event.prevent_default()
+            await self.screen.run_action(action)
+            return
+        await super()._on_key(event)
 
 
-def match_rank(words: list[str], *fields: str) -> int | None:
-    """How early ``fields`` match: 0 when the first field alone holds every word, 1 when the
-    first two do, and so on; None when even all of them together do not."""
-    return next((i for i in range(len(fields)) if matches(words, *fields[: i + 1])), None)
+class ScenarioList(OptionList):
+    """The scenarios. Never focused (the filter is) and binds no key of its own; a click
+    highlights a row and shows its lesson, a double click launches it."""
 
+    can_focus = False
+    inherit_bindings = False
+    BINDINGS: ClassVar[list[BindingType]] = []
 
-def spec_summary(spec: ScenarioSpec) -> str:
-    m, t = spec.model, spec.train
-    extras = [f"clip {t.clip_grad_norm:g}" if t.clip_grad_norm else "", "residual" * m.residual]
-    extras += [f"norm {m.norm}" if m.norm != "none" else "", f"init {m.init}"]
-    shown = ", ".join(e for e in extras if e and e != "init default")
-    return (
-        f"{m.depth} blocks × {m.width} wide, {m.activation}; {t.optimizer} lr {t.lr:g}, "
-        f"{t.steps} steps, batch {t.batch}" + (f"; {shown}" if shown else "")
-    )
+    async def _on_click(self, event: events.Click) -> None:
+        event.prevent_default()  # OptionList's own handler would launch on a single click
+        index = event.style.meta.get("option")
+        if index is None or self.get_option_at_index(index).disabled:
+            return
+        self.highlighted = index
+        if event.chain >= 2:
+            self.action_select()
 
 
 class PickerScreen(Screen):
-    # The list keeps the focus; letters that are not a live binding go to the filter.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "launch", "Launch", priority=True),
+        Binding("enter", "launch", "Launch", key_display="⏎"),
         Binding("space", "mark", "Mark to compare"),
         Binding("c", "compare", "Compare marked"),
-        Binding("up", "move(-1)", show=False, priority=True),
-        Binding("down", "move(1)", show=False, priority=True),
-        Binding("pageup", "move(-8)", show=False, priority=True),
-        Binding("pagedown", "move(8)", show=False, priority=True),
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("pageup", "move(-8)", show=False),
+        Binding("pagedown", "move(8)", show=False),
         Binding("escape", "clear", "Clear filter"),
+        Binding("escape", "clear_marks", "Clear marks"),
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
@@ -56,65 +100,68 @@ class PickerScreen(Screen):
         super().__init__(**kwargs)
         self.catalog = catalog
         self.marked: list[str] = []
+        self._filled_for: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]gradtui[/b] · watch backpropagation — pick a scenario", id="picker-title")
-        yield Input(placeholder="type to filter by name, title or lesson", id="filter")
-        yield OptionList(id="scenarios")
+        title = Text.assemble(("gradtui", "bold"), " · watch backpropagation — pick a scenario")
+        yield Static(title, id="picker-title")
+        yield FilterInput(id="filter")
+        yield ScenarioList(id="scenarios")
         yield Static(id="lesson")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(Input).can_focus = False
-        self.query_one(OptionList).focus()
+        self.query_one(FilterInput).focus()
         self.refill()
 
-    def on_key(self, event: events.Key) -> None:
-        """Type to filter: printable keys that no binding took, and backspace."""
-        bound = self.app.active_bindings.get(event.key)
-        if bound is not None and bound.enabled:
-            return  # a live binding takes it
-        box = self.query_one(Input)
-        if event.key == "backspace":
-            box.value = box.value[:-1]
-        elif event.is_printable and event.character and event.character != " ":
-            box.value += event.character
-        else:
-            return
-        event.stop()
+    def on_screen_resume(self) -> None:
+        self.query_one(FilterInput).focus()
 
     @property
     def filter_text(self) -> str:
-        return self.query_one(Input).value
+        return self.query_one(FilterInput).value
+
+    def takes_command(self, key: str) -> bool:
+        """Whether a command key on the empty filter is a command now (c only with two marked)."""
+        return key != "c" or len(self.marked) == 2
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Letters belong to the filter once typing has started.
-        if action in ("quit", "compare") and self.filter_text:
-            return False
-        if action == "clear" and not self.filter_text:
-            return False
-        return not (action == "compare" and len(self.marked) != 2)
+        if action == "clear":
+            return bool(self.filter_text)
+        if action == "clear_marks":
+            return bool(self.marked) and not self.filter_text
+        if action == "compare":
+            return len(self.marked) == 2
+        return True
+
+    def sync(self) -> None:
+        """Refill the list if the filter changed since it was last filled, so an action
+        always sees what the filter says now, whatever messages are still on their way."""
+        if self._filled_for != self.filter_text:
+            self.refill()
 
     def refill(self) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one(ScenarioList)
         highlighted = self._highlighted_name()
+        self._filled_for = self.filter_text
         words = self.filter_text.lower().split()
         options.clear_options()
-        # Names that match come first, then titles, then lessons: typing a scenario's name
-        # finds that scenario before the ones whose lesson mentions it.
+        # Names that match come first, then titles, then lessons; each in the course's order.
         found = [
-            (rank, name, spec)
+            (rank, course_key(spec), name, spec)
             for name, (spec, _path) in self.catalog.scenarios.items()
             if (rank := match_rank(words, name, spec.title, spec.lesson)) is not None
         ]
-        for _rank, name, spec in sorted(found, key=lambda item: item[:2]):
+        for *_key, name, spec in sorted(found, key=lambda item: item[:3]):
             options.add_option(Option(self._prompt(name, spec), id=name))
         for skipped in self.catalog.skipped:
             if matches(words, skipped.path.name, skipped.reason):
-                prompt = Text.assemble(("✗ ", "red"), (skipped.path.name, "bold"))
-                prompt.append(f"  {_reason(skipped.reason, skipped.path.name)}", style="italic")
+                filename = safe_line(skipped.path.name, 60)
+                prompt = Text.assemble(("✗ ", "red"), (filename, "bold"))
+                reason = safe_line(_reason(skipped.reason, skipped.path.name), 300)
+                prompt.append(f"  {reason}", style="italic")
                 options.add_option(Option(prompt, id=f"invalid:{skipped.path}", disabled=True))
-        self.refresh_bindings()  # q, c and escape depend on the filter and the marks
+        self.refresh_bindings()  # c and escape depend on the filter and the marks
         names = [o.id for o in options.options if not o.disabled]
         if names:
             options.highlighted = options.get_option_index(
@@ -124,10 +171,12 @@ class PickerScreen(Screen):
 
     def _prompt(self, name: str, spec: ScenarioSpec) -> Text:
         mark = ("◆ ", "bold magenta") if name in self.marked else ("  ", "")
-        return Text.assemble(mark, (f"{name:<22}", "bold"), " ", (spec.title, ""))
+        fix = "↳ " if course_key(spec)[1] else ""
+        label = f"{fix}{safe_line(name, 40)}"
+        return Text.assemble(mark, (f"{label:<24}", "bold"), " ", (safe_line(spec.title), ""))
 
     def _highlighted_name(self) -> str | None:
-        options = self.query_one(OptionList)
+        options = self.query_one(ScenarioList)
         if options.highlighted is None or options.option_count == 0:
             return None
         option = options.get_option_at_index(options.highlighted)
@@ -137,30 +186,33 @@ class PickerScreen(Screen):
         name = self._highlighted_name()
         lesson = self.query_one("#lesson", Static)
         if name is None:
-            invalid = any(o.disabled for o in self.query_one(OptionList).options)
+            invalid = any(o.disabled for o in self.query_one(ScenarioList).options)
             why = "; greyed-out files cannot be loaded (the reason is beside each)"
-            lesson.update(f"[dim]no valid scenario matches the filter{why * invalid}[/dim]")
+            lesson.update(Text(f"no valid scenario matches the filter{why * invalid}", "dim"))
             return
         spec = self.catalog.scenarios[name][0]
-        marked = f"\n[magenta]marked: {', '.join(self.marked)}[/]" if self.marked else ""
-        lesson.update(
-            Text.from_markup(f"[b]{spec.title}[/b]  [dim]{spec_summary(spec)}[/dim]\n")
-            + Text(" ".join(spec.lesson.split()))
-            + Text.from_markup(marked)
+        text = Text.assemble(
+            (safe_line(spec.title), "bold"), "  ", (spec_summary(spec), "dim"), "\n"
         )
+        text.append(safe_line(spec.lesson, 2000))
+        if self.marked:
+            marked = " and ".join(safe_line(n, 40) for n in self.marked)
+            hint = "c compares them" if len(self.marked) == 2 else "mark one more to compare"
+            text.append(f"\nmarked: {marked} ({hint}; escape clears)", style="magenta")
+        lesson.update(text)
 
     def on_input_changed(self, _event: Input.Changed) -> None:
-        self.refill()
+        self.sync()
 
     def on_option_list_option_highlighted(self, _event: OptionList.OptionHighlighted) -> None:
         self.show_lesson()
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id and not event.option.disabled:
-            self.app.open_scenarios([event.option.id])
+    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
+        self.action_launch()
 
     def action_move(self, delta: int) -> None:
-        options = self.query_one(OptionList)
+        self.sync()
+        options = self.query_one(ScenarioList)
         enabled = [i for i, o in enumerate(options.options) if not o.disabled]
         if not enabled:
             return
@@ -169,26 +221,40 @@ class PickerScreen(Screen):
         options.highlighted = enabled[max(0, min(len(enabled) - 1, position))]
 
     def action_launch(self) -> None:
-        if len(self.marked) == 2:
-            self.action_compare()
-            return
+        """Run the highlighted row, whatever is marked."""
+        self.sync()
         name = self._highlighted_name()
         if name is not None:
             self.app.open_scenarios([name])
 
     def action_mark(self) -> None:
+        self.sync()
         name = self._highlighted_name()
         if name is None:
             return
         if name in self.marked:
             self.marked.remove(name)
+        elif len(self.marked) == 2:
+            self.notify(
+                f"{self.marked[0]} and {self.marked[1]} are marked: c compares them, "
+                "escape clears the marks.",
+                title="two marked already",
+                markup=False,
+            )
+            return
         else:
-            self.marked = [*self.marked[-1:], name]
+            self.marked.append(name)
         self.refill()
 
     def action_compare(self) -> None:
         if len(self.marked) == 2:
-            self.app.open_scenarios(list(self.marked))
+            pair, self.marked = list(self.marked), []
+            self.refill()
+            self.app.open_scenarios(pair)
+
+    def action_clear_marks(self) -> None:
+        self.marked = []
+        self.refill()
 
     async def action_quit(self) -> None:
         await self.app.action_quit()
@@ -197,10 +263,13 @@ class PickerScreen(Screen):
         self.app.action_help()
 
     def action_clear(self) -> None:
-        self.query_one(Input).value = ""
+        self.query_one(FilterInput).value = ""
+        self.sync()
 
     def mark_only(self, name: str | None) -> None:
+        """Back from a run to pick its partner: that run marked, the filter empty."""
         self.marked = [name] if name in self.catalog.scenarios else []
+        self.query_one(FilterInput).value = ""
         self.refill()
 
 

@@ -14,11 +14,14 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from gradtui.events import Diagnosis
+from gradtui.text import safe_line
 from gradtui.ui.feed import RunFeed, lock_step, next_speed
+from gradtui.ui.widgets.diagnoses import kind_label
 
 TICK_SECONDS = 1 / 10
 SLOW_PANELS_EVERY = 3  # loss plot, heatmap and chain redraw every 3rd tick (about 3 Hz)
 TOAST_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
+TOAST_WIDTH = 56  # characters: a toast is one line at the top right
 
 
 class RunScreen(Screen):
@@ -29,6 +32,7 @@ class RunScreen(Screen):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
         Binding("minus", "slower", "Slower", key_display="-"),
         Binding("escape", "back", "Back"),
+        Binding("t", "toggle_toasts", "Toasts", show=False),
     ]
 
     def __init__(self, feeds: list[RunFeed], **kwargs) -> None:
@@ -78,13 +82,28 @@ class RunScreen(Screen):
                 self.redraw(full=quiet or self.ticks % SLOW_PANELS_EVERY == 0)
 
     def announce(self, feed: RunFeed, diagnosis: Diagnosis) -> None:
-        name = feed.history.started.scenario if feed.history.started else ""
+        """One line for a new warning or error (the Diagnoses panel explains it); infos and,
+        with toasts turned off (t), everything stay in the panel only."""
+        if diagnosis.severity == "info" or not self.app.toasts:
+            return
+        name = safe_line(feed.history.started.scenario, 40) if feed.history.started else ""
         prefix = f"{name}: " if len(self.feeds) > 1 else ""
+        layers = diagnosis.layers
+        where = ", ".join(safe_line(layer, 30) for layer in layers)
+        if len(layers) > 2:
+            where = f"{safe_line(layers[0], 30)} and {len(layers) - 1} more"
+        line = f"{diagnosis.severity.upper()} {prefix}{kind_label(diagnosis)}"
         self.notify(
-            diagnosis.message,
-            title=f"{prefix}{diagnosis.kind.replace('_', ' ')}",
+            safe_line(f"{line}: {where}" if where else line, TOAST_WIDTH),
             severity=TOAST_SEVERITY[diagnosis.severity],
+            markup=False,
         )
+
+    def action_toggle_toasts(self) -> None:
+        self.app.toasts = not self.app.toasts
+        self.app.clear_notifications()
+        state = "on" if self.app.toasts else "off (t turns them on)"
+        self.notify(f"Notifications {state}", markup=False)
 
     def redraw(self, full: bool = True) -> None:
         """Push the histories into the visible panels; full=False skips the costly ones."""
@@ -127,4 +146,10 @@ class RunScreen(Screen):
         self.redraw()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.app.leave_run()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An ended run has nothing to pause or step."""
+        if action in ("toggle_pause", "step"):
+            return not all(feed.history.ended for feed in self.feeds)
+        return True

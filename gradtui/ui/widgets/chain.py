@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gradtui.diagnosis import Link, chain_links
 from gradtui.diagnosis.thresholds import LINK_GROW, LINK_SHRINK
+from gradtui.text import safe_line
 from gradtui.ui.format import sci, waiting_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.widgets.panel import HistoryPanel
@@ -74,15 +75,28 @@ class ChainPanel(HistoryPanel):
             for link, verdict in zip(links, verdicts, strict=True):
                 text.append(_cell(link, verdict, row, column))
             text.append("\n")
-        text.append("block ")
-        for link in links:
-            label = "H" if link.block == len(links) - 1 else str(link.block % 10)
-            text.append(label.ljust(column))
+        text.append("link  ")
+        text.append(link_labels(len(links), column))
         text.append("\n")
         text.append(_summary(history, links, verdicts))
         if stats is not history.latest:
             text.append(f"\nlatest step has nan/inf gradients: showing step {stats.step}", "dim")
         return text
+
+
+def link_labels(count: int, column: int) -> str:
+    """The links' numbers under their columns (the head is H), each whole, left to right
+    while they fit without touching the one before."""
+    line = [" "] * (count * column)
+    head = (count - 1) * column
+    line[head] = "H"
+    free_from = 0
+    for block in range(count - 1):
+        label, start = str(block), block * column
+        if start >= free_from and start + len(label) < head:
+            line[start : start + len(label)] = label
+            free_from = start + len(label) + 1
+    return "".join(line)
 
 
 def _one_link(out_norm: float | None) -> Text:
@@ -121,6 +135,8 @@ def _cell(link: Link, verdict: str, row: int, column: int) -> Text:
         return Text(mark * width + pad, style=style)
     log_gain = math.log10(link.gain)
     if row == 0:
+        if verdict == "ok":  # about ×1: a heavy mark on the axis, so a healthy link shows
+            return Text("━" * width, style=style) + Text("─" if pad else "", style="dim")
         return Text("─" * width + ("─" if pad else ""), style="dim")
     if bar_cell(log_gain, row):
         beyond = abs(log_gain / DECADES_PER_ROW) > ROWS_EACH_SIDE + 0.5
@@ -131,7 +147,7 @@ def _cell(link: Link, verdict: str, row: int, column: int) -> Text:
 
 def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) -> Text:
     first = next((link for link in links if link.cumulative is not None), None)
-    names = history.started.blocks if history.started else ()
+    names = [safe_line(name, 60) for name in history.started.blocks] if history.started else []
     text = Text("product of the gains ")
     if first is None:
         text.append("unknown", style="dim")
@@ -141,7 +157,7 @@ def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) 
     text.append("\n")
     culprits = [i for i, v in enumerate(verdicts) if v not in ("ok", "unknown")]
     if not culprits:
-        text.append("every link keeps the gradient within ×0.5 … ×2", style="dim")
+        text.append("every link keeps the gradient within ×0.5 … ×2 (━ on the ×1 line)", "dim")
         return text
     groups = [(v, [names[i] for i in culprits if verdicts[i] == v]) for v in CULPRIT_WORDS]
     groups = [(v, which) for v, which in groups if which]

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from gradtui.events import Diagnosis, RunFailed
+from gradtui.text import safe_line, safe_text
 from gradtui.ui.format import SEVERITY_STYLE
 from gradtui.ui.history import RunHistory
 
@@ -14,25 +15,30 @@ def failure_text(failure: RunFailed) -> Text:
     text = Text()
     text.append(" ERROR ", style="reverse bold red")
     text.append(f" training failed at step {failure.step}\n", style="bold red")
-    text.append(f"{failure.error_type}: {failure.message}\n")
+    text.append(f"{safe_line(failure.error_type, 80)}: {safe_text(failure.message).strip()}\n")
     if failure.forward_trace:
         text.append("where: ", style="bold")
-        text.append(failure.forward_trace.strip() + "\n")
+        text.append(safe_text(failure.forward_trace).strip() + "\n")
     return text
+
+
+def kind_label(diagnosis: Diagnosis) -> str:
+    """The finding's kind in words: vanishing_gradients -> vanishing gradients."""
+    return safe_line(diagnosis.kind.replace("_", " "), 60)
 
 
 def diagnosis_text(diagnosis: Diagnosis, compact: bool = False) -> Text:
     text = Text()
     style = SEVERITY_STYLE[diagnosis.severity]
     text.append(f" {diagnosis.severity.upper()} ", style=f"reverse {style}")
-    text.append(f" {diagnosis.kind.replace('_', ' ')}", style=style)
+    text.append(f" {kind_label(diagnosis)}", style=style)
     text.append(f"  from step {diagnosis.step}\n", style="dim")
-    text.append(diagnosis.message + "\n")
+    text.append(safe_text(diagnosis.message).strip() + "\n")
     if not compact:
         text.append("why: ", style="bold")
-        text.append(diagnosis.why + "\n")
+        text.append(safe_text(diagnosis.why).strip() + "\n")
         text.append("fix: ", style="bold green")
-        text.append(diagnosis.fix + "\n")
+        text.append(safe_text(diagnosis.fix).strip() + "\n")
     return text
 
 

@@ -1,10 +1,15 @@
-"""One line at the top of a run: what it is, how far it got, how fast, and its state."""
+"""One line at the top of a run: its state, what it is, how far it got, how fast, the speed.
+
+The title takes whatever room the other parts leave, so a narrow header (one side of compare)
+cuts the title, never the step, the rate or the speed.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
 
+from gradtui.text import safe_line
 from gradtui.ui.history import RunHistory
 from gradtui.ui.sources import speed_label
 
@@ -15,36 +20,78 @@ STATE_STYLE = {
     "finished": ("■ finished", "bold cyan"),
     "stopped": ("■ stopped", "bold cyan"),
     "failed": ("✖ failed", "bold red"),
+    "silent": ("? silent", "bold yellow"),
 }
+STARTING = "starting the run (a live run loads PyTorch first: a few seconds)…"
 
 
 class RunHeader(Widget):
     DEFAULT_CSS = "RunHeader { height: 1; background: $panel; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, name: str = "", **kwargs) -> None:
+        """name: a label that says which run this is (compare's A and B)."""
         super().__init__(**kwargs)
+        self.label = name
+        self._parts: tuple = ()
         self._text = Text()
 
-    def show(self, history: RunHistory, paused: bool, speed: float | None) -> None:
+    def show(
+        self,
+        history: RunHistory,
+        paused: bool,
+        speed: float | None,
+        silent_s: float | None = None,
+    ) -> None:
+        """silent_s: how long a writer that should be writing has said nothing (attach)."""
         started = history.started
-        title = started.title if started else "starting the run…"
+        title = safe_line(started.title, 120) if started else STARTING
         state = "paused" if paused and not history.ended and started else history.state
-        label, style = STATE_STYLE[state]
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {label} ", style=style)
-        text.append(f" {title} ", style="bold")
+        if silent_s is not None and not history.ended:
+            state = "silent"
         total = f"/{history.total_steps}" if history.total_steps else ""
-        text.append(f" step {history.steps_seen}{total} ")
-        if history.live:
-            rate = history.steps_per_second()
-            shown = "—" if rate is None or history.ended else f"{rate:.0f}"
-            text.append(f" {shown} steps/s ", style="dim")
+        if silent_s is not None and not history.ended:
+            rate = (f" no new step for {silent_s:.0f} s: has the writer stopped? ", "yellow")
+        elif history.live:
+            measured = history.steps_per_second()
+            still = history.ended or state == "paused" or not started
+            rate = (f" {'—' if measured is None or still else f'{measured:.0f}'} steps/s ", "dim")
         else:
-            text.append(" replay ", style="dim")
-        text.append(f" speed {speed_label(speed)} ", style="dim")
-        if text.plain != self._text.plain:
-            self._text = text
+            rate = (" replay ", "dim")
+        parts = (state, title, f" step {history.steps_seen}{total} ", rate, speed_label(speed))
+        if parts != self._parts:
+            self._parts = parts
             self.refresh()
 
     def render(self) -> Text:
+        self._text = self._compose_text(self.size.width)
         return self._text
+
+    def _compose_text(self, width: int) -> Text:
+        if not self._parts:
+            return Text()
+        state, title, step, (rate, rate_style), speed = self._parts
+        label, style = STATE_STYLE[state]
+        name = f" {self.label} " if self.label else ""
+        fixed = [
+            (f" {label} ", style),
+            (name, "reverse bold"),
+            (step, ""),
+            (rate, rate_style),
+            (f" speed {speed} ", "dim"),
+        ]
+        if sum(len(part) for part, _ in fixed) > width - 8:  # narrow: the short forms
+            fixed[0] = (f" {label[0]} ", style)
+            fixed[3] = (
+                ("", "") if rate == " replay " else (rate.replace(" steps/s", "/s"), rate_style)
+            )
+            fixed[4] = (f" {speed} ", "dim")
+        room = max(0, width - sum(len(part) for part, _ in fixed) - 2)
+        shown = title if len(title) <= room else (title[: room - 1] + "…" if room > 1 else "")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for part, part_style in fixed[:2]:
+            text.append(part, style=part_style)
+        if shown:
+            text.append(f" {shown} ", style="bold")
+        for part, part_style in fixed[2:]:
+            text.append(part, style=part_style)
+        return text

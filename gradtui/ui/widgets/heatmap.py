@@ -36,9 +36,16 @@ def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ..
     return columns
 
 
-def legend_markup() -> str:
-    keys = " ".join(f"[{colour}]■[/]{label}" for label, colour in legend_labels())
-    return f"{keys} □none"
+def legend_text() -> Text:
+    """The colour key: each band's lower end in log10 (so -3 means from 1e-3 up), then the
+    markers; 'none' (no gradient at all) is an outlined box, visible on a dark panel."""
+    text = Text("log10 ")
+    for label, colour in legend_labels():
+        text.append("■", style=colour)
+        text.append(f"{label} ")
+    text.append("□", style="bold")
+    text.append("none")
+    return text
 
 
 class FlowHeatmap(HistoryPanel):

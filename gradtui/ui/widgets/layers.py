@@ -8,6 +8,7 @@ from itertools import groupby
 
 from rich.text import Text
 
+from gradtui.text import safe_line
 from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci, waiting_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.widgets.panel import HistoryPanel
@@ -42,6 +43,16 @@ def spark_cell(value: float, low: float, high: float) -> tuple[str, str]:
     return TICKS[max(0, min(len(TICKS) - 1, level))], band_colour(value)
 
 
+def cut_middle(name: str, width: int) -> str:
+    """name in width characters: its start and its end kept, an ellipsis between."""
+    if len(name) <= width:
+        return name
+    if width < 4:
+        return name[:width]
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+
 class LayersTable(HistoryPanel):
     """The rows; its container scrolls when there are more layers than lines."""
 
@@ -52,10 +63,14 @@ class LayersTable(HistoryPanel):
         self.compact = compact
         self.scale: tuple[float, float] = (-1.0, 0.0)
 
-    def show(self, history: RunHistory) -> bool:
+    def show(self, history: RunHistory, scale: tuple[float, float] | None = None) -> bool:
+        """scale: the sparklines' log10 range; compare passes one range for both runs."""
         changed = super().show(history)
-        if changed:
-            self.scale = spark_scale(history.sparks)
+        wanted = scale or (spark_scale(history.sparks) if changed else self.scale)
+        if wanted != self.scale:
+            self.scale = wanted
+            self.refresh()
+            changed = True
         return changed
 
     def rows_for(self, history: RunHistory) -> int:
@@ -66,8 +81,11 @@ class LayersTable(HistoryPanel):
         if history is None or history.started is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
         layers = history.started.layers
-        names = [layer.name for layer in layers]
-        name_width = min(max(len(n) for n in names), 18)
+        names = [safe_line(layer.name, 120) for layer in layers]
+        # Names get up to a third of the panel (half when compact), at least 16 characters;
+        # longer ones are cut in the middle.
+        share = 2 if self.compact else 3
+        name_width = min(max(len(n) for n in names), max(16, self.size.width // share))
         fixed = name_width + VALUE_WIDTH + 2
         # Narrow: drop the badge column and colour the name by its status instead.
         compact = self.compact or self.size.width < fixed + BADGE_WIDTH + 1 + MIN_SPARK
@@ -84,7 +102,7 @@ class LayersTable(HistoryPanel):
             name_style = "bold"
             if compact and status != "ok":
                 name_style = f"reverse {STATUS_STYLE[status]}"
-            text.append(name[-name_width:].ljust(name_width), style=name_style)
+            text.append(cut_middle(name, name_width).ljust(name_width), style=name_style)
             text.append(" ")
             recent = list(history.sparks[i])[-spark_width:]
             text.append(" " * (spark_width - len(recent)))

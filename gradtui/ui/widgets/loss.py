@@ -16,12 +16,26 @@ from gradtui.ui.history import RunHistory
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
 
 
-def loss_series(history: RunHistory) -> tuple[list[int], list[float], bool]:
-    """Steps, values to plot, and whether the values are log10(loss)."""
+def finite_losses(history: RunHistory) -> list[tuple[int, float]]:
     steps, points = history.loss.view()
-    pairs = [(s, p[0]) for s, p in zip(steps, points, strict=True) if math.isfinite(p[0])]
+    return [(s, p[0]) for s, p in zip(steps, points, strict=True) if math.isfinite(p[0])]
+
+
+def wants_log(values: list[float]) -> bool:
+    positive = [v for v in values if v > 0]
+    return bool(positive) and math.log10(max(positive) / min(positive)) >= DECADES_FOR_LOG
+
+
+def loss_series(
+    history: RunHistory, use_log: bool | None = None
+) -> tuple[list[int], list[float], bool]:
+    """Steps, values to plot, and whether the values are log10(loss); use_log None decides
+    from this run's spread (compare decides once for both runs)."""
+    pairs = finite_losses(history)
     positive = [v for _, v in pairs if v > 0]
-    use_log = bool(positive) and math.log10(max(positive) / min(positive)) >= DECADES_FOR_LOG
+    if use_log is None:
+        use_log = wants_log([v for _, v in pairs])
+    use_log = use_log and bool(positive)
     if use_log:
         floor = min(positive)
         return [s for s, _ in pairs], [math.log10(max(v, floor)) for _, v in pairs], True
@@ -41,16 +55,25 @@ def step_ticks(last: int, most: int = 5) -> list[int]:
 class LossPlot(PlotextPlot):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._drawn: tuple[int, int] | None = None
+        self._drawn: tuple | None = None
 
-    def show(self, history: RunHistory) -> None:
-        if history.key == self._drawn:
+    def show(
+        self,
+        history: RunHistory,
+        use_log: bool | None = None,
+        ylim: tuple[float, float] | None = None,
+    ) -> None:
+        """use_log and ylim: compare puts both runs on one axis."""
+        key = (history.key, use_log, ylim)
+        if key == self._drawn:
             return
-        self._drawn = history.key
-        steps, values, use_log = loss_series(history)
+        self._drawn = key
+        steps, values, use_log = loss_series(history, use_log)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
+        if ylim is not None:
+            plt.ylim(*ylim)
         plt.xlabel("step")
         plt.ylabel("log10 loss" if use_log else "loss")
         if steps:

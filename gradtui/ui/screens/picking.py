@@ -1,0 +1,34 @@
+"""The picker's pure helpers: matching a filter, the course order, a scenario in one line."""
+
+from __future__ import annotations
+
+from gradtui.scenario.spec import ScenarioSpec
+
+TOPIC = 10  # an `order` that is a multiple of this starts a topic; the ones after are its fixes
+
+
+def matches(words: list[str], *fields: str) -> bool:
+    haystack = " ".join(fields).lower()
+    return all(word in haystack for word in words)
+
+
+def match_rank(words: list[str], *fields: str) -> int | None:
+    """How early ``fields`` match: 0 when the first field alone holds every word, 1 when the
+    first two do, and so on; None when even all of them together do not."""
+    return next((i for i in range(len(fields)) if matches(words, *fields[: i + 1])), None)
+
+
+def course_key(spec: ScenarioSpec) -> tuple[int, int]:
+    """(topic, place in it): the problem first (place 0), then its fixes."""
+    return divmod(spec.order, TOPIC)
+
+
+def spec_summary(spec: ScenarioSpec) -> str:
+    m, t = spec.model, spec.train
+    extras = [f"clip {t.clip_grad_norm:g}" if t.clip_grad_norm else "", "residual" * m.residual]
+    extras += [f"norm {m.norm}" if m.norm != "none" else "", f"init {m.init}"]
+    shown = ", ".join(e for e in extras if e and e != "init default")
+    return (
+        f"{m.depth} blocks × {m.width} wide, {m.activation}; {t.optimizer} lr {t.lr:g}, "
+        f"{t.steps} steps, batch {t.batch}" + (f"; {shown}" if shown else "")
+    )
