@@ -150,7 +150,7 @@ def _replay(args: argparse.Namespace) -> int:
     except RecordingError as exc:
         print(f"gradtui: {exc}", file=sys.stderr)
         return 2
-    for warning in (item.warning for item in loaded if item.warning):
+    for warning in (w for item in loaded for w in item.warnings):
         print(f"gradtui: {warning}", file=sys.stderr)
     from gradtui.ui.app import GradApp
 
@@ -161,19 +161,16 @@ def _replay(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from gradtui.recording import RecordingError
     from gradtui.recording.paths import expand
-    from gradtui.report.recorded import format_run_report, load_run, report_run
+    from gradtui.report.recorded import format_run_report, report_files
 
     reports = []
     try:
         for group in expand(args.files):
-            run = load_run(group)
+            run = report_files(group)
             for warning in run.warnings:
                 print(f"gradtui: {warning}", file=sys.stderr)
-            reports.append(report_run(run))
+            reports.append(run.report)
     except RecordingError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a recording without a start event
         print(f"gradtui: {exc}", file=sys.stderr)
         return 2
     if args.json:

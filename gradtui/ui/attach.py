@@ -15,12 +15,14 @@ from pathlib import Path
 
 from gradtui.diagnosis.ranks import RankStreams, rank_of
 from gradtui.events import Diagnosis, Event, RunStarted
+from gradtui.recording import RecordingError
 from gradtui.recording.follow import Follower
 from gradtui.scenario.spec import Catalog
+from gradtui.text import safe_line
 from gradtui.ui.app import GradApp
 from gradtui.ui.sources import POLL_BUDGET_S, ReplaySource
 
-QUIET_SECONDS = 30.0  # a writer silent this long without finishing gets a notice
+QUIET_SECONDS = 20.0  # a writer silent this long without finishing gets a notice
 CHECK_SECONDS = 0.5
 
 
@@ -59,11 +61,20 @@ class FollowSource(ReplaySource):
         self.follower = Follower(path)
         self.announced_end = False
         self.announced_quiet = False
+        self.announced_deleted = False
+        self.restarted_unseen = False
+        self.failure = ""  # why the file cannot be followed
+        self.announced_failure = False
         self._title = path.name
 
     def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]:
-        new = self.follower.poll()
-        if self.follower.restarted:  # a new run started in the same file
+        try:
+            new = [] if self.failure else self.follower.poll()
+        except RecordingError as exc:  # not a recording, or unreadable: say so, stop reading
+            self.failure = str(exc)
+            new = []
+        if self.follower.restarted:  # a new run started in the same file, or it was cut
+            self.restarted_unseen = True
             super().restart()
             self.recorded = []
         for event in new:
@@ -83,6 +94,8 @@ class FollowSource(ReplaySource):
         super().restart()
         self.recorded = []
         self.follower = Follower(self.path)
+        self.failure = ""
+        self.announced_failure = False
 
     @property
     def writer_done(self) -> bool:
@@ -128,22 +141,44 @@ class AttachApp(GradApp):
     def check_writers(self) -> None:
         """Say once when a writer finishes, and once when one goes quiet without finishing."""
         for source in self.sources:
-            name = source.path.name
+            name = safe_line(source.path.name, 80)
+            if source.failure and not source.announced_failure:
+                source.announced_failure = True
+                self.notify(source.failure, title="cannot follow", severity="error", markup=False)
+            for warning in source.follower.take_warnings():
+                self.notify(warning, title="line skipped", severity="warning", markup=False)
+            if source.restarted_unseen:
+                source.restarted_unseen = False
+                self.notify(
+                    f"{name}: the file was truncated or replaced; reading it again from its start.",
+                    title="file restarted",
+                    markup=False,
+                )
+            if source.follower.deleted and not source.announced_deleted:
+                source.announced_deleted = True
+                self.notify(
+                    f"{name}: the file was deleted.",
+                    title="file deleted",
+                    severity="warning",
+                    markup=False,
+                )
             if source.writer_done and not source.announced_end:
                 source.announced_end = True
                 self.notify(
                     f"{name}: the training process finished writing this run.",
                     title="writer finished",
+                    markup=False,
                 )
             quiet = source.follower.idle_seconds()
             if not source.writer_done and not source.announced_quiet and quiet > QUIET_SECONDS:
                 source.announced_quiet = True
-                waiting = "not created yet" if not source.path.exists() else "no new steps"
+                waiting = "not created yet" if not source.path.exists() else "no new data"
                 self.notify(
                     f"{name}: {waiting} for {quiet:.0f} s, and the run has not finished. "
                     "Is the training still running?",
                     title="writer quiet",
                     severity="warning",
+                    markup=False,
                 )
             if quiet < QUIET_SECONDS:
                 source.announced_quiet = False
