@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
+from gradtui.text import safe_line
 
 FAIL_ON = ("warning", "error")
 
@@ -108,11 +109,11 @@ def _list(args: argparse.Namespace) -> int:
     catalog = discover(args.scenarios)
     width = max((len(name) for name in catalog.scenarios), default=0)
     for name, (spec, _path) in sorted(catalog.scenarios.items()):
-        print(f"{name:<{width}}  {spec.title}")
+        print(f"{name:<{width}}  {safe_line(spec.title, 100)}")
     if catalog.skipped:
         print(f"\nskipped {len(catalog.skipped)} file(s):")
         for skipped in catalog.skipped:
-            print(f"  {skipped.reason}")
+            print(f"  {safe_line(skipped.reason, 300)}")
     return 0
 
 
