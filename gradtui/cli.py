@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's data seed")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
     run.add_argument("--record", type=Path, metavar="FILE", help="write the run as JSON Lines")
+    run.add_argument("--force", action="store_true", help="let --record replace an existing file")
     run.add_argument(
         "--fail-on",
         choices=FAIL_ON,
@@ -96,13 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
         "attach": _attach,
     }[args.command]
+    from gradtui.recording.parser import RecordingError
+
     try:
         return command(args)
-    except ScenarioError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
+    except (ScenarioError, RecordingError) as exc:  # unusable input: a bad file or argument
+        return _say(str(exc), 2)
     except KeyboardInterrupt:
         return 130
+
+
+def _say(line: str, code: int = 0) -> int:
+    """One terminal-safe line on stderr; returns ``code``."""
+    print(f"gradtui: {safe_line(line, 400)}", file=sys.stderr)
+    return code
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -118,17 +127,39 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from gradtui.recording.target import check_target
     from gradtui.scenario.headless import run_headless
+    from gradtui.stopping import StopSignals
 
     spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)
-    report = run_headless(spec, record=args.record, progress=sys.stderr.isatty())
+    if args.record:
+        check_target(args.record, args.force)  # before torch loads and training starts
+    problems: list[str] = []
+
+    def warn(line: str) -> None:
+        problems.append(line)
+        _say(line)
+
+    with StopSignals(wait=True) as stop:
+        report = run_headless(
+            spec,
+            record=args.record,
+            progress=sys.stderr.isatty(),
+            force=args.force,
+            should_stop=lambda: stop.received is not None,
+            warn=warn,
+        )
     if args.json:
         print(json.dumps(report, allow_nan=False))
     else:
         from gradtui.report.build import format_report
 
         print(format_report(report))
-    return _exit_code(report, args.fail_on)
+    if stop.received is not None:
+        return _say(
+            f"stopped by signal {stop.received} after {report['steps_run']} steps", stop.exit_status
+        )
+    return 2 if problems else _exit_code(report, args.fail_on)
 
 
 def _launch(args: argparse.Namespace) -> int:
@@ -136,8 +167,7 @@ def _launch(args: argparse.Namespace) -> int:
 
     catalog = discover(args.scenarios)
     start = [resolve(args.scenario, args.scenarios)] if args.scenario else []
-    GradApp(catalog, start=start).run()
-    return 0
+    return _app_status(GradApp(catalog, start=start))
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -149,14 +179,12 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         loaded = [read_recording(path) for path in args.files]
     except RecordingError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
+        return _say(str(exc), 2)
     for warning in (w for item in loaded for w in item.warnings):
-        print(f"gradtui: {warning}", file=sys.stderr)
+        _say(warning)
     from gradtui.ui.app import GradApp
 
-    GradApp(discover(args.scenarios), replays=[item.events for item in loaded]).run()
-    return 0
+    return _app_status(GradApp(discover(args.scenarios), replays=[i.events for i in loaded]))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -169,11 +197,10 @@ def _report(args: argparse.Namespace) -> int:
         for group in expand(args.files):
             run = report_files(group)
             for warning in run.warnings:
-                print(f"gradtui: {warning}", file=sys.stderr)
+                _say(warning)
             reports.append(run.report)
     except RecordingError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
+        return _say(str(exc), 2)
     if args.json:
         out = reports[0] if len(reports) == 1 else reports
         print(json.dumps(out, allow_nan=False))
@@ -190,7 +217,7 @@ def _attach(args: argparse.Namespace) -> int:
     groups = expand(args.files)
     if not any(path.exists() for group in groups for path in group):
         names = ", ".join(str(path) for path in args.files)
-        print(f"gradtui: waiting for {names} to appear (ctrl-c to give up)", file=sys.stderr)
+        _say(f"waiting for {names} to appear (ctrl-c to give up)")
         while not any(path.exists() for group in groups for path in group):
             time.sleep(0.5)
             groups = expand(args.files)
@@ -199,8 +226,13 @@ def _attach(args: argparse.Namespace) -> int:
         return 2
     from gradtui.ui.attach import AttachApp
 
-    AttachApp(groups[0], catalog=discover(args.scenarios)).run()
-    return 0
+    return _app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
+
+
+def _app_status(app: Any) -> int:
+    """Run a Textual app; non-zero when it ended by a crash (Textual sets return_code 1)."""
+    app.run()
+    return app.return_code or 0
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:
