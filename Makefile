@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/diagnosis_cost.py
 	$(BIN)/python benchmarks/ui_throughput.py
 	$(BIN)/python benchmarks/watch_overhead.py --device cpu
+	$(BIN)/python benchmarks/memory_bounds.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

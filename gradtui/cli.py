@@ -11,9 +11,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
+from gradtui.text import safe_line
 
 FAIL_ON = ("warning", "error")
 
@@ -41,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's data seed")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
     run.add_argument("--record", type=Path, metavar="FILE", help="write the run as JSON Lines")
+    run.add_argument("--force", action="store_true", help="let --record replace an existing file")
     run.add_argument(
         "--fail-on",
         choices=FAIL_ON,
@@ -104,39 +107,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         "learn": _learn,
         "sweep": _sweep,
     }[args.command]
+    from gradtui.recording.parser import RecordingError
+
     try:
         return command(args)
-    except ScenarioError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
+    except (ScenarioError, RecordingError) as exc:  # unusable input: a bad file or argument
+        return _say(str(exc), 2)
     except KeyboardInterrupt:
         return 130
+
+
+def _say(line: str, code: int = 0) -> int:
+    """One terminal-safe line on stderr; returns ``code``."""
+    print(f"gradtui: {safe_line(line, 400)}", file=sys.stderr)
+    return code
 
 
 def _list(args: argparse.Namespace) -> int:
     catalog = discover(args.scenarios)
     width = max((len(name) for name in catalog.scenarios), default=0)
     for name, (spec, _path) in sorted(catalog.scenarios.items()):
-        print(f"{name:<{width}}  {spec.title}")
+        print(f"{name:<{width}}  {safe_line(spec.title, 100)}")
     if catalog.skipped:
         print(f"\nskipped {len(catalog.skipped)} file(s):")
         for skipped in catalog.skipped:
-            print(f"  {skipped.reason}")
+            print(f"  {safe_line(skipped.reason, 300)}")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    from gradtui.recording.target import check_target
     from gradtui.scenario.headless import run_headless
+    from gradtui.stopping import StopSignals
 
     spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)
-    report = run_headless(spec, record=args.record, progress=sys.stderr.isatty())
+    if args.record:
+        check_target(args.record, args.force)  # before torch loads and training starts
+    problems: list[str] = []
+
+    def warn(line: str) -> None:
+        problems.append(line)
+        _say(line)
+
+    with StopSignals(wait=True) as stop:
+        report = run_headless(
+            spec,
+            record=args.record,
+            progress=sys.stderr.isatty(),
+            force=args.force,
+            should_stop=lambda: stop.received is not None,
+            warn=warn,
+        )
     if args.json:
         print(json.dumps(report, allow_nan=False))
     else:
         from gradtui.report.build import format_report
 
         print(format_report(report))
-    return _exit_code(report, args.fail_on)
+    if stop.received is not None:
+        return _say(
+            f"stopped by signal {stop.received} after {report['steps_run']} steps", stop.exit_status
+        )
+    return 2 if problems else _exit_code(report, args.fail_on)
 
 
 def _launch(args: argparse.Namespace) -> int:
@@ -144,8 +176,7 @@ def _launch(args: argparse.Namespace) -> int:
 
     catalog = discover(args.scenarios)
     start = [resolve(args.scenario, args.scenarios)] if args.scenario else []
-    GradApp(catalog, start=start).run()
-    return 0
+    return _app_status(GradApp(catalog, start=start))
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -157,35 +188,30 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         loaded = [read_recording(path) for path in args.files]
     except RecordingError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
-    for warning in (item.warning for item in loaded if item.warning):
-        print(f"gradtui: {warning}", file=sys.stderr)
+        return _say(str(exc), 2)
+    for warning in (w for item in loaded for w in item.warnings):
+        _say(warning)
     from gradtui.ui.app import GradApp
 
-    events = [item.events for item in loaded]
-    GradApp(discover(args.scenarios), replays=events, own_runs=True).run()
-    return 0
+    return _app_status(
+        GradApp(discover(args.scenarios), replays=[i.events for i in loaded], own_runs=True)
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
     from gradtui.recording import RecordingError
     from gradtui.recording.paths import expand
-    from gradtui.report.recorded import format_run_report, load_run, report_run
+    from gradtui.report.recorded import format_run_report, report_files
 
     reports = []
     try:
         for group in expand(args.files):
-            run = load_run(group)
+            run = report_files(group)
             for warning in run.warnings:
-                print(f"gradtui: {warning}", file=sys.stderr)
-            reports.append(report_run(run))
+                _say(warning)
+            reports.append(run.report)
     except RecordingError as exc:
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a recording without a start event
-        print(f"gradtui: {exc}", file=sys.stderr)
-        return 2
+        return _say(str(exc), 2)
     if args.json:
         out = reports[0] if len(reports) == 1 else reports
         print(json.dumps(out, allow_nan=False))
@@ -202,7 +228,7 @@ def _attach(args: argparse.Namespace) -> int:
     groups = expand(args.files)
     if not any(path.exists() for group in groups for path in group):
         names = ", ".join(str(path) for path in args.files)
-        print(f"gradtui: waiting for {names} to appear (ctrl-c to give up)", file=sys.stderr)
+        _say(f"waiting for {names} to appear (ctrl-c to give up)")
         while not any(path.exists() for group in groups for path in group):
             time.sleep(0.5)
             groups = expand(args.files)
@@ -211,8 +237,13 @@ def _attach(args: argparse.Namespace) -> int:
         return 2
     from gradtui.ui.attach import AttachApp
 
-    AttachApp(groups[0], catalog=discover(args.scenarios)).run()
-    return 0
+    return _app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
+
+
+def _app_status(app: Any) -> int:
+    """Run a Textual app; non-zero when it ended by a crash (Textual sets return_code 1)."""
+    app.run()
+    return app.return_code or 0
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,32 +1,70 @@
-"""Foreign text made safe for a terminal: no control characters, no direction overrides.
+"""Make foreign text (from a file, a recording, a user's model) safe to put on a terminal.
 
-Text from a scenario file, a recording or a user's model is data. Shown as it is, an escape
-sequence in it could move the cursor, clear the screen or set the clipboard (OSC 52), and a
-bidi override could reorder what the reader sees. These functions drop such characters; they do
-not escape markup (build Text/Content objects for that).
+Control characters are shown, not obeyed: ESC becomes ``\\x1b``, a C1 control or a bidirectional
+override becomes its ``\\u....`` escape. The terminal then never clears the screen, writes the
+clipboard (OSC 52) or reorders what follows. No torch, no textual: every side imports this.
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
-# C0 controls but newline, DEL, C1 controls, and the bidi embeddings, overrides and isolates.
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SPACES = re.compile(r"\s+")
-
-
-def safe_text(text: str) -> str:
-    """text with every control character removed but newlines (tabs become spaces)."""
-    return _UNSAFE.sub("", str(text).replace("\t", " "))
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+ELLIPSIS = "…"
 
 
-def safe_line(text: str, limit: int = 200) -> str:
-    """text as one line: controls removed, whitespace runs (newlines too) one space, and at
-    most limit characters (the last one an ellipsis when cut)."""
-    line = _SPACES.sub(
-        " ", _UNSAFE_IN_LINE.sub("", str(text).replace("\t", " ").replace("\n", " "))
-    ).strip()
-    if len(line) > limit:
-        return line[: max(0, limit - 1)] + "…"
-    return line
+def _visible(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def _is_unsafe(char: str) -> bool:
+    if char in _BIDI_CONTROLS:
+        return True
+    category = unicodedata.category(char)
+    # Cc: C0 and C1 controls and DEL; Cs: lone surrogates (from surrogateescape decoding);
+    # Zl/Zp: line and paragraph separators.
+    return category in ("Cc", "Cs", "Zl", "Zp")
+
+
+def _escape_char(char: str) -> str:
+    if char == "\t":
+        return " "
+    return _visible(char) if _is_unsafe(char) else char
+
+
+def safe_line(text: object, limit: int = 200) -> str:
+    """One terminal-safe line: line breaks become a space, controls are made visible,
+    and the result is at most ``limit`` characters (the last one an ellipsis when cut)."""
+    raw = text if isinstance(text, str) else str(text)
+    pieces: list[str] = []
+    length = 0
+    for char in raw:
+        piece = " " if char in _LINE_BREAKS else _escape_char(char)
+        if length + len(piece) > limit:
+            return _cut(pieces, limit)
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces)
+
+
+def _cut(pieces: list[str], limit: int) -> str:
+    if limit <= 0:
+        return ""
+    joined = "".join(pieces)
+    return joined[: limit - 1] + ELLIPSIS
+
+
+def safe_text(text: object) -> str:
+    """Multi-line terminal-safe text: newlines are kept (``\\r\\n`` becomes ``\\n``), every other
+    control character, a lone ``\\r`` included, is made visible. No length cap."""
+    raw = text if isinstance(text, str) else str(text)
+    raw = raw.replace("\r\n", "\n")
+    return "\n".join("".join(_escape_char(char) for char in line) for line in raw.split("\n"))

@@ -7,6 +7,17 @@ import re
 from gradtui.events import Diagnosis, RunFailed
 
 AUTOGRAD_ERROR = "autograd_error"
+WORKER_EXITED = "WorkerExited"  # RunFailed.error_type when the dashboard's worker died
+WORKER_DIED = "worker_died"  # its diagnosis: not an autograd error, nothing to fix in the model
+WORKER_WHY = (
+    "The dashboard trains in a separate process, and that process ended without being asked "
+    "to: it was killed (by a signal or the system running out of memory) or crashed in native "
+    "code. The run's last steps are still shown; nothing was wrong with its gradients."
+)
+WORKER_FIX = (
+    "Press r to start the run again in a new process. If it dies again, look at the system's "
+    "memory (a smaller width, depth or batch) and at the worker's log."
+)
 
 _INPLACE = re.compile(
     r"modified by an inplace operation: \[(?P<tensor>.*)\], which is output (?P<out>\d+) of "
@@ -59,6 +70,9 @@ GENERIC_FIX = (
 
 def failure_diagnosis(event: RunFailed) -> Diagnosis:
     text = event.message
+    if event.error_type == WORKER_EXITED:
+        message = f"The training process died after step {event.step}: {text}."
+        return Diagnosis(WORKER_DIED, "error", event.step, (), message, WORKER_WHY, WORKER_FIX)
     trace = f" The forward line behind it: {event.forward_trace}." if event.forward_trace else ""
     inplace = _INPLACE.search(text)
     if inplace:

@@ -1,7 +1,8 @@
 """One event as one line of strict JSON, and back.
 
 Non-finite floats are written as the strings "NaN", "Infinity" and "-Infinity", so every
-line is strict JSON, and read back as floats.
+line is strict JSON; the schema (recording.schema) reads them back as floats where a number
+is expected, and nowhere else, so a message that says "NaN" stays a string.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import json
 import math
 from typing import Any
 
-from gradtui.events import Event, event_from_dict, event_to_dict
-
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+from gradtui.events import Event, RunStarted, event_to_dict
+from gradtui.recording.schema import BadEvent, checked_event
 
 
 def _encode(value: Any) -> Any:
@@ -25,28 +25,26 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value in _NONFINITE:
-        return _NONFINITE[value]
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
-
-
 def event_to_json(event: Event) -> str:
     return json.dumps(_encode(event_to_dict(event)), separators=(",", ":"), allow_nan=False)
 
 
-def event_from_json(line: str, version: int) -> Event:
-    """Raises ValueError, KeyError or TypeError on a line that is not a valid event."""
-    data = _decode(json.loads(line))
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    if version == 1 and data.get("type") == "run_started":
-        data = _run_started_from_v1(data)
-    return event_from_dict(data)
+def event_from_json(line: str, version: int, started: RunStarted | None = None) -> Event:
+    """The event of one line, checked against the schema (recording.schema); ``started`` is the
+    run's RunStarted, which per-layer lengths are checked against. Raises BadEvent (a
+    ValueError) naming the field, UnknownEvent for a type this reader does not know."""
+    try:
+        data = json.loads(line)
+    except RecursionError:
+        raise BadEvent("nested too deeply") from None
+    except ValueError as exc:
+        raise BadEvent(f"not JSON ({exc})") from None
+    if version == 1 and isinstance(data, dict) and data.get("type") == "run_started":
+        try:
+            data = _run_started_from_v1(data)
+        except (TypeError, ValueError, AttributeError):
+            raise BadEvent("not a valid version 1 run_started") from None
+    return checked_event(data, started)
 
 
 def _run_started_from_v1(data: dict[str, Any]) -> dict[str, Any]:

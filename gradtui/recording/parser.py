@@ -1,7 +1,11 @@
 """The one reader of recording lines: the header, then one event a line.
 
 Every reader of recordings (replay, report, attach's follower) feeds its lines through a
-LineParser, so they all accept the same files and name a bad line the same way.
+LineParser, so they all accept the same files and name a bad line the same way. The parser
+is lenient: a line that is not a valid event (bad JSON, not UTF-8, a field of the wrong type
+or length, an unknown event type) is skipped with one warning naming the file and line, and
+every valid event around it is kept. Only a file that is not a recording at all (its first
+line is not a gradtui header) is an error. Warnings are capped, then summed up in one line.
 """
 
 from __future__ import annotations
@@ -9,47 +13,132 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gradtui.events import Event
+from gradtui.events import Event, RunStarted, StepStats
 from gradtui.recording.codec import event_from_json
+from gradtui.recording.schema import BadEvent, UnknownEvent
+from gradtui.text import safe_line
 
 FORMAT = "gradtui.recording/2"
 # The header of each version this reader understands, and the version number it stands for.
 READABLE = {"gradtui.recording/1": 1, FORMAT: 2}
+MAX_WARNINGS = 10  # then one line says how many more
+MAX_LINE_BYTES = 64 << 20  # a longer line is skipped unread (see LineSplitter)
 
 
 class RecordingError(Exception):
     """A recording that cannot be read; the message is one line naming the file and line."""
 
 
+def shown(path: Path) -> str:
+    """A path as it may be printed: one line, no control characters."""
+    return safe_line(str(path), 300)
+
+
 class LineParser:
     """Feed it a recording's lines in order; it returns the event of each (None for the
-    header and blank lines) and raises RecordingError naming the file and line."""
+    header, blank lines and skipped lines). ``warnings`` says what was skipped and why."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.line = 0
         self.version: int | None = None
+        self.started: RunStarted | None = None
+        self.warnings: list[str] = []
+        self.skipped = 0  # warnings not kept, past MAX_WARNINGS
+        self._last_step: int | None = None
+        self._unknown_types: set[str] = set()
 
-    def feed(self, line: str) -> Event | None:
+    def feed(self, line: str | bytes | None) -> Event | None:
+        """The event of the next line; None also stands for a line dropped for its length."""
         self.line += 1
+        if line is None:
+            self.warn(f"longer than {MAX_LINE_BYTES >> 20} MiB; skipped it")
+            return None
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                self.warn("not UTF-8 text; skipped it")
+                return None
+        # A file truncated while its writer kept its offset begins with NULs; skip them.
+        after_nuls = line.startswith("\x00")
+        line = line.lstrip("\x00")
         if not line.strip():
             return None
         if self.version is None:
-            self.version = self._header(line)
-            return None
+            self.version = self._header(line, after_nuls)
+            return None if self.version is not None else self._headerless(line)
         try:
-            return event_from_json(line, self.version)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RecordingError(
-                f"{self.path}: line {self.line}: not a valid event ({exc})"
-            ) from None
+            event = event_from_json(line, self.version, self.started)
+        except UnknownEvent as exc:
+            self._unknown(str(exc))
+            return None
+        except BadEvent as exc:
+            self.warn(f"not a valid event ({exc}); skipped it")
+            return None
+        return self._in_order(event)
 
-    def _header(self, line: str) -> int:
+    def _headerless(self, line: str) -> Event | None:
+        """A file cut by truncation lost its header: read its lines as the current format."""
+        self.version = READABLE[FORMAT]
+        self.line -= 1
+        return self.feed(line)
+
+    def warn(self, what: str, line: int | None = None) -> None:
+        if len(self.warnings) >= MAX_WARNINGS:
+            self.skipped += 1
+            return
+        where = f"line {self.line if line is None else line}"
+        self.warnings.append(safe_line(f"{shown(self.path)}: {where}: {what}", 400))
+
+    def note(self, what: str) -> None:
+        """A warning about the file as a whole, kept past the cap."""
+        self.warnings.append(safe_line(f"{shown(self.path)}: {what}", 400))
+
+    def summary(self) -> list[str]:
+        """The warnings, and one line for those past the cap."""
+        if not self.skipped:
+            return list(self.warnings)
+        more = f"{shown(self.path)}: {self.skipped} more problem line(s) not shown"
+        return [*self.warnings, more]
+
+    def _unknown(self, what: str) -> None:
+        if what not in self._unknown_types:
+            self._unknown_types.add(what)
+            self.warn(f"{what} (written by a newer gradtui?); skipped it")
+
+    def _in_order(self, event: Event) -> Event | None:
+        if isinstance(event, RunStarted):
+            if self.started is not None:
+                self.warn("a second run_started in one file; skipped it")
+                return None
+            self.started = event
+        elif isinstance(event, StepStats):
+            last = self._last_step
+            if last is not None and event.step <= last:
+                word = "duplicated" if event.step == last else "out of order"
+                self.warn(f"step {event.step} after step {last} ({word}); skipped it")
+                return None
+            self._last_step = event.step
+        return event
+
+    def _header(self, line: str, after_nuls: bool) -> int | None:
+        """The version the header names; None for a headerless file that was truncated
+        while written (its first line came after NULs, and is an event)."""
         try:
             header = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             header = None
         version = READABLE.get(header.get("format")) if isinstance(header, dict) else None
-        if version is None:
-            raise RecordingError(f"{self.path}: line {self.line}: not a {FORMAT} header")
-        return version
+        if version is not None:
+            return version
+        if isinstance(header, dict) and isinstance(header.get("format"), str):
+            raise RecordingError(
+                f"{shown(self.path)}: line {self.line}: format "
+                f"{safe_line(header['format'], 60)!s} is not one this gradtui reads "
+                f"({', '.join(READABLE)})"
+            )
+        if after_nuls and isinstance(header, dict) and "type" in header:
+            self.warn("no header (the file was cut while written?); read as " + FORMAT)
+            return None
+        raise RecordingError(f"{shown(self.path)}: line {self.line}: not a {FORMAT} header")

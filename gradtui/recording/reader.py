@@ -1,33 +1,62 @@
-"""Reads a whole recording."""
+"""Reads a whole recording, streaming: the file is read in chunks, never held whole."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradtui.events import Event
-from gradtui.recording.parser import LineParser, RecordingError
+from gradtui.recording.lines import LineSplitter
+from gradtui.recording.parser import LineParser, RecordingError, shown
+from gradtui.regular import open_regular, reason
+
+READ_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class Loaded:
     events: list[Event]
-    warning: str | None  # set when the file ended mid-line (its writer was stopped)
+    warnings: tuple[str, ...]  # lines skipped, a cut-off last line: one line each
+
+    @property
+    def warning(self) -> str | None:
+        return "\n".join(self.warnings) or None
+
+
+def stream_recording(path: Path, parser: LineParser | None = None) -> Iterator[Event]:
+    """The events of a recording, one at a time, as the file is read. Bad lines are skipped
+    with a warning in ``parser.warnings``; RecordingError when the file cannot be read or is
+    not a recording."""
+    parser = parser or LineParser(path)
+    try:
+        file = open_regular(path)
+    except OSError as exc:
+        raise RecordingError(f"{shown(path)}: cannot read: {reason(exc)}") from None
+    splitter = LineSplitter()
+    read_any = False
+    with file:
+        while True:
+            try:
+                chunk = file.read(READ_CHUNK)
+            except OSError as exc:
+                raise RecordingError(f"{shown(path)}: cannot read: {reason(exc)}") from None
+            if not chunk:
+                break
+            read_any = True
+            for line in splitter.feed(chunk):
+                event = parser.feed(line)
+                if event is not None:
+                    yield event
+    if parser.version is None:
+        what = "no complete header line" if read_any else "empty file"
+        raise RecordingError(f"{shown(path)}: {what}, not a gradtui recording")
+    if splitter.tail:
+        parser.note("the last line is incomplete (was the writer stopped?); ignored it")
 
 
 def read_recording(path: Path) -> Loaded:
-    """All complete events of a recording. A cut-off last line is dropped with a warning."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    lines = text.split("\n")
-    tail = lines.pop()  # "" when the file ends with a newline
-    if not lines:
-        raise RecordingError(f"{path}: empty file, not a gradtui recording")
+    """All complete, valid events of a recording, with a warning per skipped line."""
     parser = LineParser(path)
-    events = [event for line in lines if (event := parser.feed(line)) is not None]
-    warning = None
-    if tail:
-        warning = f"{path}: the last line is incomplete (was the writer stopped?); ignored it"
-    return Loaded(events, warning)
+    events = list(stream_recording(path, parser))
+    return Loaded(events, tuple(parser.summary()))

@@ -9,15 +9,16 @@ from typing import IO
 from gradtui.events import Event
 from gradtui.recording.codec import event_to_json
 from gradtui.recording.parser import FORMAT
+from gradtui.recording.target import open_target
 
 
 class Recorder:
     """Writes events to a file as they come; usable as ``emit``. Line-buffered."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, force: bool = True) -> None:
         self.path = path
-        self._file: IO[str] = path.open("w", encoding="utf-8", buffering=1)
+        # Checked, locked against a second writer; an existing file only replaced with force.
+        self._file: IO[str] = open_target(path, force)
         self._file.write(json.dumps({"format": FORMAT}) + "\n")
 
     def __call__(self, event: Event) -> None:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gradtui.diagnosis import ChainLink, Diagnoser
-from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
+from gradtui.events import Diagnosis, Event
 from gradtui.numbers import short
+from gradtui.report.summary import RunSummary, finite_or_none
+from gradtui.text import safe_line
 
 SCHEMA = "gradtui.report/1"
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return value
+LONG = 2000  # characters of a message, a why or a fix shown before it is cut
 
 
 def diagnose(events: Iterable[Event]) -> Diagnoser:
@@ -36,68 +31,42 @@ def build_report(
 ) -> dict[str, Any]:
     """The report of a run. ``diagnoses``, ``links`` and ``status`` come from a Diagnoser that
     saw the same events (``diagnose`` makes one); without them those parts stay empty."""
-    started: RunStarted | None = None
-    steps: list[StepStats] = []
-    error: dict[str, Any] | None = None
-    steps_run = 0
+    summary = RunSummary()
     for event in events:
-        if isinstance(event, RunStarted):
-            started = event
-        elif isinstance(event, StepStats):
-            steps.append(event)
-        elif isinstance(event, RunFinished):
-            steps_run = event.steps_run
-        elif isinstance(event, RunFailed):
-            steps_run = event.step
-            error = {
-                "step": event.step,
-                "type": event.error_type,
-                "message": event.message,
-                "forward_trace": event.forward_trace,
-            }
+        summary.observe(event)
+    return report_of(summary, diagnoses, links, status)
+
+
+def report_of(
+    summary: RunSummary,
+    diagnoses: Iterable[Diagnosis] = (),
+    links: Sequence[ChainLink] = (),
+    status: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The report from a RunSummary that saw the run's events one at a time."""
+    started = summary.started
     if started is None:
         raise ValueError("the run has no start event")
-    losses = [s.loss for s in steps]
+    losses = summary.losses
     return {
         "schema": SCHEMA,
         "scenario": started.scenario,
-        "steps_run": steps_run,
-        "final_loss": _finite_or_none(losses[-1]) if losses else None,
-        "loss": [_finite_or_none(v) for v in losses],
-        "error": error,
-        "layers": [
-            {
-                **_layer_summary(i, layer.name, steps),
-                "status": status[i] if i < len(status) else "ok",
-            }
-            for i, layer in enumerate(started.layers)
-        ],
+        "steps_run": summary.steps_run or 0,
+        "final_loss": finite_or_none(losses[-1]) if losses else None,
+        "loss": [finite_or_none(v) for v in losses],
+        "error": summary.error,
+        "layers": summary.layer_dicts(list(status)),
         # The chain view: each block's median link gain over the last steps, and the median
         # cumulative product from the loss down to the block's input.
         "links": [
             {
                 "block": link.block,
-                "gain_median": _finite_or_none(link.gain_median),
-                "cumulative": _finite_or_none(link.cumulative_median),
+                "gain_median": finite_or_none(link.gain_median),
+                "cumulative": finite_or_none(link.cumulative_median),
             }
             for link in links
         ],
         "diagnoses": [_diagnosis(d) for d in diagnoses],
-    }
-
-
-def _layer_summary(index: int, name: str, steps: list[StepStats]) -> dict[str, Any]:
-    norms = [s.grad_norm[index] for s in steps]
-    present = [n for n in norms if n is not None]
-    finite = [n for n in present if math.isfinite(n)]
-    return {
-        "name": name,
-        "grad_norm_first": _finite_or_none(present[0]) if present else None,
-        "grad_norm_last": _finite_or_none(present[-1]) if present else None,
-        "grad_norm_median": statistics.median(finite) if finite else None,
-        "grad_none": bool(steps) and not present,
-        "nonfinite": sum(s.nonfinite[index] for s in steps),
-        "weight_changed": any(s.update_ratio[index] != 0 for s in steps),
     }
 
 
@@ -114,8 +83,9 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A short readable summary for the terminal."""
-    lines = [f"scenario {report['scenario']}: {report['steps_run']} steps"]
+    """A short readable summary for the terminal. Text that came from a file (names,
+    messages) is made terminal-safe: control characters shown, one line each."""
+    lines = [f"scenario {safe_line(report['scenario'], 80)}: {report['steps_run']} steps"]
     losses = [v for v in report["loss"] if v is not None]
     if report["loss"]:
         first = report["loss"][0]
@@ -126,9 +96,12 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"  loss went non-finite at step {bad}")
     if report["error"]:
         err = report["error"]
-        lines.append(f"  failed at step {err['step']}: {err['type']}: {err['message']}")
+        lines.append(
+            f"  failed at step {err['step']}: {safe_line(err['type'], 80)}: "
+            f"{safe_line(err['message'], LONG)}"
+        )
         if err["forward_trace"]:
-            lines.append(f"  forward line: {err['forward_trace']}")
+            lines.append(f"  forward line: {safe_line(err['forward_trace'], LONG)}")
     lines.append("  layer                     grad norm first -> last   median     notes")
     for layer in report["layers"]:
         notes = []
@@ -141,7 +114,7 @@ def format_report(report: dict[str, Any]) -> str:
         if layer.get("status", "ok") != "ok":
             notes.insert(0, layer["status"])
         lines.append(
-            f"  {layer['name']:<24}  {short(layer['grad_norm_first']):>9} -> "
+            f"  {safe_line(layer['name'], 80):<24}  {short(layer['grad_norm_first']):>9} -> "
             f"{short(layer['grad_norm_last']):<9}  {short(layer['grad_norm_median']):>9}  "
             + ", ".join(notes)
         )
@@ -149,9 +122,12 @@ def format_report(report: dict[str, Any]) -> str:
     if report["diagnoses"]:
         lines.append("diagnoses:")
         for d in report["diagnoses"]:
-            lines.append(f"  [{d['severity']}] {d['kind']} (step {d['step']}): {d['message']}")
-            lines.append(f"      why: {d['why']}")
-            lines.append(f"      fix: {d['fix']}")
+            lines.append(
+                f"  [{safe_line(d['severity'], 10)}] {safe_line(d['kind'], 60)} "
+                f"(step {d['step']}): {safe_line(d['message'], LONG)}"
+            )
+            lines.append(f"      why: {safe_line(d['why'], LONG)}")
+            lines.append(f"      fix: {safe_line(d['fix'], LONG)}")
     else:
         lines.append("diagnoses: none")
     return "\n".join(lines)
@@ -164,6 +140,7 @@ def _chain_lines(links: list[dict[str, Any]]) -> list[str]:
     lines = ["  chain (loss -> input)       median link gain   cumulative from the loss"]
     for link in reversed(links):
         lines.append(
-            f"  {link['block']:<24}  {short(link['gain_median']):>16}   {short(link['cumulative'])}"
+            f"  {safe_line(link['block'], 80):<24}  {short(link['gain_median']):>16}   "
+            f"{short(link['cumulative'])}"
         )
     return lines

@@ -3,73 +3,135 @@
 The report is the one ``gradtui run`` prints (report.build_report), with the diagnosis rules
 run over the recorded events. For a distributed run it is rank 0's report, plus a ``ranks``
 section (per-rank figures and the spread between ranks) and any ``rank_divergence`` findings.
+
+Files are streamed, never held: every event goes once through the diagnosis rules, the
+report's RunSummary and (for rank files) the rank comparison. Rank files are read side by
+side, the one furthest behind first, so the rank comparison sees each step from every rank
+close together and its buffer stays small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradtui.diagnosis import Diagnoser
 from gradtui.diagnosis.ranks import RankStreams, rank_of
-from gradtui.events import (
-    Diagnosis,
-    Event,
-    RunFailed,
-    RunFinished,
-    RunStarted,
-    StepStats,
-    most_severe_first,
-)
+from gradtui.events import Diagnosis, Event, RunStarted, StepStats, most_severe_first
 from gradtui.numbers import pct, short
-from gradtui.recording import RecordingError, read_recording
-from gradtui.report.build import build_report, diagnose, format_report
+from gradtui.recording import RecordingError
+from gradtui.recording.parser import LineParser, shown
+from gradtui.recording.reader import stream_recording
+from gradtui.report.build import format_report, report_of
+from gradtui.report.summary import RunSummary
+
+MAX_RECORDED_DIAGNOSES = 10_000  # distinct (kind, layers) kept from a file's diagnosis lines
 
 
 @dataclass(frozen=True)
-class Recorded:
-    """One run as read from disk: per rank, its file and events (one entry when not ranked)."""
-
-    paths: tuple[Path, ...]
-    ranks: tuple[int, ...]
-    events: tuple[list[Event], ...]
-    warnings: tuple[str, ...]
+class RunReport:
+    report: dict[str, Any]
+    warnings: tuple[str, ...]  # one line each: skipped lines, a missing end event
 
 
-def load_run(paths: Sequence[Path]) -> Recorded:
-    """Read the files of one run (see ranks.expand); RecordingError names a bad file."""
-    events, warnings, ranks = [], [], []
-    for fallback, path in enumerate(paths):
-        loaded = read_recording(path)
-        if loaded.warning:
-            warnings.append(loaded.warning)
-        started = next((e for e in loaded.events if isinstance(e, RunStarted)), None)
-        if started is None:
-            raise RecordingError(f"{path}: no run_started event: not a complete recording")
-        if not any(isinstance(e, RunFinished | RunFailed) for e in loaded.events):
-            warnings.append(f"{path}: no end event: the run is still going, or was stopped")
-        events.append(loaded.events)
-        ranks.append(rank_of(started, path, fallback))
-    order = sorted(range(len(paths)), key=lambda i: ranks[i])
-    return Recorded(
-        paths=tuple(paths[i] for i in order),
-        ranks=tuple(ranks[i] for i in order),
-        events=tuple(events[i] for i in order),
-        warnings=tuple(warnings),
-    )
+class _RankFile:
+    """One file being read: its parser, its stream and the event read ahead of it."""
+
+    def __init__(self, path: Path, fallback: int) -> None:
+        self.path = path
+        self.parser = LineParser(path)
+        self.events: Iterator[Event] = stream_recording(path, self.parser)
+        self.ended = False
+        first = next(self.events, None)
+        if not isinstance(first, RunStarted):
+            raise RecordingError(f"{shown(path)}: no run_started event: not a complete recording")
+        self.started = first
+        self.rank = rank_of(first, path, fallback)
+        self.head: Event | None = first
+        self.position = -1  # the step of the last event handed out
+
+    def take(self) -> Event | None:
+        event, self.head = self.head, next(self.events, None)
+        if isinstance(event, StepStats):
+            self.position = event.step
+        if event is not None and getattr(event, "type", "") in ("run_finished", "run_failed"):
+            self.ended = True
+        return event
+
+    def warnings(self) -> list[str]:
+        found = self.parser.summary()
+        if not self.ended:
+            found.append(
+                f"{shown(self.path)}: no end event: the run is still going, or was stopped"
+            )
+        return found
 
 
-def report_events(events: list[Event], extra: Iterable[Diagnosis] = ()) -> dict[str, Any]:
-    """The report of one recorded stream, as ``gradtui run`` makes it (the diagnosis rules
-    seeing the events one at a time), with findings recorded in the stream and ``extra``."""
-    diagnoser = diagnose(events)
-    recorded = [e for e in events if isinstance(e, Diagnosis)]
-    found = merge_diagnoses(extra, diagnoser.diagnoses(), recorded)
-    report = build_report(events, found, diagnoser.links(), diagnoser.layer_status())
-    if not any(isinstance(e, RunFinished | RunFailed) for e in events):
-        report["steps_run"] = sum(isinstance(e, StepStats) for e in events)
-    return report
+def report_files(paths: Sequence[Path]) -> RunReport:
+    """The report of one run from its file (or its rank files: see recording.paths.expand).
+    RecordingError names a file that cannot be read or is not a recording."""
+    files = [_RankFile(path, fallback) for fallback, path in enumerate(paths)]
+    files.sort(key=lambda f: f.rank)
+    _check_ranks_match(files)
+    first = files[0]
+    diagnoser, summary = Diagnoser(), RunSummary()
+    recorded: dict[tuple[str, tuple[str, ...]], Diagnosis] = {}
+    streams = RankStreams([f.rank for f in files]) if len(files) > 1 else None
+    for file, event in _side_by_side(files):
+        if streams is not None:
+            streams.add(file.rank, event)
+        if file is not first:
+            continue
+        diagnoser.observe(event)
+        summary.observe(event)
+        if isinstance(event, Diagnosis) and len(recorded) < MAX_RECORDED_DIAGNOSES:
+            recorded.setdefault((event.kind, event.layers), event)
+    extra: list[Diagnosis] = []
+    if streams is not None:
+        streams.finish()
+        extra = streams.diagnoses()
+    found = merge_diagnoses(extra, diagnoser.diagnoses(), recorded.values())
+    report = report_of(summary, found, diagnoser.links(), diagnoser.layer_status())
+    if not summary.ended:
+        report["steps_run"] = summary.steps_seen
+    if streams is not None:
+        report["ranks"] = streams.summary()
+        report["ranks"]["files"] = [str(f.path) for f in files]
+    return RunReport(report, tuple(w for f in files for w in f.warnings()))
+
+
+def _check_ranks_match(files: list[_RankFile]) -> None:
+    first = files[0]
+    seen: set[int] = set()
+    for file in files:
+        if file.rank in seen:
+            raise RecordingError(f"{shown(file.path)}: a second file of rank {file.rank}")
+        seen.add(file.rank)
+        same = (len(file.started.layers), len(file.started.blocks)) == (
+            len(first.started.layers),
+            len(first.started.blocks),
+        )
+        if not same:
+            raise RecordingError(
+                f"{shown(file.path)}: layers: not the same model as {shown(first.path)}"
+            )
+
+
+def _side_by_side(files: list[_RankFile]) -> Iterator[tuple[_RankFile, Event]]:
+    """Every file's events, the file whose last step is furthest behind first."""
+    heap = [(f.position, i) for i, f in enumerate(files)]
+    heapq.heapify(heap)
+    while heap:
+        _, i = heapq.heappop(heap)
+        file = files[i]
+        event = file.take()
+        if event is None:
+            continue
+        yield file, event
+        heapq.heappush(heap, (file.position, i))
 
 
 def merge_diagnoses(*groups: Iterable[Diagnosis]) -> list[Diagnosis]:
@@ -79,27 +141,6 @@ def merge_diagnoses(*groups: Iterable[Diagnosis]) -> list[Diagnosis]:
         for d in group:
             seen.setdefault((d.kind, d.layers), d)
     return most_severe_first(seen.values())
-
-
-def compare_ranks(run: Recorded) -> RankStreams:
-    """Every rank's events through the rank_divergence rule."""
-    streams = RankStreams(run.ranks)
-    for rank, events in zip(run.ranks, run.events, strict=True):
-        for event in events:
-            streams.add(rank, event)
-    streams.finish()
-    return streams
-
-
-def report_run(run: Recorded) -> dict[str, Any]:
-    """Rank 0's report; for several ranks, with the rank comparison added."""
-    if len(run.events) == 1:
-        return report_events(run.events[0])
-    streams = compare_ranks(run)
-    report = report_events(run.events[0], streams.diagnoses())
-    report["ranks"] = streams.summary()
-    report["ranks"]["files"] = [str(p) for p in run.paths]
-    return report
 
 
 def format_run_report(report: dict[str, Any]) -> str:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.events import Event, StepStats
 from gradtui.recording import Recorder
-from gradtui.report.build import build_report
+from gradtui.recording.parser import shown
+from gradtui.report.build import report_of
+from gradtui.report.summary import RunSummary
 from gradtui.scenario.spec import ScenarioSpec
 
 
@@ -39,8 +42,18 @@ class Progress:
 
 
 def run_headless(
-    spec: ScenarioSpec, record: Path | None = None, progress: bool = False
+    spec: ScenarioSpec,
+    record: Path | None = None,
+    progress: bool = False,
+    force: bool = True,
+    should_stop: Callable[[], bool] = lambda: False,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """Train ``spec`` and return its report. The recording is opened (checked, locked) before
+    torch loads, so a bad ``record`` path fails first (RecordingError). A write that fails
+    later (a full disk) stops the recording with one ``warn`` line; training goes on. Memory
+    stays bounded: the report keeps a summary (report.summary), not the events."""
+    recorder = Recorder(record, force) if record else None
     import torch
 
     from gradtui.scenario.loop import run
@@ -49,13 +62,13 @@ def run_headless(
     # on matrices this size), and the dashboard's worker uses one too, so a headless run and a
     # live one give the same numbers.
     torch.set_num_threads(1)
-    events: list[Event] = []
+    summary = RunSummary()
     diagnoser = Diagnoser()  # live, as the dashboard does: one event at a time
-    sinks = [events.append, diagnoser.observe]
-    recorder = Recorder(record) if record else None
+    sinks: list[Callable[[Event], None]] = [summary.observe, diagnoser.observe]
+    guarded = GuardedRecorder(recorder, warn or _stderr) if recorder else None
     bar = Progress(spec.train.steps) if progress else None
-    if recorder:
-        sinks.append(recorder)
+    if guarded:
+        sinks.append(guarded)
     if bar:
         sinks.append(bar)
 
@@ -64,10 +77,46 @@ def run_headless(
             sink(event)
 
     try:
-        run(spec, emit)
+        run(spec, emit, should_stop)
     finally:
-        if recorder:
-            recorder.close()
+        if guarded:
+            guarded.close()
         if bar:
             bar.close()
-    return build_report(events, diagnoser.diagnoses(), diagnoser.links(), diagnoser.layer_status())
+    return report_of(summary, diagnoser.diagnoses(), diagnoser.links(), diagnoser.layer_status())
+
+
+class GuardedRecorder:
+    """A Recorder whose write errors (a full disk, a file system gone) end the recording with
+    one line instead of ending the run with a traceback."""
+
+    def __init__(self, recorder: Recorder, warn: Callable[[str], None]) -> None:
+        self.recorder = recorder
+        self.warn = warn
+        self.failed = False
+
+    def __call__(self, event: Event) -> None:
+        if self.failed:
+            return
+        try:
+            self.recorder(event)
+        except OSError as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        try:
+            self.recorder.close()
+        except OSError as exc:
+            if not self.failed:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.failed = True
+        self.warn(
+            f"{shown(self.recorder.path)}: cannot write: {exc.strerror or exc}; "
+            "the recording stops here, training goes on"
+        )
+
+
+def _stderr(line: str) -> None:
+    print(f"gradtui: {line}", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,13 +10,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gradtui.scenario.budget import too_big
+from gradtui.scenario.files import ScenarioError, fail, read_toml
+from gradtui.text import safe_line
+
 SCENARIOS_ENV = "GRADTUI_SCENARIOS"  # extra scenario folders, separated by os.pathsep
+MAX_SEED = 2**32 - 1
 
 Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: ``depth = true`` and ``zero_grad = "yes"`` are errors, not a depth of 1 and True.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class ModelSpec(_Strict):
@@ -36,7 +41,7 @@ class DataSpec(_Strict):
     inputs: int = Field(16, ge=1, le=4096)
     outputs: int = Field(1, ge=1, le=1000)
     input_scale: float = Field(1.0, gt=0, le=1e6, description="inputs are N(0, scale^2)")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
 
 class TrainSpec(_Strict):
@@ -65,8 +70,8 @@ class FaultSpec(_Strict):
 
 class ScenarioSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
-    title: str
-    lesson: str
+    title: str = Field(min_length=1, max_length=200)
+    lesson: str = Field(max_length=8000)
     order: int = Field(
         1000,
         ge=0,
@@ -92,6 +97,8 @@ class ScenarioSpec(_Strict):
             raise ValueError("data.outputs must be at least 2 for classification")
         if self.fault.loss == "log_softmax_manual" and self.data.task != "classification":
             raise ValueError("fault.loss 'log_softmax_manual' needs data.task = 'classification'")
+        if (reason := too_big(self.model, self.data, self.train)) is not None:
+            raise ValueError(reason)
         return self
 
     def with_overrides(self, steps: int | None = None, seed: int | None = None) -> ScenarioSpec:
@@ -108,11 +115,7 @@ class ScenarioSpec(_Strict):
             option = {"train.steps": "--steps", "data.seed": "--seed"}.get(
                 ".".join(str(part) for part in first["loc"]), "option"
             )
-            raise ScenarioError(f"{option}: {first['msg']}") from None
-
-
-class ScenarioError(Exception):
-    """A scenario file that cannot be used; the message is one line naming file and field."""
+            raise ScenarioError(safe_line(f"{option}: {_message(first)}", 300)) from None
 
 
 @dataclass(frozen=True)
@@ -123,38 +126,38 @@ class Skipped:
 
 def load_scenario(path: Path) -> ScenarioSpec:
     """Read and validate one scenario file, or raise ScenarioError with a one-line reason."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: TOML syntax error: {exc}") from None
+    raw = read_toml(path)
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(f"{path}: {_first_error(exc)}") from None
+        raise fail(path, _first_error(exc)) from None
+    except RecursionError:
+        raise fail(path, "nested too deeply") from None
     if spec.name != path.stem:
-        raise ScenarioError(f"{path}: name: '{spec.name}' must match the file name '{path.stem}'")
+        raise fail(path, f"name: '{spec.name}' must match the file name '{path.stem}'")
     return spec
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _first_error(exc: ValidationError) -> str:
     errors = exc.errors()
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    elif first["type"] == "value_error":
-        message = message.removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     got = first.get("input")
-    shown = f", got {got!r}" if first["type"] not in ("missing", "extra_forbidden") else ""
-    if isinstance(got, dict):
-        shown = ""
-    return f"{where}: {message}{shown}{more}"
+    shown = ""
+    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
+        shown = f", got {safe_line(repr(got), 60)}"
+    if not first["loc"] and first["type"] == "value_error":  # the message names its fields
+        return f"{_message(first)}{more}"
+    return f"{safe_line(where, 80)}: {_message(first)}{shown}{more}"
 
 
 def builtin_scenario_dir() -> Path:
@@ -184,7 +187,7 @@ def discover(extra: Iterable[Path] = ()) -> Catalog:
     skipped: list[Skipped] = []
     for folder in scenario_dirs(extra):
         if not folder.is_dir():
-            skipped.append(Skipped(folder, f"{folder}: not a folder"))
+            skipped.append(Skipped(folder, f"{safe_line(str(folder))}: not a folder"))
             continue
         for path in sorted(folder.glob("*.toml")):
             try:
@@ -199,7 +202,7 @@ def discover(extra: Iterable[Path] = ()) -> Catalog:
 def resolve(name_or_path: str, extra: Iterable[Path] = ()) -> ScenarioSpec:
     """A scenario by name (from discovery) or by the path of a .toml file."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if candidate.suffix == ".toml" or candidate.is_file():
         return load_scenario(candidate)
     catalog = discover(extra)
     if name_or_path in catalog.scenarios:
@@ -208,7 +211,7 @@ def resolve(name_or_path: str, extra: Iterable[Path] = ()) -> ScenarioSpec:
         if skipped.path.stem == name_or_path:
             raise ScenarioError(skipped.reason)
     known = ", ".join(sorted(catalog.scenarios)) or "none"
-    raise ScenarioError(f"unknown scenario '{name_or_path}' (known: {known})")
+    raise ScenarioError(safe_line(f"unknown scenario '{name_or_path}' (known: {known})", 300))
 
 
 def spec_as_data(spec: ScenarioSpec) -> dict[str, Any]:

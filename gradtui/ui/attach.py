@@ -43,6 +43,26 @@ class AttachApp(GradApp):
         """Say once when a writer finishes, and once when one goes quiet without finishing."""
         for source in self.sources:
             name = safe_line(source.path.name, 80)
+            if source.failure and not source.announced_failure:
+                source.announced_failure = True
+                self.notify(source.failure, title="cannot follow", severity="error", markup=False)
+            for warning in source.follower.take_warnings():
+                self.notify(warning, title="line skipped", severity="warning", markup=False)
+            if source.restarted_unseen:
+                source.restarted_unseen = False
+                self.notify(
+                    f"{name}: the file was truncated or replaced; reading it again from its start.",
+                    title="file restarted",
+                    markup=False,
+                )
+            if source.follower.deleted and not source.announced_deleted:
+                source.announced_deleted = True
+                self.notify(
+                    f"{name}: the file was deleted.",
+                    title="file deleted",
+                    severity="warning",
+                    markup=False,
+                )
             if source.writer_done and not source.announced_end:
                 source.announced_end = True
                 self.notify(
@@ -53,7 +73,7 @@ class AttachApp(GradApp):
             quiet = source.follower.idle_seconds()
             if not source.writer_done and not source.announced_quiet and quiet > QUIET_SECONDS:
                 source.announced_quiet = True
-                waiting = "not created yet" if not source.path.exists() else "no new steps"
+                waiting = "not created yet" if not source.path.exists() else "no new data"
                 self.notify(
                     f"{name}: {waiting} for {quiet:.0f} s, and the run has not finished. "
                     "Is the training still running?",

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from gradtui.diagnosis.ranks import RankStreams, rank_of
 from gradtui.events import Diagnosis, Event, RunStarted
+from gradtui.recording import RecordingError
 from gradtui.recording.follow import Follower
 from gradtui.ui.sources import POLL_BUDGET_S, ReplaySource
 
-QUIET_SECONDS = 30.0  # a writer silent this long without finishing is called quiet
+QUIET_SECONDS = 20.0  # a writer silent this long without finishing is called quiet
 
 
 class RankWatch:
@@ -54,11 +55,20 @@ class FollowSource(ReplaySource):
         self.follower = Follower(path)
         self.announced_end = False
         self.announced_quiet = False
+        self.announced_deleted = False
+        self.restarted_unseen = False
+        self.failure = ""  # why the file cannot be followed
+        self.announced_failure = False
         self._title = path.name
 
     def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]:
-        new = self.follower.poll()
-        if self.follower.restarted:  # a new run started in the same file
+        try:
+            new = [] if self.failure else self.follower.poll()
+        except RecordingError as exc:  # not a recording, or unreadable: say so, stop reading
+            self.failure = str(exc)
+            new = []
+        if self.follower.restarted:  # a new run started in the same file, or it was cut
+            self.restarted_unseen = True
             super().restart()
             self.recorded = []
         for event in new:
@@ -78,6 +88,8 @@ class FollowSource(ReplaySource):
         super().restart()
         self.recorded = []
         self.follower = Follower(self.path)
+        self.failure = ""
+        self.announced_failure = False
 
     @property
     def writer_done(self) -> bool:

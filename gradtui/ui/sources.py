@@ -15,17 +15,18 @@ import time
 from collections.abc import Callable
 from multiprocessing import resource_tracker
 
+from gradtui.diagnosis.failure import WORKER_EXITED
 from gradtui.events import Event, RunFailed, RunStarted, StepStats
 from gradtui.scenario.spec import ScenarioSpec
 from gradtui.ui.worker import (
     CONTROLS,
     GENERATION,
     LIMIT,
-    LOG_PATH,
     PAUSED,
     QUIT,
     SPEED,
     STEP_REQUESTS,
+    log_path,
     worker_main,
 )
 
@@ -85,22 +86,27 @@ class LiveSource(Source):
         super().__init__(speed)
         self.spec = spec
         self.scenario = spec.name
+        self.target = target
         _ensure_resource_tracker()
-        context = mp.get_context("spawn")
-        self.controls = context.RawArray("d", CONTROLS)
-        self.commands = context.Queue()
-        self.events = context.Queue(maxsize=QUEUE_BATCHES)
-        self.process = context.Process(
-            target=target,
-            args=(self.commands, self.events, self.controls),
-            name=f"gradtui-train-{spec.name}",
-            daemon=True,
-        )
+        self._context = mp.get_context("spawn")
+        self.controls = self._context.RawArray("d", CONTROLS)
         self.controls[LIMIT] = UNLIMITED
         self.set_speed(speed)
         self._closed = False
-        self._death_reported = False
         self._steps = 0
+        self._new_process()
+
+    def _new_process(self) -> None:
+        """Fresh queues and a fresh (not yet started) worker, sharing the controls."""
+        self.commands = self._context.Queue()
+        self.events = self._context.Queue(maxsize=QUEUE_BATCHES)
+        self.process = self._context.Process(
+            target=self.target,
+            args=(self.commands, self.events, self.controls),
+            name=f"gradtui-train-{self.spec.name}",
+            daemon=True,
+        )
+        self._death_reported = False
 
     def start(self) -> None:
         self.process.start()
@@ -139,9 +145,9 @@ class LiveSource(Source):
         self._death_reported = True
         return RunFailed(
             step=self._steps,
-            error_type="WorkerExited",
+            error_type=WORKER_EXITED,
             message=f"the training process ended unexpectedly (exit code "
-            f"{self.process.exitcode}); see {LOG_PATH}",
+            f"{self.process.exitcode}); press r to start a new one (log: {log_path()})",
         )
 
     def set_paused(self, paused: bool) -> None:
@@ -162,7 +168,19 @@ class LiveSource(Source):
     def restart(self) -> None:
         self.controls[GENERATION] += 1  # the running loop stops at its next step
         self._steps = 0
+        if self.process.pid is not None and not self.process.is_alive() and not self._closed:
+            self._replace_dead_worker()
+            return
         self._send_run()
+
+    def _replace_dead_worker(self) -> None:
+        """The worker died (killed, out of memory): start a new one for the restart."""
+        self.process.join(0)
+        for channel in (self.events, self.commands):
+            channel.cancel_join_thread()
+            channel.close()
+        self._new_process()
+        self.start()
 
     def signal_stop(self) -> None:
         if self.controls[QUIT]:

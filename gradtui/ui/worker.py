@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import stat
 import sys
-import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -30,7 +31,32 @@ CONTROLS = 6
 
 FLUSH_SECONDS = 1 / 30  # a batch goes out at least this often while steps flow
 BATCH_EVENTS = 64  # and at most this many events a batch: small pickles, short queue
-LOG_PATH = os.path.join(tempfile.gettempdir(), "gradtui-worker.log")
+PARENT_CHECK_S = 0.5  # how often the worker checks that the dashboard is still there
+LOG_LIMIT = 1 << 20  # the log starts afresh past this many bytes
+
+
+def log_path() -> str:
+    """The worker's log: private to this user ($XDG_STATE_HOME or ~/.local/state, in a folder
+    only the user can enter), never a shared path in the temporary folder."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(base, "gradtui", "worker.log")
+
+
+def _open_log() -> Any:
+    """The log opened for appending, refusing a link or a file of another user."""
+    path = log_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        os.close(fd)
+        raise PermissionError(f"{path} is not this user's regular file")
+    if info.st_size > LOG_LIMIT:
+        os.ftruncate(fd, 0)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 class Gate:
@@ -104,6 +130,7 @@ class Gate:
 def worker_main(commands: Any, out: Any, controls: Any) -> None:
     """Child process: run each (generation, spec) command until told to quit (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ctrl+c belongs to the UI
+    _exit_with_parent()
     out.cancel_join_thread()  # never hang at exit on batches the UI will not read
     _silence_output()
     run = _import_engine()
@@ -125,6 +152,30 @@ def worker_main(commands: Any, out: Any, controls: Any) -> None:
         gate.flush()
 
 
+def _exit_with_parent() -> None:
+    """End this process when the dashboard's does, however it ended (even SIGKILL): a thread
+    waits on multiprocessing's parent sentinel (a pipe that closes when the parent dies) and
+    also checks that the parent id has not changed."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    parent_pid = os.getppid()
+    sentinel = parent.sentinel if parent is not None else None
+
+    def watch() -> None:
+        while True:
+            if sentinel is not None:
+                if wait([sentinel], timeout=PARENT_CHECK_S):
+                    os._exit(0)
+            else:
+                time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="gradtui-parent-watch", daemon=True).start()
+
+
 def _import_engine() -> Callable | None:
     try:
         from gradtui.scenario.entry import load_trainer
@@ -136,7 +187,7 @@ def _import_engine() -> Callable | None:
 
 
 def _failed(step: int, exc: BaseException) -> RunFailed:
-    return failed_run(step, exc, see=str(LOG_PATH))
+    return failed_run(step, exc, see=str(log_path()))
 
 
 def _silence_output() -> None:
@@ -149,5 +200,8 @@ def _silence_output() -> None:
 
 
 def _log_traceback() -> None:
-    with open(LOG_PATH, "a", encoding="utf-8") as log:
-        log.write(traceback.format_exc())
+    try:
+        with _open_log() as log:
+            log.write(traceback.format_exc())
+    except OSError:
+        pass  # no log is better than a worker that dies writing one

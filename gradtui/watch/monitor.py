@@ -41,6 +41,7 @@ from gradtui.probe.clipping import clip_with_norm
 from gradtui.probe.locate import backward_culprit
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
+from gradtui.stopping import StopSignals
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
@@ -131,12 +132,14 @@ class Monitor:
             on_optimizer_step=self._on_optimizer_step,
         )
         atexit.register(self.close)
+        self._signals = StopSignals(wait=False).install()  # a stop signal ends it stopped=True
 
     # -- the user's calls ------------------------------------------------------------------
     def step(self, loss: torch.Tensor | float) -> None:
         """Measure this step: call after backward, before ``optimizer.step()``."""
         if not self.closed:
             self._guard.wrap(self._step)(loss)
+        self._signals.raise_deferred()
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
         """``loss.backward(**kwargs)``; when it raises, the error is recorded with the forward
@@ -163,8 +166,10 @@ class Monitor:
         """Write the last step and the end of the run; take every hook away."""
         if self.closed:
             return
-        self._guard.wrap(self._finish)(RunFinished(steps_run=self.steps))
+        stopped = self._signals.received is not None
+        self._guard.wrap(self._finish)(RunFinished(steps_run=self.steps, stopped=stopped))
         self._release()
+        self._signals.raise_deferred()
 
     def diagnoses(self) -> list[Diagnosis]:
         return self.diagnoser.diagnoses() if self.diagnoser else []
@@ -356,3 +361,4 @@ class Monitor:
             self._recorder.close()
         self._inputs.forget()
         atexit.unregister(self.close)
+        self._signals.uninstall()

@@ -99,7 +99,12 @@ async def test_a_worker_that_dies_is_reported_as_a_failed_run() -> None:
         await wait_for(pilot, lambda: screen.feed.history.steps_seen >= 1, STARTUP)
         os.kill(screen.feed.source.process.pid, signal.SIGKILL)
         await wait_for(pilot, lambda: screen.feed.history.state == "failed", 5)
-        assert "WorkerExited" in str(screen.query_one(DiagnosisList).render())
+        shown = str(screen.query_one(DiagnosisList).render())
+        assert "worker died" in shown and "autograd error" not in shown
+        dead = screen.feed.source.process.pid
+        await pilot.press("r")  # a fresh worker, not a hang at "starting"
+        await wait_for(pilot, lambda: screen.feed.history.steps_seen >= 1, STARTUP)
+        assert screen.feed.source.alive and screen.feed.source.process.pid != dead
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code == 0, timeout=QUIT_WAIT)
 

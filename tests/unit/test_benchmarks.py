@@ -17,6 +17,7 @@ RUNS = {
     "probe_overhead": ["--steps", "3", "--rounds", "1"],
     "watch_overhead": ["--device", "cpu", "--steps", "2", "--rounds", "1", "--models", "mlp 8x256"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
+    "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
 }
 
 
@@ -37,5 +38,8 @@ def test_benchmark_runs_and_prints_ratios(name: str):
     elif name == "watch_overhead":
         row = next(line for line in done.stdout.splitlines() if line.startswith("mlp 8x256"))
         assert len(RATIO.findall(row)) >= 4, row
+    elif name == "memory_bounds":
+        assert "bytes/step" in done.stdout and "peak / file size" in done.stdout, done.stdout
+        assert len(RATIO.findall(done.stdout)) >= 3, done.stdout
     else:
         assert "%" in done.stdout and "links()" in done.stdout, done.stdout

@@ -14,7 +14,7 @@ from gradtui.diagnosis.ranks import KIND, RankStreams
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
 from gradtui.recording import Recorder
 from gradtui.recording.paths import expand, rank_path, split_rank
-from gradtui.report.recorded import load_run, report_run
+from gradtui.report.recorded import report_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +103,7 @@ def test_report_of_rank_files_has_the_spread_and_the_finding(tmp_path: Path):
                 recorder(step(i, weights=(3.0, 4.0 + (0.1 * i if rank else 0))))
             recorder(RunFinished(4))
     (group,) = expand([tmp_path / "exp.jsonl"])
-    report = report_run(load_run(group))
+    report = report_files(group).report
     assert [r["rank"] for r in report["ranks"]["ranks"]] == [0, 1]
     assert report["ranks"]["max_weight_norm_spread"] > 0
     assert KIND in {d["kind"] for d in report["diagnoses"]}

@@ -138,3 +138,56 @@ def test_a_recording_cut_off_mid_line_loads_to_its_last_complete_event(tmp_path:
     follower = Follower(path)
     assert [e.type for e in follower.poll()] == ["run_started", "step"]
     assert follower.incomplete_tail and not follower.finished
+
+
+def test_a_file_truncated_while_followed_is_read_again_without_a_crash(tmp_path: Path):
+    path = tmp_path / "run.jsonl"
+    recorder = Recorder(path)
+    recorder(started())
+    for i in range(4):
+        recorder(step(i))
+    follower = Follower(path)
+    assert len(follower.poll()) == 5
+    with path.open("r+b") as file:  # cut mid-way through the file, as `truncate -s` does
+        file.truncate(40)
+    assert follower.poll() == [] and follower.restarted  # the header, part of a line
+    recorder(step(4))  # the writer goes on at its own offset: NULs fill the gap
+    recorder.close()
+    assert follower.poll() == [] and not follower.restarted
+    (warning,) = follower.take_warnings()  # the cut line, NULs and step 4 made one bad line
+    assert "line 2: not a valid event" in warning
+
+
+def test_a_deleted_file_is_said_so(tmp_path: Path):
+    path = tmp_path / "run.jsonl"
+    with Recorder(path) as recorder:
+        recorder(started())
+    follower = Follower(path)
+    assert len(follower.poll()) == 1 and not follower.deleted
+    path.unlink()
+    assert follower.poll() == [] and follower.deleted
+
+
+def test_bad_lines_while_following_are_warnings_not_errors(tmp_path: Path):
+    path = tmp_path / "run.jsonl"
+    recorder = Recorder(path)
+    recorder(started())
+    recorder._file.write('{"type":"step","step":"zero"}\n')
+    recorder(step(0))
+    recorder.close()
+    follower = Follower(path)
+    assert [e.type for e in follower.poll()] == ["run_started", "step"]
+    (warning,) = follower.take_warnings()
+    assert "line 3" in warning and "step: expected an integer" in warning
+    assert follower.take_warnings() == []
+
+
+def test_a_fifo_is_refused_without_hanging(tmp_path: Path):
+    import os
+
+    path = tmp_path / "pipe.jsonl"
+    os.mkfifo(path)
+    with pytest.raises(RecordingError, match="a FIFO"):
+        read_recording(path)
+    with pytest.raises(RecordingError, match="not a regular file"):
+        Follower(path).poll()

@@ -18,6 +18,7 @@ from gradtui.events import (
     event_to_dict,
 )
 from gradtui.recording import Recorder, RecordingError, read_recording
+from gradtui.recording.codec import event_to_json
 
 STARTED = RunStarted(
     scenario="s",
@@ -95,7 +96,8 @@ def test_a_cut_off_last_line_loads_the_rest_with_a_warning(tmp_path: Path):
     [
         ("", "empty file"),
         ('{"format": "other"}\n', "line 1"),
-        ('{"format": "gradtui.recording/1"}\n{"type": "nope"}\n', "line 2"),
+        ("hello\n", "line 1"),
+        ("\n\n", "not a gradtui recording"),
     ],
 )
 def test_a_bad_recording_is_one_line_naming_file_and_line(tmp_path: Path, text, expected):
@@ -105,6 +107,102 @@ def test_a_bad_recording_is_one_line_naming_file_and_line(tmp_path: Path, text, 
         read_recording(path)
     assert expected in str(info.value) and str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def _write_lines(path: Path, *lines: str) -> None:
+    with Recorder(path) as record:
+        record(STARTED)
+    path.write_text(path.read_text() + "".join(line + "\n" for line in lines))
+
+
+def _step_line(index: int, **changes) -> str:
+    data = json.loads(event_to_json(dataclasses.replace(STEP, step=index)))
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"loss": "low"}, "loss: expected a number"),
+        ({"grad_norm": [1.0]}, "grad_norm: expected 2 values, got 1"),
+        ({"nonfinite": [0, True]}, "nonfinite[1]: expected an integer"),
+        ({"step": 2**70}, "step: "),
+        ({"grad_zero_frac": [0.5, 7.0]}, "grad_zero_frac[1]: expected a fraction"),
+        ({"nonfinite_source": 3}, "nonfinite_source: expected a string"),
+    ],
+)
+def test_a_bad_step_is_skipped_with_one_warning_and_the_rest_is_kept(tmp_path, bad, field):
+    path = tmp_path / "run.jsonl"
+    _write_lines(path, _step_line(0), _step_line(1, **bad), _step_line(2))
+    loaded = read_recording(path)
+    assert [e.step for e in loaded.events[1:]] == [0, 2]
+    (warning,) = loaded.warnings
+    assert f"{path}: line 4: not a valid event ({field}" in warning
+
+
+def test_an_unknown_event_type_is_skipped_once_not_fatal(tmp_path: Path):
+    path = tmp_path / "newer.jsonl"
+    future = json.dumps({"type": "gpu_memory", "step": 0, "bytes": 12})
+    _write_lines(path, _step_line(0), future, future, _step_line(1))
+    loaded = read_recording(path)
+    assert [e.type for e in loaded.events] == ["run_started", "step", "step"]
+    (warning,) = loaded.warnings
+    assert "unknown event type 'gpu_memory'" in warning and "line 4" in warning
+
+
+def test_a_severity_outside_the_set_is_skipped(tmp_path: Path):
+    path = tmp_path / "sev.jsonl"
+    found = json.loads(event_to_json(EVENTS[2]))
+    _write_lines(path, json.dumps({**found, "severity": "fatal"}), json.dumps(found))
+    loaded = read_recording(path)
+    assert [e.type for e in loaded.events] == ["run_started", "diagnosis"]
+    assert "severity: expected one of error, warning, info" in loaded.warning
+
+
+def test_out_of_order_and_duplicated_steps_are_reported(tmp_path: Path):
+    path = tmp_path / "order.jsonl"
+    _write_lines(path, _step_line(0), _step_line(1), _step_line(1), _step_line(0), _step_line(2))
+    loaded = read_recording(path)
+    assert [e.step for e in loaded.events[1:]] == [0, 1, 2]
+    assert "step 1 after step 1 (duplicated)" in loaded.warnings[0]
+    assert "step 0 after step 1 (out of order)" in loaded.warnings[1]
+
+
+def test_invalid_utf8_and_nuls_do_not_stop_the_reader(tmp_path: Path):
+    path = tmp_path / "bytes.jsonl"
+    _write_lines(path, _step_line(0))
+    with path.open("ab") as file:
+        file.write(b'{"type":"step","step":\xff}\n')
+        file.write(b"\x00" * 30 + _step_line(1).encode() + b"\n")
+    loaded = read_recording(path)
+    assert [e.step for e in loaded.events[1:]] == [0, 1]
+    assert "line 4: not UTF-8" in loaded.warning
+
+
+def test_a_file_truncated_while_written_starts_with_nuls_and_still_reads(tmp_path: Path):
+    path = tmp_path / "truncated.jsonl"
+    path.write_bytes(b"\x00" * 4000 + (_step_line(5) + "\n" + _step_line(6) + "\n").encode())
+    loaded = read_recording(path)
+    assert loaded.events == []  # no run_started: its steps cannot be checked, so skipped
+    assert "no header" in loaded.warnings[0]
+
+
+def test_warnings_are_capped_with_one_summary_line(tmp_path: Path):
+    path = tmp_path / "many.jsonl"
+    _write_lines(path, *["{}"] * 50, _step_line(0))
+    loaded = read_recording(path)
+    assert len(loaded.events) == 2
+    assert len(loaded.warnings) == 11
+    assert loaded.warnings[-1].endswith("40 more problem line(s) not shown")
+
+
+def test_control_characters_in_a_bad_line_never_reach_a_warning(tmp_path: Path):
+    path = tmp_path / "evil\x1b]52;c;aGk=\x07.jsonl"
+    _write_lines(path, json.dumps({"type": "\x1b[2J\x9b31m"}))
+    (warning,) = read_recording(path).warnings
+    assert "\x1b" not in warning and "\x9b" not in warning and "\x07" not in warning
+    assert "\\x1b[2J" in warning
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -1,5 +1,6 @@
 """Scenario files: validation errors are one line naming the file and the field."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,28 @@ BAD = {
         'name = "detach"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 3\n[fault]\ndetach_at = 5\n',
         "fault.detach_at must be below model.depth",
     ),
+    "strict_bool": (
+        'name = "strict_bool"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = true\n',
+        "model.depth: Input should be a valid integer, got True",
+    ),
+    "strict_str": (
+        'name = "strict_str"\ntitle = "t"\nlesson = "l"\n[train]\nzero_grad = "yes"\n',
+        "train.zero_grad: Input should be a valid boolean",
+    ),
+    "huge_seed": (
+        'name = "huge_seed"\ntitle = "t"\nlesson = "l"\n[data]\nseed = 9223372036854775808\n',
+        "data.seed: Input should be less than or equal to 4294967295",
+    ),
+    "nan_lr": ('name = "nan_lr"\ntitle = "t"\nlesson = "l"\n[train]\nlr = nan\n', "train.lr:"),
+    "too_big": (
+        'name = "too_big"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 64\nwidth = 1024\n'
+        "[data]\nsamples = 100000\n[train]\nbatch = 100000\n",
+        "train.batch, model.width and model.depth: needs about 196.3 GiB of memory (activations",
+    ),
+    "escape": (
+        'name = "escape"\ntitle = "t"\nlesson = "l"\n[model]\n"\\u001b]52;c;aGk=\\u0007" = 1\n',
+        "model.\\x1b]52;c;aGk=\\x07: unknown key",
+    ),
     "untrained": (
         'name = "untrained"\ntitle = "t"\nlesson = "l"\n[model]\ndepth = 3\n[fault]\n'
         "untrained_at = 3\n",
@@ -50,22 +73,37 @@ BAD = {
 }
 
 
+RAW = {
+    "not_utf8": (b'name = "not_utf8"\ntitle = "\xff\xfe"\nlesson = "l"\n', "not UTF-8 text"),
+    "nested": (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+    "large": (b"# " + b"x" * (70 * 1024) + b"\n", "larger than 64 KiB"),
+}
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "good_one.toml").write_text(GOOD.format(name="good_one"))
     for name, (text, _) in BAD.items():
         (tmp_path / f"{name}.toml").write_text(text)
+    for name, (data, _) in RAW.items():
+        (tmp_path / f"{name}.toml").write_bytes(data)
+    os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "folder.toml").mkdir()
     return tmp_path
 
 
-@pytest.mark.parametrize("name", sorted(BAD))
+SKIPPED = {**{k: v[1] for k, v in BAD.items()}, **{k: v[1] for k, v in RAW.items()}}
+SKIPPED |= {"fifo": "cannot read: a FIFO, not a regular file", "folder": "a folder"}
+
+
+@pytest.mark.parametrize("name", sorted(SKIPPED))
 def test_bad_file_gives_one_line_naming_file_and_field(folder: Path, name: str):
     with pytest.raises(ScenarioError) as info:
         load_scenario(folder / f"{name}.toml")
     message = str(info.value)
-    assert "\n" not in message
+    assert "\n" not in message and message.isprintable() and len(message) <= 300
     assert message.startswith(str(folder / f"{name}.toml"))
-    assert BAD[name][1] in message
+    assert SKIPPED[name] in message
 
 
 def test_discovery_keeps_good_files_and_reports_the_skipped(folder: Path):
@@ -73,14 +111,19 @@ def test_discovery_keeps_good_files_and_reports_the_skipped(folder: Path):
     assert "good_one" in catalog.scenarios
     assert "sigmoid_deep" in catalog.scenarios  # the shipped ones are still there
     skipped = {s.path.stem for s in catalog.skipped}
-    assert skipped == set(BAD)
+    assert skipped == set(SKIPPED)
+
+
+def test_a_bad_file_in_a_folder_does_not_stop_a_good_scenario_from_running(folder: Path, capsys):
+    assert main(["--scenarios", str(folder), "run", "good_one", "--steps", "2", "--json"]) == 0
+    assert '"scenario": "good_one"' in capsys.readouterr().out
 
 
 def test_list_names_the_skipped_files_without_a_traceback(folder: Path, capsys):
     assert main(["--scenarios", str(folder), "list"]) == 0
     out = capsys.readouterr().out
     assert "good_one" in out and "A good one" in out
-    assert f"skipped {len(BAD)} file(s)" in out
+    assert f"skipped {len(SKIPPED)} file(s)" in out
     assert "model.colour: unknown key" in out
     assert "Traceback" not in out
 
@@ -114,3 +157,14 @@ def test_a_bad_steps_override_is_one_line_naming_the_option(steps: str, capsys):
     assert main(["run", "relu_deep", "--steps", steps]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gradtui: --steps:") and "\n" not in err
+
+
+def test_list_shows_control_characters_in_a_title_instead_of_obeying_them(tmp_path, capsys):
+    (tmp_path / "evil.toml").write_text(
+        'name = "evil"\ntitle = "clip\\u001b]52;c;aGk=\\u0007 \\u001b[2J\\u202e"\nlesson = "l"\n'
+    )
+    assert main(["--scenarios", str(tmp_path), "list"]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("evil"))
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert line.endswith("clip\\x1b]52;c;aGk=\\x07 \\x1b[2J\\u202e")
