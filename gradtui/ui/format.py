@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import math
 
-from gradtui.numbers import sci
-
-__all__ = ["sci"]
-
 # Markers for a log10 value that is not a plain number.
 MISSING = math.nan  # no gradient reached the layer
 NONFINITE = math.inf  # the gradient held nan or inf

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from gradtui.events import RunFailed, RunFinished, StepStats
+from gradtui.numbers import sci
 from gradtui.ui.feed import SPEEDS, RunFeed, lock_step, next_speed
-from gradtui.ui.format import MISSING, NONFINITE, ZERO, band_colour, log10_of, sci
+from gradtui.ui.format import MISSING, NONFINITE, ZERO, band_colour, log10_of
 from gradtui.ui.history import Decimated, RunHistory, merge_logs
 from gradtui.ui.sources import ReplaySource
 from gradtui.ui.widgets.heatmap import squeeze

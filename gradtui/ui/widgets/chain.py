@@ -12,8 +12,9 @@ from rich.text import Text
 
 from gradtui.diagnosis import Link, chain_links
 from gradtui.diagnosis.thresholds import LINK_GROW, LINK_SHRINK
+from gradtui.numbers import sci
 from gradtui.text import safe_line
-from gradtui.ui.format import sci, waiting_text
+from gradtui.ui.format import waiting_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.widgets.panel import HistoryPanel
 

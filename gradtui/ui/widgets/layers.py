@@ -8,8 +8,9 @@ from itertools import groupby
 
 from rich.text import Text
 
+from gradtui.numbers import sci
 from gradtui.text import safe_line
-from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, sci, waiting_text
+from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, waiting_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.widgets.panel import HistoryPanel
 
