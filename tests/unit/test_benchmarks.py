@@ -15,7 +15,10 @@ RATIO = re.compile(r"\d+\.\d+ ?x")
 
 RUNS = {
     "probe_overhead": ["--steps", "3", "--rounds", "1"],
-    "watch_overhead": ["--device", "cpu", "--steps", "2", "--rounds", "1", "--models", "mlp 8x256"],
+    "watch_overhead": [
+        *("--device", "cpu", "--steps", "2", "--rounds", "1"),
+        *("--models", "W2 mlp 20x64 relu"),
+    ],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
 }
 
@@ -35,7 +38,7 @@ def test_benchmark_runs_and_prints_ratios(name: str):
         rows = [line for line in done.stdout.splitlines() if line.startswith("20x64")]
         assert len(rows) == 3 and all(len(RATIO.findall(row)) == 3 for row in rows), done.stdout
     elif name == "watch_overhead":
-        row = next(line for line in done.stdout.splitlines() if line.startswith("mlp 8x256"))
+        row = next(line for line in done.stdout.splitlines() if line.startswith("W2 mlp"))
         assert len(RATIO.findall(row)) >= 4, row
     else:
         assert "%" in done.stdout and "links()" in done.stdout, done.stdout
