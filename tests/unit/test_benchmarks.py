@@ -19,6 +19,7 @@ RUNS = {
         *("--device", "cpu", "--steps", "2", "--rounds", "1"),
         *("--models", "W2 mlp 20x64 relu"),
     ],
+    "recording_size": ["--steps", "2000", "--train-steps", "20"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
 }
 
@@ -40,5 +41,7 @@ def test_benchmark_runs_and_prints_ratios(name: str):
     elif name == "watch_overhead":
         row = next(line for line in done.stdout.splitlines() if line.startswith("W2 mlp"))
         assert len(RATIO.findall(row)) >= 4, row
+    elif name == "recording_size":
+        assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
     else:
         assert "%" in done.stdout and "links()" in done.stdout, done.stdout
