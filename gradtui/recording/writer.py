@@ -60,6 +60,6 @@ class Thinning:
 
     def describe(self) -> str:
         return (
-            f"from step {self.every_step_until} on, the recording keeps every "
-            f"{self.then_every}th step, and every step that fired a finding or went non-finite"
+            f"from step {self.every_step_until} on, the recording keeps one step in "
+            f"every {self.then_every}, and every step that fired a finding or went non-finite"
         )

@@ -378,6 +378,8 @@ class Monitor:
         done = self._probe.flush()
         if done is not None:
             self._emit(done)
+        if self._dropped:
+            self._worker.put(self._gap_note(), force=True)
         self._emit(last)
 
     def _record_failure(self, exc: Exception, replay: bool) -> None:
