@@ -124,6 +124,8 @@ ON_CPU = list(MODELS)[:6]
 # The loss and optimizer of each model: the MLPs train as the issue measured them.
 SGD_MSE = {"W1 mlp 20x256 sigm", "W2 mlp 20x64 relu", "W3 mlp 8x1024 relu"}
 MSE = SGD_MSE | {"large 4x3500"}
+# Histograms of every gradient of these, every step, take too long to time.
+NO_TENSORBOARD = {"large 4x3500"}
 # Models slow enough per step on a CPU to run fewer steps a round.
 STEPS_SCALE = {"large 4x3500": 0.05, "W3 mlp 8x1024 relu": 0.5}
 
@@ -300,16 +302,19 @@ def main() -> None:
     print(f"{'model':<20}" + "".join(f"{n:>30}" for n in names))
     for label in args.models:
         steps = max(2, round(args.steps * STEPS_SCALE.get(label, 1.0)))
-        times: dict[str, list[float]] = {n: [] for n in names}
+        timed = [n for n in names if not (n == "tensorboard" and label in NO_TENSORBOARD)]
+        times: dict[str, list[float]] = {n: [] for n in timed}
         for _ in range(args.rounds):
-            for name in names:
+            for name in timed:
                 loop = timed_loop(label, variants[name], steps, device, args.compile)
                 times[name].append(loop)
         median = {n: statistics.median(t) for n, t in times.items()}
-        cells = [f"{median[n] * 1e3:9.2f} ({median[n] / median['bare']:5.2f}x)" for n in names]
         cells = [
-            cell + (f" [{_spread(times[n], times['bare'])}]" if n != "bare" else "")
-            for cell, n in zip(cells, names, strict=True)
+            f"{median[n] * 1e3:9.2f} ({median[n] / median['bare']:5.2f}x)"
+            + (f" [{_spread(times[n], times['bare'])}]" if n != "bare" else "")
+            if n in times
+            else "-"
+            for n in names
         ]
         print(f"{label:<20}" + "".join(f"{c:>30}" for c in cells), flush=True)
     if "large 4x3500" in args.models and device.type == "cpu" and not args.compile:
