@@ -70,10 +70,11 @@ def sampled(tensor: torch.Tensor, stride: int) -> torch.Tensor:
 class UpdateTracker:
     """The weights' norms at each step, and the norms of the change the optimizer then makes.
 
-    Small weights are copied whole (stacked as a NormPlan says) and the change is exact. A
-    weight over SAMPLE_ABOVE entries is never copied: its norm is read in place, and its
-    change is estimated from a fixed sample of its entries, scaled by sqrt(entries / sample),
-    so the memory kept is a sample per large layer whatever the model's size."""
+    Small weights are copied whole (stacked as a NormPlan says) and measured exactly. A weight
+    over SAMPLE_ABOVE entries is never copied: a fixed sample of its entries is, and its norm
+    and its change are estimated from the sample, scaled by sqrt(entries / sample). The memory
+    kept is a sample per large layer whatever the model's size, and the time a few kernels
+    over the sample: the gradient norms, taken whole, stay the step's largest read."""
 
     def __init__(self, weights: Sequence[torch.Tensor]) -> None:
         self.weights = list(weights)
@@ -107,12 +108,12 @@ class UpdateTracker:
         self._copies = self.plan.gather(self._small_weights(), buffer=0, copy=True)
         parts = self.plan.norms(self._copies)
         if self._large:
-            parts.append(torch.stack(torch._foreach_norm([self.weights[i] for i in self._large])))
             views = self._sample_views()
             if len(self._samples) == len(views):
                 torch._foreach_copy_(self._samples, views)
             else:
                 self._samples = [v.clone() for v in views]
+            parts.append(torch.stack(torch._foreach_norm(self._samples)) * self._scales)
         return parts
 
     def mark_step(self) -> None:

@@ -239,8 +239,8 @@ def test_a_gradient_that_goes_to_zero_makes_the_next_step_heavy():
 
 
 def test_a_large_weight_is_measured_from_a_sample_not_a_copy():
-    """Over SAMPLE_ABOVE entries, the update is estimated from a sample (within a few
-    percent under Adam), the weight norm stays exact, and no copy of the weight is kept."""
+    """Over SAMPLE_ABOVE entries, the weight's norm and its update are estimated from a
+    sample (within a few percent under Adam), and no copy of the weight is kept."""
     from gradtui.probe.updates import SAMPLE_ABOVE, SAMPLE_SIZE, UpdateTracker
 
     torch.manual_seed(0)
@@ -256,7 +256,7 @@ def test_a_large_weight_is_measured_from_a_sample_not_a_copy():
         opt.step()
         tracker.mark_step()
         change = torch.cat(tracker.change_norms()).tolist()
-        assert tracker.arrange(norms) == pytest.approx([before.norm().item()], rel=1e-5)
+        assert tracker.arrange(norms) == pytest.approx([before.norm().item()], rel=0.02)
         exact = (weight.detach() - before).norm().item()
         assert tracker.arrange(change) == pytest.approx([exact], rel=0.05)
     kept = sum(t.numel() for t in [*tracker._samples, *tracker._copies])
