@@ -245,7 +245,18 @@ def memory_child(label: str, variant: str, steps: int) -> None:
         with make(model, opt, Path(tmp)) as after_backward:
             for _ in range(steps):
                 _one_step(model, opt, x, y, loss_fn, after_backward)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(_peak_resident())
+
+
+def _peak_resident() -> int:
+    """This process's peak resident bytes: VmHWM (ru_maxrss would carry over the parent's
+    peak across fork and exec)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+        return int(kb) * 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _one_step(model, opt, x, y, loss_fn: Callable, after_backward: Callable) -> None:
