@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ui_throughput.py
 	$(BIN)/python benchmarks/watch_overhead.py --device cpu
 	$(BIN)/python benchmarks/memory_bounds.py
+	$(BIN)/python benchmarks/recording_size.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

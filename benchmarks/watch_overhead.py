@@ -1,5 +1,10 @@
 """What watching costs: per-step time of a user-style training loop, bare and watched.
 
+Models: three MLPs on a batch of 128 (64 inputs, 10 outputs, MSE, plain SGD): W1 20x256
+sigmoid, W2 20x64 ReLU, W3 8x1024 ReLU; a small CNN and a 2-block transformer (Adam, cross
+entropy); and a large-layer model, 4 x Linear(3500, 3500) on a batch of 8 (Adam, MSE), whose
+peak memory is also measured, bare and watched, each in a fresh process.
+
 For each model the same loop runs, in this process, interleaved in rounds so that machine
 noise hits every variant alike:
 
@@ -9,7 +14,8 @@ noise hits every variant alike:
 - TensorBoard: SummaryWriter.add_histogram of every parameter's gradient, every step;
 - anomaly mode: the loop under torch.autograd.set_detect_anomaly(True).
 
-Prints milliseconds per step (median of the rounds) and the ratio to the bare loop.
+Prints milliseconds per step (median of the rounds), the ratio to the bare loop and the
+spread of the per-round ratios (min-max).
 TensorBoard is not a gradtui dependency: without it (``pip install tensorboard``) its column
 says so and the rest is measured.
 """
@@ -18,7 +24,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -31,6 +40,7 @@ from torch import nn
 import gradtui
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+Setup = tuple[nn.Module, Batch]
 
 
 class Block(nn.Module):
@@ -62,12 +72,22 @@ class Transformer(nn.Module):
         return self.head(self.ln(x)).flatten(0, 1)
 
 
-def mlp() -> tuple[nn.Module, Batch]:
-    layers: list[nn.Module] = [nn.Linear(64, 256), nn.ReLU()]
-    for _ in range(6):
-        layers += [nn.Linear(256, 256), nn.ReLU()]
-    layers.append(nn.Linear(256, 10))
-    return nn.Sequential(*layers), (torch.randn(128, 64), torch.randint(0, 10, (128,)))
+def deep_mlp(depth: int, width: int, activation: type[nn.Module]) -> Callable[[], Setup]:
+    """``depth`` hidden Linear layers of ``width``, then a head: 64 inputs, 10 outputs."""
+
+    def make() -> Setup:
+        layers: list[nn.Module] = [nn.Linear(64, width), activation()]
+        for _ in range(depth - 1):
+            layers += [nn.Linear(width, width), activation()]
+        layers.append(nn.Linear(width, 10))
+        return nn.Sequential(*layers), (torch.randn(128, 64), torch.randn(128, 10))
+
+    return make
+
+
+def large_layers() -> Setup:
+    model = nn.Sequential(*[nn.Linear(3500, 3500) for _ in range(4)])  # 49M parameters
+    return model, (torch.randn(8, 3500), torch.randn(8, 3500))
 
 
 def cnn() -> tuple[nn.Module, Batch]:
@@ -91,12 +111,23 @@ def transformer_large() -> tuple[nn.Module, Batch]:
 
 
 MODELS = {
-    "mlp 8x256": mlp,
+    "W1 mlp 20x256 sigm": deep_mlp(20, 256, nn.Sigmoid),
+    "W2 mlp 20x64 relu": deep_mlp(20, 64, nn.ReLU),
+    "W3 mlp 8x1024 relu": deep_mlp(8, 1024, nn.ReLU),
     "cnn 3 conv": cnn,
     "transformer 2x128": transformer,
+    "large 4x3500": large_layers,
     "transformer 6x512": transformer_large,  # 23M parameters: by default on a GPU only
+    "mlp 8x256": deep_mlp(8, 256, nn.ReLU),  # the compiled-model table's MLP
 }
-SMALL = list(MODELS)[:3]
+ON_CPU = list(MODELS)[:6]
+# The loss and optimizer of each model: the MLPs train as the issue measured them.
+SGD_MSE = {"W1 mlp 20x256 sigm", "W2 mlp 20x64 relu", "W3 mlp 8x1024 relu"}
+MSE = SGD_MSE | {"large 4x3500"}
+# Histograms of every gradient of these, every step, take too long to time.
+NO_TENSORBOARD = {"large 4x3500"}
+# Models slow enough per step on a CPU to run fewer steps a round.
+STEPS_SCALE = {"large 4x3500": 0.05, "W3 mlp 8x1024 relu": 0.5}
 
 
 @contextlib.contextmanager
@@ -146,49 +177,91 @@ def has_tensorboard() -> bool:
     return True
 
 
-def timed_loop(
-    make: Callable, variant: Callable, steps: int, device: torch.device, compile: bool = False
-) -> float:
+def setup(label: str, device: torch.device):
     torch.manual_seed(0)
-    model, (x, y) = make()
+    model, (x, y) = MODELS[label]()
     model, x, y = model.to(device), x.to(device), y.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if label in SGD_MSE:
+        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.functional.mse_loss if label in MSE else nn.functional.cross_entropy
+    return model, x, y, opt, loss_fn
+
+
+def timed_loop(
+    label: str, variant: Callable, steps: int, device: torch.device, compile: bool = False
+) -> float:
+    model, x, y, opt, loss_fn = setup(label, device)
     if compile:  # compiled at the first warm-up step, which is not timed
         model = torch.compile(model)
     with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as after_backward:
         for _ in range(3):  # warm-up steps, not timed
-            _one_step(model, opt, x, y, after_backward)
+            _one_step(model, opt, x, y, loss_fn, after_backward)
         _sync(device)
         start = time.perf_counter()
         for _ in range(steps):
-            _one_step(model, opt, x, y, after_backward)
+            _one_step(model, opt, x, y, loss_fn, after_backward)
         _sync(device)
         return (time.perf_counter() - start) / steps
 
 
-def syncs_per_step(make: Callable, variant: Callable, steps: int, device: torch.device) -> float:
+def syncs_per_step(label: str, variant: Callable, steps: int, device: torch.device) -> float:
     """Host-device synchronisations per step (CUDA's sync debug mode counts them)."""
-    torch.manual_seed(0)
-    model, (x, y) = make()
-    model, x, y = model.to(device), x.to(device), y.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model, x, y, opt, loss_fn = setup(label, device)
     with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as after_backward:
         for _ in range(3):
-            _one_step(model, opt, x, y, after_backward)
+            _one_step(model, opt, x, y, loss_fn, after_backward)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             torch.cuda.set_sync_debug_mode("warn")
             try:
                 for _ in range(steps):
-                    _one_step(model, opt, x, y, after_backward)
+                    _one_step(model, opt, x, y, loss_fn, after_backward)
             finally:
                 torch.cuda.set_sync_debug_mode(0)
     return sum("synchroniz" in str(w.message) for w in caught) / steps
 
 
-def _one_step(model, opt, x, y, after_backward: Callable) -> None:
+def peak_memory(label: str, variant: str, steps: int) -> int:
+    """Peak resident bytes of a fresh process that trains ``label`` for ``steps`` steps."""
+    code = f"import watch_overhead as w; w.memory_child({label!r}, {variant!r}, {steps})"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.split()[-1])
+
+
+def memory_child(label: str, variant: str, steps: int) -> None:
+    torch.set_num_threads(1)
+    device = torch.device("cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        model, x, y, opt, loss_fn = setup(label, device)
+        make = watch_variant(16) if variant == "watch" else no_extra
+        with make(model, opt, Path(tmp)) as after_backward:
+            for _ in range(steps):
+                _one_step(model, opt, x, y, loss_fn, after_backward)
+    print(_peak_resident())
+
+
+def _peak_resident() -> int:
+    """This process's peak resident bytes: VmHWM (ru_maxrss would carry over the parent's
+    peak across fork and exec)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+        return int(kb) * 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _one_step(model, opt, x, y, loss_fn: Callable, after_backward: Callable) -> None:
     opt.zero_grad()
-    loss = nn.functional.cross_entropy(model(x), y)
+    loss = loss_fn(model(x), y)
     loss.backward()
     after_backward(loss)
     loss.item()  # a user's loop reads its loss (to print or log it)
@@ -204,15 +277,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads on a CPU")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--models", nargs="*", choices=list(MODELS), help="default: all on a GPU")
     parser.add_argument(
         "--compile", action="store_true", help="torch.compile each model (bare and watched only)"
     )
+    parser.add_argument(
+        "--memory-steps", type=int, default=3, help="steps of the large model's memory runs"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
     if not args.models:
-        args.models = list(MODELS) if device.type == "cuda" else SMALL
+        args.models = list(MODELS) if device.type == "cuda" else ON_CPU
     variants: dict[str, Callable | None] = {
         "bare": no_extra,
         "watch": watch_variant(16),
@@ -223,32 +302,57 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(
         f"torch {torch.__version__} on {where}, {torch.get_num_threads()} threads; "
-        f"{args.steps} steps x {args.rounds} rounds, median ms/step (ratio to bare)"
+        f"{args.steps} steps x {args.rounds} rounds, median ms/step (ratio to bare) "
+        "[spread of the per-round ratios]"
     )
     if args.compile:
         print("every model under torch.compile (compiled in the untimed warm-up)")
     elif variants["tensorboard"] is None:
         print("tensorboard is not installed (pip install tensorboard): its column is skipped")
     names = [n for n, v in variants.items() if v is not None]
-    print(f"{'model':<20}" + "".join(f"{n:>20}" for n in names))
+    print(f"{'model':<20}" + "".join(f"{n:>30}" for n in names))
     for label in args.models:
-        times: dict[str, list[float]] = {n: [] for n in names}
+        steps = max(2, round(args.steps * STEPS_SCALE.get(label, 1.0)))
+        timed = [n for n in names if not (n == "tensorboard" and label in NO_TENSORBOARD)]
+        times: dict[str, list[float]] = {n: [] for n in timed}
         for _ in range(args.rounds):
-            for name in names:
-                loop = timed_loop(MODELS[label], variants[name], args.steps, device, args.compile)
+            for name in timed:
+                loop = timed_loop(label, variants[name], steps, device, args.compile)
                 times[name].append(loop)
         median = {n: statistics.median(t) for n, t in times.items()}
-        cells = [f"{median[n] * 1e3:9.2f} ({median[n] / median['bare']:5.2f}x)" for n in names]
-        print(f"{label:<20}" + "".join(f"{c:>20}" for c in cells), flush=True)
+        cells = [
+            f"{median[n] * 1e3:9.2f} ({median[n] / median['bare']:5.2f}x)"
+            + (f" [{_spread(times[n], times['bare'])}]" if n != "bare" else "")
+            if n in times
+            else "-"
+            for n in names
+        ]
+        print(f"{label:<20}" + "".join(f"{c:>30}" for c in cells), flush=True)
+    if "large 4x3500" in args.models and device.type == "cpu" and not args.compile:
+        model, *_ = setup("large 4x3500", device)
+        state = 3 * sum(p.numel() * p.element_size() for p in model.parameters())  # w + Adam
+        bare = peak_memory("large 4x3500", "bare", args.memory_steps)
+        watched = peak_memory("large 4x3500", "watch", args.memory_steps)
+        print(
+            f"large 4x3500 peak memory: bare {bare / 2**20:.0f} MB, watched {watched / 2**20:.0f}"
+            f" MB: +{(watched - bare) / 2**20:.0f} MB, {100 * (watched - bare) / state:.1f}% of "
+            f"the parameters and Adam's state ({state / 2**20:.0f} MB)"
+        )
     if device.type == "cuda":
         print("host-device synchronisations per step (the bare loop's loss.item() is one):")
         for label in args.models:
             counts = [
-                f"{name} {syncs_per_step(MODELS[label], variants[name], 32, device):.2f}"
+                f"{name} {syncs_per_step(label, variants[name], 32, device):.2f}"
                 for name in names
                 if name != "tensorboard"  # histograms copy every gradient to the host
             ]
             print(f"  {label:<18} " + ", ".join(counts), flush=True)
+
+
+def _spread(times: list[float], bare: list[float]) -> str:
+    """Min-max of the ratios of rounds run side by side."""
+    ratios = [t / b for t, b in zip(times, bare, strict=True)]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from gradtui.probe.norms import MAX_STACKED_NUMEL, NormPlan
+from gradtui.probe.updates import SAMPLE_ABOVE, sample_stride, sampled
 
 # A sigmoid or tanh unit counts as saturated when its local derivative is below a tenth of
 # the derivative's peak: sigmoid beyond |z| > 3.64, tanh beyond |z| > 1.82.
@@ -38,9 +39,21 @@ def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Colum
         zeros.append(rows.shape[1] - magnitude.sign().sum(1))
     singles = [present[i] for i in plan.singles]
     if singles:  # one call each for the odd tensors (on a GPU, a few fused kernels)
-        sums.append(torch.stack(torch._foreach_norm(singles, 1)))
-        maxes.append(torch.stack(torch._foreach_norm(singles, math.inf)))
-        zeros.append(torch.stack([(g == 0).sum() for g in singles]))
+        small = [g for g in singles if g.numel() <= SAMPLE_ABOVE]
+        spreads = iter([])
+        if small:
+            spreads = iter(
+                zip(
+                    torch._foreach_norm(small, 1),
+                    torch._foreach_norm(small, math.inf),
+                    [(g == 0).sum() for g in small],
+                    strict=True,
+                )
+            )
+        for g in singles:  # a large one costs about its norm: see _large_spread
+            spread = _large_spread(g) if g.numel() > SAMPLE_ABOVE else next(spreads)
+            for column, value in zip((sums, maxes, zeros), spread, strict=True):
+                column.append(value.reshape(1).double())
     values = torch.cat([torch.cat(sums), torch.cat(maxes), torch.cat(zeros).to(sums[0])]).tolist()
     n = plan.size
     total, peak, zero = (plan.arrange(values[k * n : (k + 1) * n]) for k in range(3))
@@ -57,6 +70,20 @@ def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Colum
         zero_frac.append(zeros_in_g / g.numel())
         k += 1
     return tuple(mean_abs), tuple(max_abs), tuple(zero_frac)
+
+
+def _large_spread(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sum of |g|, max |g| and the count of zeros of a large gradient, for about the cost of
+    its norm: the max exactly (one min-max pass, where an inf-norm is many times slower on a
+    CPU), the sum and the zeros estimated from a fixed sample of entries (see updates)."""
+    sample = sampled(g, sample_stride(g))
+    scale = g.numel() / sample.numel()
+    low, high = torch.aminmax(g.detach())
+    return (
+        torch.linalg.vector_norm(sample, 1) * scale,
+        torch.maximum(high, -low),
+        (sample == 0).sum() * scale,
+    )
 
 
 def _rows(z: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from torch import nn
 from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
 from gradtui.probe.norms import NormPlan
-from gradtui.probe.updates import plain_sgd
+from gradtui.probe.updates import UpdateTracker, plain_sgd
 
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 # Plans kept for different sets of measured shapes (a last, smaller batch makes a second one;
@@ -124,7 +124,7 @@ class Probe:
         # is heavy too: dead units, the usual cause, are seen when it happens, not k steps on.
         self._zero_grads: frozenset[int] = frozenset()
         self._look_closer = False
-        self._weight_plan = NormPlan(self.weights)
+        self._updates = UpdateTracker(self.weights)
         self._no_nonfinite = (0,) * len(self.weights)
         self._no_update = (0.0,) * len(self.weights)
         # Given the optimizer that the caller steps right after the probe looks (the engine
@@ -132,8 +132,6 @@ class Probe:
         # follow from the gradient norms and no copy of the weights is needed.
         self._sgd = plain_sgd(optimizer, self.weights)
         self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
-        self._snapshot: list[torch.Tensor] = []  # this step's weights, stacked as the plan says
-        self._deltas: list[torch.Tensor] | None = None  # the pending step's weight change
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
@@ -271,17 +269,16 @@ class Probe:
             if len(self._readings) >= MAX_READINGS:  # shapes that keep changing: start over
                 self._readings.clear()
             reading = self._readings[key] = _Reading(self, grads, block_grads, measured)
-        plan, weight_plan = reading.plan, self._weight_plan
-        deltas = self._deltas if self._pending is not None else None
+        plan, updates = reading.plan, self._updates
+        changed = self._pending is not None and updates.changed
         with torch.no_grad():
             parts = [loss.detach().float().reshape(1), *plan.norms(plan.gather(measured))]
-            if deltas is not None:  # before the snapshot below reuses their buffers
-                delta_norms = weight_plan.norms(deltas)
+            if changed:  # before the snapshot below reuses their buffers
+                change_norms = updates.change_norms()
             if self._sgd is None:
-                self._snapshot = weight_plan.gather(self.weights, buffer=0, copy=True)
-                parts += weight_plan.norms(self._snapshot)
-            if deltas is not None:
-                parts += delta_norms
+                parts += updates.snapshot()
+            if changed:
+                parts += change_norms
             if self._carried:
                 parts.append(torch.stack(self._carried))
             values = torch.cat(parts).tolist()
@@ -290,13 +287,13 @@ class Probe:
         block_norm = tuple([values[i] if i else None for i in reading.block_at])
         cursor = 1 + plan.size
         if self._sgd is None:
-            weight_norm = tuple(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
-            cursor += weight_plan.size
+            weight_norm = tuple(updates.arrange(values[cursor : cursor + updates.size]))
+            cursor += updates.size
         else:
             weight_norm = tuple([values[i] for i in reading.weight_at])
-        if deltas is not None:
-            self._complete_pending(weight_plan.arrange(values[cursor : cursor + weight_plan.size]))
-            cursor += weight_plan.size
+        if changed:
+            self._complete_pending(updates.arrange(values[cursor : cursor + updates.size]))
+            cursor += updates.size
         grad_norm_total = _root_sum_square([values[i] for i in reading.param_at])
         went_bad = not (math.isfinite(loss_value) and math.isfinite(grad_norm_total))
         stats = StepStats(
@@ -327,9 +324,7 @@ class Probe:
             self._complete_pending(self._sgd.update_norms(stats.grad_norm, scale))
             return
         with torch.no_grad():
-            # the snapshot becomes the change (its sign does not matter to a norm)
-            torch._foreach_sub_(self._snapshot, self._weight_plan.gather(self.weights, buffer=1))
-        self._deltas = self._snapshot
+            self._updates.mark_step()
         self._pending = stats
 
     def take_completed(self) -> StepStats | None:
@@ -339,11 +334,11 @@ class Probe:
 
     def flush(self) -> StepStats | None:
         """Complete and return the last pending event (at the end of a run)."""
-        if self._pending is None or self._deltas is None:
+        if self._pending is None or not self._updates.changed:
             return self.take_completed()
         with torch.no_grad():
-            values = torch.cat(self._weight_plan.norms(self._deltas)).tolist()
-        self._complete_pending(self._weight_plan.arrange(values))
+            values = torch.cat(self._updates.change_norms()).tolist()
+        self._complete_pending(self._updates.arrange(values))
         return self.take_completed()
 
     def _complete_pending(self, deltas: list[float]) -> None:
@@ -355,7 +350,7 @@ class Probe:
         )
         self._completed = replace(self._pending, update_ratio=ratios)
         self._pending = None
-        self._deltas = None
+        self._updates.changed = False
 
     # -- rarer work ----------------------------------------------------------------------------
     def _count_nonfinite(self, grad_norm: tuple[float | None, ...]) -> tuple[int, ...]:

@@ -3,14 +3,17 @@
 Plain SGD (no momentum, no weight decay) moves each weight by exactly ``lr`` times its gradient,
 so |ΔW| = lr · |grad| after clipping, and the probe already has |grad|. Any other optimizer
 (momentum, Adam, ...) keeps state that shapes the step, and the probe measures the update from a
-copy of the weights instead.
+copy of the weights instead (``UpdateTracker``; a sample of each large one).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
+
+from gradtui.probe.norms import NormPlan
 
 
 class SgdSteps:
@@ -41,3 +44,99 @@ def plain_sgd(optimizer: torch.optim.Optimizer | None, weights: Sequence[torch.T
         if not isinstance(group["lr"], float | int):  # a tensor lr: read it as the step runs
             return None
     return SgdSteps(optimizer, weights)
+
+
+# A weight larger than this is not copied whole to measure its update: a fixed sample of
+# about SAMPLE_SIZE of its entries, spread over every row and column, stands for it.
+SAMPLE_ABOVE = 1 << 16
+SAMPLE_SIZE = 1 << 14
+
+
+def sample_stride(tensor: torch.Tensor) -> int:
+    """A stride through the flattened tensor that takes about SAMPLE_SIZE entries and, being
+    prime to the row length, visits every column."""
+    stride = max(1, math.ceil(tensor.numel() / SAMPLE_SIZE))
+    row = tensor.shape[-1] if tensor.dim() else 1
+    while math.gcd(stride, row) != 1:
+        stride += 1
+    return stride
+
+
+def sampled(tensor: torch.Tensor, stride: int) -> torch.Tensor:
+    """Every ``stride``-th entry of ``tensor`` (a view when it is contiguous)."""
+    return tensor.detach().reshape(-1)[::stride]
+
+
+class UpdateTracker:
+    """The weights' norms at each step, and the norms of the change the optimizer then makes.
+
+    Small weights are copied whole (stacked as a NormPlan says) and measured exactly. A weight
+    over SAMPLE_ABOVE entries is never copied: a fixed sample of its entries is, and its norm
+    and its change are estimated from the sample, scaled by sqrt(entries / sample). The memory
+    kept is a sample per large layer whatever the model's size, and the time a few kernels
+    over the sample: the gradient norms, taken whole, stay the step's largest read."""
+
+    def __init__(self, weights: Sequence[torch.Tensor]) -> None:
+        self.weights = list(weights)
+        self.size = len(self.weights)
+        self._small = [i for i, w in enumerate(self.weights) if w.numel() <= SAMPLE_ABOVE]
+        self._large = [i for i, w in enumerate(self.weights) if w.numel() > SAMPLE_ABOVE]
+        self.plan = NormPlan([self.weights[i] for i in self._small])
+        self._strides = [sample_stride(self.weights[i]) for i in self._large]
+        scales = [
+            math.sqrt(self.weights[i].numel() / sampled(self.weights[i], s).numel())
+            for i, s in zip(self._large, self._strides, strict=True)
+        ]
+        device = self.weights[self._large[0]].device if self._large else None
+        self._scales = torch.tensor(scales, device=device) if scales else None
+        self._copies: list[torch.Tensor] = []  # the small weights, stacked as the plan says
+        self._samples: list[torch.Tensor] = []  # the large weights' samples
+        self.changed = False  # the copies hold the change of the last optimizer step
+
+    def _small_weights(self) -> list[torch.Tensor]:
+        return [self.weights[i] for i in self._small]
+
+    def _sample_views(self) -> list[torch.Tensor]:
+        return [
+            sampled(self.weights[i], s) for i, s in zip(self._large, self._strides, strict=True)
+        ]
+
+    def snapshot(self) -> list[torch.Tensor]:
+        """Keep this step's weights (or their samples); returns their norms, 1-D tensors in
+        part order (``arrange`` puts the transferred values back in weight order)."""
+        self.changed = False
+        self._copies = self.plan.gather(self._small_weights(), buffer=0, copy=True)
+        parts = self.plan.norms(self._copies)
+        if self._large:
+            views = self._sample_views()
+            if len(self._samples) == len(views):
+                torch._foreach_copy_(self._samples, views)
+            else:
+                self._samples = [v.clone() for v in views]
+            parts.append(torch.stack(torch._foreach_norm(self._samples)) * self._scales)
+        return parts
+
+    def mark_step(self) -> None:
+        """After the optimizer step: the copies become the change (its sign is no matter)."""
+        if self._copies:
+            torch._foreach_sub_(self._copies, self.plan.gather(self._small_weights(), buffer=1))
+        if self._samples:
+            torch._foreach_sub_(self._samples, self._sample_views())
+        self.changed = True
+
+    def change_norms(self) -> list[torch.Tensor]:
+        """Norms of the last step's change, in part order; call before the next snapshot."""
+        parts = self.plan.norms(self._copies)
+        if self._samples:
+            parts.append(torch.stack(torch._foreach_norm(self._samples)) * self._scales)
+        return parts
+
+    def arrange(self, values: Sequence[float]) -> list[float]:
+        """Transferred values in part order back in the order of the weights."""
+        out = [0.0] * self.size
+        count = len(self._small)
+        for index, value in zip(self._small, self.plan.arrange(values[:count]), strict=True):
+            out[index] = value
+        for index, value in zip(self._large, values[count : self.size], strict=True):
+            out[index] = value
+        return out

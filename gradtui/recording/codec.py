@@ -3,15 +3,21 @@
 Non-finite floats are written as the strings "NaN", "Infinity" and "-Infinity", so every
 line is strict JSON; the schema (recording.schema) reads them back as floats where a number
 is expected, and nowhere else, so a message that says "NaN" stays a string.
+
+A step (the event written thousands of times) is encoded straight from its fields, without
+``dataclasses.asdict``'s deep copy: its per-layer and per-block values with ``LAYER_DIGITS``
+significant digits (the norms are float32 measurements, and every rule compares them in
+decades), the scalars in full, and fields still at their default value left out.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import MISSING, fields
 from typing import Any
 
-from gradtui.events import Event, RunStarted, event_to_dict
+from gradtui.events import Event, RunStarted, StepStats, event_to_dict
 from gradtui.recording.schema import BadEvent, checked_event
 
 
@@ -25,8 +31,64 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def event_to_json(event: Event) -> str:
+def event_to_json(event: Event, layer_digits: int | None = None) -> str:
+    """One line of JSON. With ``layer_digits``, a step's per-layer and per-block values are
+    rounded to that many significant digits (see ``step_to_json``)."""
+    if layer_digits is not None and type(event) is StepStats:
+        return step_to_json(event, layer_digits)
     return json.dumps(_encode(event_to_dict(event)), separators=(",", ":"), allow_nan=False)
+
+
+LAYER_DIGITS = 4
+_NONFINITE_TEXT = {math.inf: '"Infinity"', -math.inf: '"-Infinity"'}
+# (name, default) of each StepStats field, in declaration order; MISSING when required.
+_STEP_FIELDS = [(f.name, f.default) for f in fields(StepStats)]
+
+
+def _number(value: Any) -> str:
+    """A scalar in full: a float's repr round-trips exactly."""
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        if value != value:
+            return '"NaN"'
+        return _NONFINITE_TEXT.get(value) or repr(value)
+    if isinstance(value, int | bool):
+        return "true" if value is True else "false" if value is False else str(value)
+    return json.dumps(value)
+
+
+def _values(values: tuple, spec: str) -> str:
+    """A per-layer tuple as a JSON array: floats in ``spec`` ('%.4g') with the exponent
+    unpadded (1.235e-5), counts exact, None as null. One format call per value, then a few
+    replacements over the whole array."""
+    if not values:
+        return "[]"
+    if type(values[0]) is int:
+        spec = "%d"
+    if None in values:
+        text = ",".join(["null" if v is None else spec % v for v in values])
+    else:
+        text = ",".join([spec % v for v in values])
+    if "e" in text:
+        text = text.replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+    if "n" in text:  # inf, -inf, nan (null too, which these leave alone)
+        text = text.replace("-inf", '"-Infinity"').replace("inf", '"Infinity"')
+        text = text.replace("nan", '"NaN"')
+    return "[" + text + "]"
+
+
+def step_to_json(stats: StepStats, digits: int = LAYER_DIGITS) -> str:
+    """A step as compact JSON, straight from its fields (no deep copy)."""
+    spec = f"%.{digits}g"
+    parts = ['{"type":"step"']
+    for name, default in _STEP_FIELDS:
+        value = getattr(stats, name)
+        if default is not MISSING and (value is default or value == default):
+            continue  # at its default: the reader fills it in
+        text = _values(value, spec) if isinstance(value, tuple) else _number(value)
+        parts.append(f'"{name}":{text}')
+    return ",".join(parts) + "}"
 
 
 def event_from_json(line: str, version: int, started: RunStarted | None = None) -> Event:

@@ -38,7 +38,11 @@ def watch(
     name: the run's name (default: the recording's file name, or the model's class).
     total_steps: for the progress display, when known.
     diagnose (True): run the diagnosis rules as it goes and log each finding once.
-    on_event: a callable that receives every event (StepStats, ...) as it is written.
+    on_event: a callable that receives every event (StepStats, ...), in order, on gradtui's
+        writer thread.
+    keep_every_step (False): record every step; by default a run longer than 10,000 steps
+        keeps one step in 16 after that, plus every step where a rule fired or that went
+        non-finite (the recording says so).
     """
     from gradtui.watch.disabled import DisabledMonitor, disabled_monitor
     from gradtui.watch.monitor import Monitor, Unsupported

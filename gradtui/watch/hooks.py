@@ -7,7 +7,9 @@
   then, in one vectorised call, and read with the step's single transfer.
 - A step post-hook on the optimizer, when there is one: the weights have just been updated.
 
-Every callback goes through the guard, and ``remove`` takes every handle away.
+Every callback goes through the guard, and ``remove`` takes every handle away. The parameter
+hook runs once per parameter and step, so it is a bare flag test; only the first call of a
+step goes on, through the guard.
 """
 
 from __future__ import annotations
@@ -34,13 +36,12 @@ class StepHooks:
         on_optimizer_step: Callable[[], None],
     ) -> None:
         self._on_forward = on_forward
-        self._on_first_grad = on_first_grad
+        self._on_first_grad = guard(on_first_grad)
         self._waiting_for_grad = True
         self._handles: list[RemovableHandle] = [
             model.register_forward_pre_hook(guard(self._forward), with_kwargs=True)
         ]
-        grad_hook = guard(self._grad)
-        self._handles += [p.register_hook(grad_hook) for p in params]
+        self._handles += [p.register_hook(self._grad) for p in params]
         if optimizer is not None:
             after = guard(lambda *_: on_optimizer_step())
             self._handles.append(optimizer.register_step_post_hook(after))

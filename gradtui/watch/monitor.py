@@ -10,7 +10,9 @@ The user's step, and what the monitor does at each moment of it::
     monitor.clip_grad_norm_(c)  optional: clipping with the norm just measured, recorded
     opt.step()              optimizer post-hook (or the next forward): the update is measured
 
-The event of step t is written at step t+1, once its update ratios are known, or at close.
+The event of step t is handed over at step t+1, once its update ratios are known, or at
+close, to the writer thread (worker.py), which runs the diagnosis rules on it, logs what they
+find, and writes the recording; the training thread never waits for it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from gradtui.probe.clipping import clip_with_norm
 from gradtui.probe.locate import backward_culprit
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
+from gradtui.recording.codec import LAYER_DIGITS
+from gradtui.recording.writer import Thinning
 from gradtui.stopping import StopSignals
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
 from gradtui.watch.finite import FiniteChecks
@@ -48,6 +52,7 @@ from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.worker import Worker, capacity_for
 from gradtui.watch.world import World
 
 log = logging.getLogger("gradtui.watch")
@@ -83,6 +88,7 @@ class Monitor:
         total_steps: int = 0,
         diagnose: bool = True,
         on_event: Callable[[Event], None] | None = None,
+        keep_every_step: bool = False,
     ) -> None:
         if every < 1:
             raise ValueError("every must be at least 1")
@@ -104,7 +110,18 @@ class Monitor:
         self.diagnoser = Diagnoser() if diagnose else None
         self._on_event = on_event
         self._guard = Guard(self._abandon)
-        self._recorder = Recorder(self.path) if self.path else None
+        self._thinning = None if keep_every_step else Thinning()
+        self._recorder = (
+            Recorder(
+                self.path,
+                layer_digits=LAYER_DIGITS,
+                header=self._thinning.header() if self._thinning else None,
+            )
+            if self.path
+            else None
+        )
+        self._thinned_from: int | None = None  # the first step the recording left out
+        self._dropped: list[int] = []  # steps left out while the writer thread fell behind
         # A hook on a module compiled in place (model.compile()) runs inside compiled code:
         # dynamo must call it, not trace it.
         hook = self._guard.wrap if not self.compiled else self._untraced
@@ -131,6 +148,7 @@ class Monitor:
             on_first_grad=self._on_first_grad,
             on_optimizer_step=self._on_optimizer_step,
         )
+        self._worker = Worker(self._consume, capacity_for(len(self._watched.layers)))
         atexit.register(self.close)
         self._signals = StopSignals(wait=False).install()  # a stop signal ends it stopped=True
 
@@ -172,6 +190,8 @@ class Monitor:
         self._signals.raise_deferred()
 
     def diagnoses(self) -> list[Diagnosis]:
+        """Every finding so far, once the writer thread has seen every step handed to it."""
+        self._worker.drain()
         return self.diagnoser.diagnoses() if self.diagnoser else []
 
     def __enter__(self) -> Monitor:
@@ -229,9 +249,12 @@ class Monitor:
                 done = self._probe.flush()
                 if done is not None:
                     self._emit(done)
+                    self._worker.drain()  # a slow step can wait the moment it takes to write
 
     # -- one step ------------------------------------------------------------------------------
     def _step(self, loss: torch.Tensor | float) -> None:
+        if self._worker.error is not None:  # the writer thread failed: stop here, safely
+            raise self._worker.error
         self._start()
         self._apply_update()
         loss_tensor = loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
@@ -301,19 +324,64 @@ class Monitor:
             self._emit(done)
 
     def _emit(self, event: Event) -> None:
-        if isinstance(event, StepStats) and self._layout is not None:
-            event = self._layout.reorder(event)
+        """Hand ``event`` to the writer thread. A step that does not fit in its queue is left
+        out (never a non-finite one), and a note says so once the writer catches up."""
+        if isinstance(event, StepStats):
+            if self._layout is not None:
+                event = self._layout.reorder(event)
+            if not self._worker.put(event, force=_nonfinite(event)):
+                self._dropped.append(event.step)
+                return
+            if self._dropped:
+                self._worker.put(self._gap_note(), force=True)
+            return
+        self._worker.put(event, force=True)
+
+    def _gap_note(self) -> Diagnosis:
+        first, last, count = self._dropped[0], self._dropped[-1], len(self._dropped)
+        self._dropped = []
+        return Diagnosis(
+            kind="recording_gap",
+            severity="info",
+            step=first,
+            layers=(),
+            message=f"{count} steps between step {first} and step {last} were neither "
+            "recorded nor diagnosed: gradtui's writer thread fell behind the training.",
+            why="gradtui hands each step to a thread of its own and never makes training wait "
+            "for it; a machine busy elsewhere can starve that thread.",
+            fix="Nothing to fix in the model. Free a CPU core, or pass a larger every=.",
+        )
+
+    # -- on the writer thread ------------------------------------------------------------------
+    def _consume(self, event: Event) -> None:
+        fired = self.diagnoser.observe(event) if self.diagnoser is not None else []
+        if self.world.rank == 0:
+            for found in fired:
+                log.log(
+                    LOG_LEVEL[found.severity],
+                    "gradtui: [%s] %s: %s",
+                    found.severity,
+                    found.kind,
+                    found.message,
+                )
         if self._recorder is not None:
-            self._recorder(event)
-        if self.diagnoser is not None:
-            for found in self.diagnoser.observe(event):
-                if self.world.rank == 0:
-                    level = LOG_LEVEL[found.severity]
-                    log.log(
-                        level, "gradtui: [%s] %s: %s", found.severity, found.kind, found.message
-                    )
+            self._record(event, bool(fired))
         if self._on_event is not None:
             self._on_event(event)
+
+    def _record(self, event: Event, fired: bool) -> None:
+        assert self._recorder is not None
+        thinning = self._thinning
+        if (
+            thinning is not None
+            and isinstance(event, StepStats)
+            and not thinning.keeps(event.step, fired or _nonfinite(event))
+        ):
+            if self._thinned_from is None:
+                self._thinned_from = event.step
+                self._recorder(_thinning_note(thinning, event.step))
+            return
+        self._recorder(event)
 
     # -- the end -------------------------------------------------------------------------------
     def _finish(self, last: RunFinished | RunFailed) -> None:
@@ -322,6 +390,8 @@ class Monitor:
         done = self._probe.flush()
         if done is not None:
             self._emit(done)
+        if self._dropped:
+            self._worker.put(self._gap_note(), force=True)
         self._emit(last)
 
     def _record_failure(self, exc: Exception, replay: bool) -> None:
@@ -337,6 +407,7 @@ class Monitor:
         """After an error of ours: tell a reader the recording ends here, then let go."""
         if not self.closed:
             end = RunFinished(steps_run=self.steps, stopped=True)
+            self._worker.close()  # what it still holds is written first (unless it failed)
             for sink in (self._recorder, self._on_event):
                 try:
                     if sink is not None:
@@ -357,8 +428,28 @@ class Monitor:
                 log.debug("removing hooks failed", exc_info=True)
         if self._order is not None:
             self._order.remove()
+        self._worker.close()
+        if self._worker.error is not None:
+            log.error("gradtui.watch: writing the recording failed", exc_info=self._worker.error)
         if self._recorder is not None:
             self._recorder.close()
         self._inputs.forget()
         atexit.unregister(self.close)
         self._signals.uninstall()
+
+
+def _nonfinite(stats: StepStats) -> bool:
+    return not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
+
+
+def _thinning_note(thinning: Thinning, step: int) -> Diagnosis:
+    """The recording says, at the first step it leaves out, which steps it keeps."""
+    return Diagnosis(
+        kind="recording_thinned",
+        severity="info",
+        step=step,
+        layers=(),
+        message=f"The recording is thinned: {thinning.describe()}. The diagnoses saw every step.",
+        why="A long run recorded in full grows by about a kilobyte a step.",
+        fix="gradtui.watch(..., keep_every_step=True) records every step.",
+    )

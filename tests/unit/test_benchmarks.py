@@ -15,7 +15,11 @@ RATIO = re.compile(r"\d+\.\d+ ?x")
 
 RUNS = {
     "probe_overhead": ["--steps", "3", "--rounds", "1"],
-    "watch_overhead": ["--device", "cpu", "--steps", "2", "--rounds", "1", "--models", "mlp 8x256"],
+    "watch_overhead": [
+        *("--device", "cpu", "--steps", "2", "--rounds", "1"),
+        *("--models", "W2 mlp 20x64 relu"),
+    ],
+    "recording_size": ["--steps", "2000", "--train-steps", "20"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
     "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
 }
@@ -36,10 +40,12 @@ def test_benchmark_runs_and_prints_ratios(name: str):
         rows = [line for line in done.stdout.splitlines() if line.startswith("20x64")]
         assert len(rows) == 3 and all(len(RATIO.findall(row)) == 3 for row in rows), done.stdout
     elif name == "watch_overhead":
-        row = next(line for line in done.stdout.splitlines() if line.startswith("mlp 8x256"))
+        row = next(line for line in done.stdout.splitlines() if line.startswith("W2 mlp"))
         assert len(RATIO.findall(row)) >= 4, row
     elif name == "memory_bounds":
         assert "bytes/step" in done.stdout and "peak / file size" in done.stdout, done.stdout
         assert len(RATIO.findall(done.stdout)) >= 3, done.stdout
+    elif name == "recording_size":
+        assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
     else:
         assert "%" in done.stdout and "links()" in done.stdout, done.stdout

@@ -236,3 +236,42 @@ def test_a_gradient_that_goes_to_zero_makes_the_next_step_heavy():
         optimizer.step()
         probe.after_optimizer(stats)
     assert heavy == [True, False, False, True, False, False]
+
+
+def test_a_large_weight_is_measured_from_a_sample_not_a_copy():
+    """Over SAMPLE_ABOVE entries, the weight's norm and its update are estimated from a
+    sample (within a few percent under Adam), and no copy of the weight is kept."""
+    from gradtui.probe.updates import SAMPLE_ABOVE, SAMPLE_SIZE, UpdateTracker
+
+    torch.manual_seed(0)
+    weight = torch.nn.Parameter(torch.randn(600, 500))
+    assert weight.numel() > SAMPLE_ABOVE
+    opt = torch.optim.Adam([weight], lr=1e-2)
+    tracker = UpdateTracker([weight])
+    for _ in range(3):
+        opt.zero_grad()
+        (weight.square() * torch.rand_like(weight)).sum().backward()
+        before = weight.detach().clone()
+        norms = torch.cat(tracker.snapshot()).tolist()
+        opt.step()
+        tracker.mark_step()
+        change = torch.cat(tracker.change_norms()).tolist()
+        assert tracker.arrange(norms) == pytest.approx([before.norm().item()], rel=0.02)
+        exact = (weight.detach() - before).norm().item()
+        assert tracker.arrange(change) == pytest.approx([exact], rel=0.05)
+    kept = sum(t.numel() for t in [*tracker._samples, *tracker._copies])
+    assert kept <= 2 * SAMPLE_SIZE
+
+
+def test_a_large_gradient_spread_is_exact_at_the_max_and_close_elsewhere():
+    torch.manual_seed(0)
+    big = torch.randn(700, 300)
+    big[::3] = 0.0  # a third of the rows zero
+    small = torch.randn(5, 7)
+    mean_abs, max_abs, zero_frac = gradient_spread([big, None, small])
+    assert max_abs[0] == big.abs().max().item()
+    assert mean_abs[0] == pytest.approx(big.abs().mean().item(), rel=0.05)
+    assert zero_frac[0] == pytest.approx(1 / 3, abs=0.03)
+    assert mean_abs[1] is None
+    assert mean_abs[2] == pytest.approx(small.abs().mean().item(), rel=1e-6)
+    assert max_abs[2] == pytest.approx(small.abs().max().item())

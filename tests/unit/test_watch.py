@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
 import pytest
@@ -411,8 +412,12 @@ def test_the_recording_is_written_as_the_run_goes(tmp_path):
         loss.backward()
         monitor.step(loss)
         opt.step()
-    mid = read_recording(path)  # while the run is still open
-    assert [e.type for e in mid.events] == ["run_started"] + ["step"] * 3
+    # while the run is still open: the writer thread writes each step a moment later
+    expected = ["run_started"] + ["step"] * 3
+    deadline = time.monotonic() + 30
+    while [e.type for e in read_recording(path).events] != expected:
+        assert time.monotonic() < deadline, read_recording(path).events
+        time.sleep(0.01)
     monitor.close()
     done = read_recording(path).events
     assert [e.type for e in done][-2:] == ["step", "run_finished"]

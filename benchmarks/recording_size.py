@@ -1,0 +1,89 @@
+"""How large a gradtui.watch recording grows, and what its writer holds in memory.
+
+Trains the W2 MLP (20 x Linear(64, 64) ReLU and a head: 21 layers) for a few hundred steps
+under ``gradtui.watch`` to collect real step events, then hands a long run of them (the same
+events, renumbered) to a monitor's writer thread the way training would, thinned as a
+recording is by default. Prints bytes per step, the file size of the long run (and what
+keeping every step would take), and the peak of Python memory (tracemalloc) while it was
+written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import gradtui
+from gradtui.events import StepStats
+
+
+def w2() -> nn.Module:
+    layers: list[nn.Module] = [nn.Linear(64, 64), nn.ReLU()]
+    for _ in range(19):
+        layers += [nn.Linear(64, 64), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(64, 10))
+
+
+def real_steps(steps: int) -> list[StepStats]:
+    torch.manual_seed(0)
+    model = w2()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(128, 64), torch.randn(128, 10)
+    events: list = []
+    with gradtui.watch(model, opt, on_event=events.append, diagnose=False) as monitor:
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            monitor.step(loss)
+            opt.step()
+    return [e for e in events if isinstance(e, StepStats)]
+
+
+def write_run(path: Path, samples: list[StepStats], steps: int, keep_every_step: bool):
+    """Hand ``steps`` events to a monitor's writer; returns (file bytes, peak bytes, seconds)."""
+    monitor = gradtui.watch(w2(), record=path, diagnose=False, keep_every_step=keep_every_step)
+    monitor._start()  # the header and run_started, as a first step would
+    tracemalloc.start()
+    start = time.perf_counter()
+    for step in range(steps):
+        monitor._emit(dataclasses.replace(samples[step % len(samples)], step=step))
+        if step % 512 == 511:  # training's pace: the writer keeps up
+            monitor._worker.drain()
+    monitor.close()
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return path.stat().st_size, peak, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1_000_000, help="steps of the long run")
+    parser.add_argument("--train-steps", type=int, default=320, help="real steps to sample")
+    args = parser.parse_args()
+    samples = real_steps(args.train_steps)
+    heavy = sum(s.is_heavy for s in samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        full, _, _ = write_run(Path(tmp) / "full.jsonl", samples, len(samples), True)
+        print(
+            f"W2, 21 layers: {full / len(samples):.0f} bytes a step recorded in full "
+            f"({heavy} of {len(samples)} steps heavy)"
+        )
+        size, peak, seconds = write_run(Path(tmp) / "long.jsonl", samples, args.steps, False)
+        print(
+            f"{args.steps} steps, thinned (the default): file {size / 1e6:.1f} MB (every step "
+            f"kept: about {full / len(samples) * args.steps / 1e6:.0f} MB), writer peak "
+            f"{peak / 1e6:.1f} MB of Python memory, {seconds:.0f} s to write"
+        )
+
+
+if __name__ == "__main__":
+    main()
