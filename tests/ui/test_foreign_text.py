@@ -10,7 +10,6 @@ import pytest
 from gradtui.events import Diagnosis, LayerInfo, RunFailed, RunStarted, StepStats
 from gradtui.recording import Recorder, read_recording
 from gradtui.scenario.spec import discover
-from gradtui.text import safe_line, safe_text
 from gradtui.ui.app import GradApp
 from gradtui.ui.screens.picker import PickerScreen
 from tests.ui.conftest import wait_for
@@ -56,12 +55,6 @@ async def click_everywhere_on(pilot, piece: str) -> None:
         if start >= 0:
             for x in range(start, start + len(piece)):
                 await pilot.click(offset=(x, y))
-
-
-def test_safe_text_and_safe_line() -> None:
-    assert safe_text(f"a{CLIPBOARD}b\nc\u202ed\te") == "a]52;c;aGVsbG8=b\ncd e"
-    assert safe_line(f"one\ntwo {CLEAR}three\x9b", 200) == "one two [2Jthree"
-    assert safe_line("x" * 10, 5) == "xxxx…"
 
 
 async def test_the_picker_shows_a_scenario_files_text_as_written(
@@ -118,7 +111,7 @@ async def test_a_recordings_text_is_shown_as_written_on_the_dashboard(
         assert "WARNING custom: [/]" in "\n".join(screen_lines(app))
         assert all("\x1b" not in n.message + n.title for n in app._notifications)
         assert not any(n.markup for n in app._notifications)
-        assert_literal(app, *LITERAL, "Boom[2J")
+        assert_literal(app, *LITERAL, "Boom\\x1b[2J")  # the escape made visible
         app.clear_notifications()
         await pilot.pause(0.1)
         await click_everywhere_on(pilot, "Click[/]")
