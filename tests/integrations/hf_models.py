@@ -102,7 +102,7 @@ def hand_written(bug: str, steps: int, record: Path, clip: float = 0.0, **watch)
         for _ in range(steps):
             opt.zero_grad()
             batch = next(batches)
-            tokens = batch["labels"][..., 1:].ne(-100).sum()  # as the Trainer counts them
+            tokens = batch["labels"].ne(-100).sum().float()  # as this Trainer counts them
             loss = net(**batch, num_items_in_batch=tokens).loss
             loss.backward()
             monitor.step(loss)
