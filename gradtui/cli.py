@@ -78,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="the recording (it may not exist yet); rank files, or their common name, side by side",
     )
+    serve = commands.add_parser(
+        "serve", help="the dashboard in a browser: serve launch [NAME] | replay FILE | attach FILE"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    serve.add_argument(
+        "app", nargs=argparse.REMAINDER, metavar="launch [NAME] | replay FILE | attach FILE"
+    )
     return parser
 
 
@@ -93,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "report": _report,
         "attach": _attach,
+        "serve": _serve,
     }[args.command]
     try:
         return command(args)
@@ -202,6 +211,12 @@ def _attach(args: argparse.Namespace) -> int:
 
     AttachApp(groups[0], catalog=discover(args.scenarios)).run()
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gradtui.serve.command import run_serve
+
+    return run_serve(args, _parser())
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:
