@@ -16,7 +16,7 @@ from tests.serve.recording import write_recording
 from tests.serve.served import processes_mentioning, served, wait_until
 
 WAIT = 60.0  # generous: two busy cores start a Python process with textual and draw
-HELP_MARKER = "Chain rule"  # a heading of the help screen
+HELP_MARKER = "Reading the dashboard"  # the help screen's title (not on the dashboard)
 DRAWN_MARKER = "served"  # the run's name, in the header once the dashboard has drawn
 
 
@@ -37,6 +37,7 @@ async def drive(url: str) -> tuple[bool, bool, bool]:
         await websocket.send_str(json.dumps(["resize", {"width": 120, "height": 36}]))
         seen: list[str] = []
         drawn = await read_until(websocket, seen, DRAWN_MARKER)
+        assert HELP_MARKER not in "".join(seen)
         seen.clear()
         await websocket.send_str(json.dumps(["stdin", "?"]))
         helped = await read_until(websocket, seen, HELP_MARKER)
@@ -50,7 +51,7 @@ async def drive(url: str) -> tuple[bool, bool, bool]:
 
 @pytest.mark.slow
 def test_keys_over_the_websocket_draw_help_and_quit(tmp_path: Path):
-    fixture = write_recording(tmp_path / "served-fixture.jsonl")
+    fixture = write_recording(tmp_path / "a served fixture's run.jsonl")  # quoting
     with served("replay", str(fixture), cwd=tmp_path) as (url, server):
         assert url.startswith("http://127.0.0.1:")
         page = asyncio.run(fetch(url))
