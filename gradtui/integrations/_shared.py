@@ -71,12 +71,19 @@ class Watching:
         return getattr(self.monitor, "path", None)
 
     def start(
-        self, model: Any, optimizer: Any, record: Path, name: str, total_steps: int, rank: int
+        self,
+        model: Any,
+        optimizer: Any,
+        record: Path,
+        name: str | None,
+        total_steps: int,
+        rank: int,
     ) -> None:
+        """``name`` None: the run is named after the recording's file, as gradtui.watch does."""
         import gradtui
 
         self.rank = rank
-        options = {"name": name, "total_steps": total_steps, **self.options}
+        options = {"total_steps": total_steps, **({"name": name} if name else {}), **self.options}
         self.monitor = gradtui.watch(
             model, optimizer, record=record, diagnose=False, on_event=self._on_event, **options
         )

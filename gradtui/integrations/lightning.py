@@ -58,7 +58,7 @@ class GradtuiCallback(pl.Callback):
             pl_module,
             optimizers[0] if len(optimizers) == 1 else None,
             record,
-            name=type(pl_module).__name__,
+            name=None if self.record else type(pl_module).__name__,
             total_steps=_total_steps(trainer),
             rank=trainer.global_rank,
         )

@@ -63,7 +63,7 @@ class GradtuiCallback(hf.TrainerCallback):
             model,
             _inner(optimizer),
             self.record or Path(args.output_dir) / RECORDING_NAME,
-            name=type(model).__name__,
+            name=None if self.record else type(model).__name__,
             total_steps=int(state.max_steps or 0),
             rank=args.process_index,
         )

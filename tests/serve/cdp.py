@@ -1,7 +1,8 @@
 """Headless Chromium driven over the DevTools protocol, with aiohttp (textual-serve brings it):
 just enough to open a page, read what its websocket received, press keys and screenshot.
 
-python -m tests.serve.cdp URL OUT.png   # a screenshot of a served dashboard (for the README)
+python -m tests.serve.cdp URL OUT.png [SECONDS]   # a screenshot of a served dashboard, taken
+                                                  # SECONDS after it drew (README pictures)
 """
 
 from __future__ import annotations
@@ -180,16 +181,19 @@ def threading_drain(process: subprocess.Popen) -> None:
     threading.Thread(target=process.stderr.read, daemon=True).start()
 
 
-async def _screenshot(url: str, out: Path) -> None:
+async def _screenshot(url: str, out: Path, wait: float) -> None:
     browser = find_browser()
     if browser is None:
         raise SystemExit("no Chromium found: apt-get install chromium-headless-shell")
     with tempfile.TemporaryDirectory() as profile:
         async with open_page(url, browser, Path(profile)) as page:
             await page.wait_for("document.body.classList.contains('-first-byte')")
+            await asyncio.sleep(wait)  # let notifications time out
             await page.settle(quiet=2.0)
             await page.screenshot(out)
 
 
 if __name__ == "__main__":
-    asyncio.run(_screenshot(sys.argv[1], Path(sys.argv[2])))
+    asyncio.run(
+        _screenshot(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3] if len(sys.argv) > 3 else 0))
+    )
