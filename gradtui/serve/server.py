@@ -44,8 +44,9 @@ def free_port(host: str) -> int:
 
 
 def app_command(app_args: Sequence[str]) -> str:
-    """The shell command that runs one app process: this Python, ``-m gradtui``, the args."""
-    return shlex.join([sys.executable, "-m", "gradtui", *app_args])
+    """The shell command that runs one app process: this Python, ``-m gradtui``, the args.
+    ``exec``: the shell becomes the app, so ending the process ends the app itself."""
+    return "exec " + shlex.join([sys.executable, "-m", "gradtui", *app_args])
 
 
 def banner(url: str, host: str, port: int) -> str:

@@ -128,3 +128,17 @@ def test_findings_go_to_lightnings_logger(tmp_path: Path, caplog):
     messages = [r.getMessage() for r in caplog.records if r.name.endswith("gradtui")]
     assert len([m for m in messages if "missing_gradients" in m]) == 1
     assert json.dumps(messages)  # plain strings
+
+
+def test_a_training_step_that_never_calls_the_module_is_still_watched_fully(tmp_path: Path):
+    """Lightning calls training_step, not forward: the callback arms each step itself, so the
+    heavy statistics (activations, mean |grad|) come on schedule."""
+    model = TinyNet()
+    model.bypass_forward = True
+    fit(tmp_path, model, GradtuiCallback(tmp_path / "direct.jsonl", every=4), steps=9)
+    steps = [
+        e for e in read_recording(tmp_path / "direct.jsonl").events if isinstance(e, StepStats)
+    ]
+    heavy = [s.step for s in steps if s.grad_mean_abs is not None]
+    assert heavy == [0, 4, 8]
+    assert all(steps[i].dead_frac is not None for i in heavy)

@@ -44,7 +44,8 @@ def test_the_app_command_survives_the_shell(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(server, "serve", lambda words, host, port: served.update(w=words) or 0)
     assert main(["serve", "replay", str(fixture), "--port", "8123"]) == 0
     command = server.app_command(served["w"])
-    assert shlex.split(command) == [sys.executable, "-m", "gradtui", "replay", str(fixture)]
+    words = [sys.executable, "-m", "gradtui", "replay", str(fixture)]
+    assert shlex.split(command) == ["exec", *words]
 
 
 def test_a_free_port_is_picked_and_can_be_bound():
