@@ -123,3 +123,16 @@ def test_a_step_the_grad_scaler_skips_is_left_out(tmp_path: Path):
     assert callback.watching.monitor.steps_skipped == 1
     assert len(recorded_steps(tmp_path / "amp.jsonl")) == 2
     assert all(k != "nonfinite" for k, _, _ in findings(tmp_path / "amp.jsonl"))
+
+
+def test_findings_go_to_the_transformers_logger(tmp_path: Path, caplog):
+    import logging
+
+    logger = logging.getLogger("transformers.gradtui")
+    logger.addHandler(caplog.handler)  # the library's logger does not propagate to the root
+    try:
+        train(tmp_path, "detached", 5, callbacks=[GradtuiCallback(tmp_path / "d.jsonl")])
+    finally:
+        logger.removeHandler(caplog.handler)
+    messages = [r.getMessage() for r in caplog.records if r.name == "transformers.gradtui"]
+    assert len([m for m in messages if "missing_gradients" in m]) == 1
