@@ -83,6 +83,7 @@ class Watching:
         import gradtui
 
         self.rank = rank
+        self.diagnoser = Diagnoser()  # a second fit/train starts a fresh run
         options = {"total_steps": total_steps, **({"name": name} if name else {}), **self.options}
         self.monitor = gradtui.watch(
             model, optimizer, record=record, diagnose=False, on_event=self._on_event, **options

@@ -9,7 +9,8 @@ websocket. What we add to textual-serve's ``Server``:
   the server waiting tens of seconds at shutdown;
 - the command is quoted for the shell textual-serve runs it through;
 - a free port is picked when none is given (the port is written into the page, so the
-  server cannot be told to listen on port 0 and find out later).
+  server cannot be told to listen on port 0 and find out later), and the page's URLs are made
+  from the address the browser used (an SSH tunnel may map the port to another).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp_jinja2
 import textual_serve
 from aiohttp import web
 from textual_serve.app_service import AppService
@@ -102,6 +104,13 @@ class GradtuiServer(Server):
         await asyncio.gather(*(service.terminate() for service in list(self.services)))
         for websocket in list(self.sockets):
             await websocket.close(code=1001, message=b"server stopped")
+
+    @aiohttp_jinja2.template("app_index.html")
+    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        """textual-serve's page, its URLs made from the address the browser used: through an
+        SSH tunnel to another local port, or a server on 0.0.0.0, the page still reaches us."""
+        self.public_url = f"{request.scheme}://{request.host}"
+        return await Server.handle_index.__wrapped__(self, request)  # the undecorated one
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """textual-serve's handler, with the app service and socket tracked."""

@@ -65,8 +65,8 @@ def test_keys_over_the_websocket_draw_help_and_quit(tmp_path: Path):
     assert not processes_mentioning(str(fixture))
 
 
-async def fetch(url: str) -> str:
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
+async def fetch(url: str, headers: dict[str, str] | None = None) -> str:
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
         assert response.status == 200
         return await response.text()
 
@@ -93,3 +93,13 @@ def test_stopping_the_server_with_a_tab_open_ends_its_app(tmp_path: Path):
         assert asyncio.run(open_and_hold(url, lambda: os.kill(server.pid, signal.SIGINT)))
         assert server.wait(timeout=WAIT) == 0
     assert wait_until(lambda: not processes_mentioning(str(fixture)), WAIT)
+
+
+@pytest.mark.slow
+def test_the_page_points_at_the_address_the_browser_used(tmp_path: Path):
+    """Through a tunnel the port may differ: the page's websocket URL follows the Host header."""
+    fixture = write_recording(tmp_path / "host-fixture.jsonl")
+    with served("replay", str(fixture), cwd=tmp_path) as (url, _server):
+        page = asyncio.run(fetch(url, headers={"Host": "localhost:9999"}))
+        assert 'data-session-websocket-url="ws://localhost:9999/ws"' in page
+        assert "http://localhost:9999/static/" in page
