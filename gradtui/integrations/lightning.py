@@ -39,8 +39,10 @@ class GradtuiCallback(pl.Callback):
     def __init__(self, record: str | Path | None = None, **options: Any) -> None:
         self.record = Path(record) if record is not None else None
         self.watching = Watching(log, options)
-        self._forward_seen = False
+        self._forward_seen = False  # a forward of the module itself arms each step
         self._forward_hook: Any = None
+        self._batch: tuple[Any, int] | None = None
+        self._redirected = False  # the module's last call had training_step's arguments
 
     @property
     def path(self) -> Path | None:
@@ -64,6 +66,7 @@ class GradtuiCallback(pl.Callback):
         )
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, idx: int) -> None:
+        self._batch = (batch, idx)
         if not self._forward_seen and self.watching.monitor is not None:
             self.watching.monitor.begin_step()
 
@@ -76,6 +79,16 @@ class GradtuiCallback(pl.Callback):
         self.watching.add_loss(loss, summed=True)
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
+        monitor = self.watching.monitor
+        if self._redirected and getattr(monitor, "finite_mode", None) == "sampled":
+            # Under DDP Lightning calls the module with training_step's arguments; a replay of
+            # that call cannot run forward. Check every forward instead, so none is needed.
+            monitor.finite_mode = "always"
+            if self.watching.rank == 0:
+                log.info(
+                    "gradtui: the module is called with training_step's arguments (DDP): "
+                    "finiteness is checked on every step instead of replaying"
+                )
         clip = trainer.gradient_clip_val
         by_norm = str(trainer.gradient_clip_algorithm or "norm").lower().endswith("norm")
         self.watching.optimizer_step(_scaler(trainer), optimizer, clip if by_norm else None)
@@ -88,11 +101,15 @@ class GradtuiCallback(pl.Callback):
         self._stop()
         self.watching.fail(exception)
 
-    def _saw_forward(self, module: Any, _args: Any) -> None:
+    def _saw_forward(self, module: Any, args: tuple[Any, ...]) -> None:
         import torch
 
         if module.training and torch.is_grad_enabled():
             self._forward_seen = True  # the monitor's own forward hook arms each step
+            batch, idx = self._batch or (None, -1)
+            self._redirected = len(args) == 2 and (
+                args[0] is batch or (type(args[1]) is int and args[1] == idx)
+            )
 
     def _stop(self) -> None:
         if self._forward_hook is not None:

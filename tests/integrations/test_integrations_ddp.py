@@ -66,3 +66,25 @@ def test_transformers_ddp_writes_one_file_per_rank(tmp_path: Path):
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     check_rank_files(record, result)
+
+
+@pytest.mark.slow
+def test_lightning_ddp_with_forward_redirection_still_names_the_nonfinite_module(tmp_path: Path):
+    """training_step calls only a submodule, so under DDP the module's forward hook sees
+    training_step's arguments: the poisoned step is still traced to its first module."""
+    pytest.importorskip("lightning", reason="Lightning is not installed")
+    from gradtui.events import RunFinished, StepStats
+    from gradtui.recording.lines import read_recording
+
+    record = tmp_path / "direct.jsonl"
+    script = Path(__file__).with_name("lit_ddp_script.py")
+    command = [sys.executable, str(script), str(record), "5"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    finished = all(f"rank {r}: recorded {rank_path(record, r)}" in result.stdout for r in (0, 1))
+    assert result.returncode == 0 or finished, result.stderr[-3000:]
+    assert "stopped watching" not in result.stderr + result.stdout
+    for rank in (0, 1):
+        events = read_recording(rank_path(record, rank)).events
+        steps = [e for e in events if isinstance(e, StepStats)]
+        assert len(steps) == 8 and steps[5].nonfinite_source == "net.0"
+        assert events[-1] == RunFinished(steps_run=8)
