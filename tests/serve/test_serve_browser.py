@@ -34,6 +34,10 @@ async def session(url: str, tmp_path: Path) -> dict[str, object]:
             WAIT,
         )
         await page.settle()
+        seen["font"] = await page.evaluate(
+            "[...document.fonts].some(f => f.family.includes('Roboto Mono') && "
+            "f.status === 'loaded')"
+        )
         seen["help_before_key"] = await page.evaluate(f"window.__received.includes('{HELP}')")
         seen["before"] = await page.screenshot(tmp_path / "dashboard.png")
         await page.evaluate("window.__received = ''")
@@ -58,6 +62,7 @@ def test_the_served_dashboard_in_headless_chromium(tmp_path: Path):
         assert seen["drawn"], "the dashboard never drew in the browser"
         before, after = seen["before"], seen["after"]
         assert isinstance(before, Path) and before.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert seen["font"], "the terminal font did not load from the server's static files"
         assert not seen["help_before_key"]
         assert seen["help"], "the help text never reached the page after '?'"
         assert isinstance(after, Path) and after.read_bytes() != before.read_bytes()
