@@ -36,7 +36,15 @@ class CountingUp(torch.utils.data.Dataset):
 
 def build(bug: str) -> tuple[transformers.GPT2LMHeadModel, torch.optim.Optimizer]:
     torch.manual_seed(0)
-    config = transformers.GPT2Config(vocab_size=64, n_positions=32, n_embd=32, n_layer=2, n_head=2)
+    config = transformers.GPT2Config(
+        vocab_size=64,
+        n_positions=32,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     model = transformers.GPT2LMHeadModel(config)
     if bug == "detached":  # block 0's output is cut from the graph
         model.transformer.h[0].register_forward_hook(
@@ -73,6 +81,7 @@ def main() -> None:
             save_strategy="no",
             use_cpu=True,
             disable_tqdm=True,
+            max_grad_norm=0.0 if args.bug == "high_lr" else 1.0,  # clipping would tame it
         ),
         train_dataset=CountingUp(),
         optimizers=(optimizer, schedule),

@@ -32,7 +32,7 @@ def model(bug: str = "none") -> transformers.GPT2LMHeadModel:
     torch.manual_seed(0)
     config = transformers.GPT2Config(
         vocab_size=32, n_positions=16, n_embd=16, n_layer=2, n_head=2,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0,
     )  # fmt: skip
     net = transformers.GPT2LMHeadModel(config)
     if bug == "detached":  # block 0's output is cut from the graph: nothing before it learns
