@@ -8,15 +8,18 @@ grad scaler skips. Findings go to the framework's own logger, on rank 0, once ea
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.events import Diagnosis, Event
 
+Hook = TypeVar("Hook", bound=Callable[..., Any])
 LOG_LEVEL = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
 RECORDING_NAME = "gradtui.jsonl"
 
@@ -51,6 +54,22 @@ def scaler_skips(scaler: Any, optimizer: Any) -> bool:
         return not bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
 
 
+def guarded(hook: Hook) -> Hook:
+    """A callback hook whose own errors never reach the trainer: the first is logged with its
+    traceback, watching stops, and training goes on (the hook's object has ``watching``)."""
+
+    @functools.wraps(hook)
+    def run(self: Any, *args: Any, **kwargs: Any) -> None:
+        if self.watching.broken:
+            return
+        try:
+            hook(self, *args, **kwargs)
+        except Exception:
+            self.watching.break_off()
+
+    return run  # type: ignore[return-value]
+
+
 class Watching:
     """A monitor fed by a trainer's callback hooks. ``start`` once the model and optimizer
     exist; ``add_loss`` for each micro-batch; ``optimizer_step`` after the last backward and
@@ -65,6 +84,7 @@ class Watching:
         self._losses: list[Any] = []
         self._sum_losses = True
         self._warned_no_loss = False
+        self.broken = False  # an error of ours: watching stopped, training goes on
 
     @property
     def path(self) -> Path | None:
@@ -124,6 +144,19 @@ class Watching:
         if self.monitor is not None and not self.monitor.closed:
             self.monitor.__exit__(type(exc), exc, exc.__traceback__)
             self._say_skipped()
+
+    def break_off(self) -> None:
+        """After an error in a callback of ours: say so once, let go of the model."""
+        self.broken = True
+        self.logger.exception(
+            "gradtui: the callback stopped watching after an internal error; your training "
+            "goes on unchanged. Please report this with the traceback."
+        )
+        try:
+            if self.monitor is not None and not self.monitor.closed:
+                self.monitor.close()
+        except Exception:
+            self.logger.debug("closing the monitor failed too", exc_info=True)
 
     def diagnoses(self) -> list[Diagnosis]:
         return self.diagnoser.diagnoses()

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gradtui.integrations._shared import RECORDING_NAME, Watching, require
+from gradtui.integrations._shared import RECORDING_NAME, Watching, guarded, require
 
 try:
     pl = require("lightning.pytorch", "Lightning", "lightning")
@@ -52,7 +52,9 @@ class GradtuiCallback(pl.Callback):
     def diagnoses(self) -> list:
         return self.watching.diagnoses()
 
+    @guarded
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        self._forward_seen = self._redirected = False
         optimizers = trainer.optimizers
         record = self.record or Path(trainer.log_dir or trainer.default_root_dir) / RECORDING_NAME
         self._forward_hook = pl_module.register_forward_pre_hook(self._saw_forward)
@@ -65,11 +67,13 @@ class GradtuiCallback(pl.Callback):
             rank=trainer.global_rank,
         )
 
+    @guarded
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, idx: int) -> None:
         self._batch = (batch, idx)
         if not self._forward_seen and self.watching.monitor is not None:
             self.watching.monitor.begin_step()
 
+    @guarded
     def on_before_backward(self, trainer: Any, pl_module: Any, loss: Any) -> None:
         if not pl_module.training:
             return
@@ -78,6 +82,7 @@ class GradtuiCallback(pl.Callback):
             loss = loss.detach() / scaler.get_scale()
         self.watching.add_loss(loss, summed=True)
 
+    @guarded
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         monitor = self.watching.monitor
         if self._redirected and getattr(monitor, "finite_mode", None) == "sampled":
@@ -95,11 +100,18 @@ class GradtuiCallback(pl.Callback):
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._stop()
-        self.watching.close()
+        self._close(None)
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         self._stop()
-        self.watching.fail(exception)
+        self._close(exception)
+
+    @guarded
+    def _close(self, exception: BaseException | None) -> None:
+        if exception is None:
+            self.watching.close()
+        else:
+            self.watching.fail(exception)
 
     def _saw_forward(self, module: Any, args: tuple[Any, ...]) -> None:
         import torch

@@ -24,7 +24,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gradtui.integrations._shared import RECORDING_NAME, Watching, require
+from gradtui.integrations._shared import RECORDING_NAME, Watching, guarded, require
 
 hf = require("transformers", "The Hugging Face transformers library", "transformers")
 
@@ -54,10 +54,9 @@ class GradtuiCallback(hf.TrainerCallback):
     def diagnoses(self) -> list:
         return self.watching.diagnoses()
 
+    @guarded
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         model, optimizer = kwargs["model"], kwargs.get("optimizer")
-        self._args, self._clip_norm = args, float(args.max_grad_norm or 0.0)
-        args.max_grad_norm = 0.0
         self._loss_hook = model.register_forward_hook(self._take_loss, with_kwargs=True)
         self.watching.start(
             model,
@@ -67,31 +66,44 @@ class GradtuiCallback(hf.TrainerCallback):
             total_steps=int(state.max_steps or 0),
             rank=args.process_index,
         )
+        self._args, self._clip_norm = args, float(args.max_grad_norm or 0.0)
+        args.max_grad_norm = 0.0  # last: from here on the callback must clip, whatever happens
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         import torch
 
-        optimizer = kwargs.get("optimizer")
-        self.watching.optimizer_step(getattr(optimizer, "scaler", None), _inner(optimizer), None)
-        if self._clip_norm > 0:
-            model = kwargs["model"]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), self._clip_norm)
-            if self.watching.monitor is not None:
-                self.watching.monitor.clipped_by_trainer(self._clip_norm)
+        self._measure(kwargs.get("optimizer"))
+        if self._args is not None and self._clip_norm > 0:  # even after an error of ours
+            torch.nn.utils.clip_grad_norm_(kwargs["model"].parameters(), self._clip_norm)
+            self._record_clipping()
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.close()
 
     def close(self) -> None:
         """Close the recording and give the Trainer its clipping back (on_train_end does)."""
-        if self._loss_hook is not None:
-            self._loss_hook.remove()
-            self._loss_hook = None
         if self._args is not None:
             self._args.max_grad_norm = self._clip_norm
             self._args = None
+        if self._loss_hook is not None:
+            self._loss_hook.remove()
+            self._loss_hook = None
+        self._close_recording()
+
+    @guarded
+    def _measure(self, optimizer: Any) -> None:
+        self.watching.optimizer_step(getattr(optimizer, "scaler", None), _inner(optimizer), None)
+
+    @guarded
+    def _record_clipping(self) -> None:
+        if self.watching.monitor is not None:
+            self.watching.monitor.clipped_by_trainer(self._clip_norm)
+
+    @guarded
+    def _close_recording(self) -> None:
         self.watching.close()
 
+    @guarded
     def _take_loss(self, module: Any, _args: Any, kwargs: dict[str, Any], output: Any) -> None:
         import torch
 

@@ -142,3 +142,20 @@ def test_a_training_step_that_never_calls_the_module_is_still_watched_fully(tmp_
     heavy = [s.step for s in steps if s.grad_mean_abs is not None]
     assert heavy == [0, 4, 8]
     assert all(steps[i].dead_frac is not None for i in heavy)
+
+
+def test_an_error_of_ours_is_logged_once_and_training_goes_on(tmp_path: Path, monkeypatch, caplog):
+    from gradtui.integrations import _shared
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in gradtui")
+
+    monkeypatch.setattr(_shared.Watching, "optimizer_step", broken)
+    callback = GradtuiCallback(tmp_path / "b.jsonl")
+    clip = {"gradient_clip_val": 0.05, "steps": 6}
+    with caplog.at_level("ERROR", logger="lightning.pytorch.callbacks.gradtui"):
+        watched = fit(tmp_path, TinyNet(), callback, **clip)
+    assert watched == fit(tmp_path, TinyNet(), None, **clip)
+    errors = [r for r in caplog.records if "stopped watching" in r.getMessage()]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert callback.watching.monitor.closed

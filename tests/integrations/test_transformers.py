@@ -136,3 +136,28 @@ def test_findings_go_to_the_transformers_logger(tmp_path: Path, caplog):
         logger.removeHandler(caplog.handler)
     messages = [r.getMessage() for r in caplog.records if r.name == "transformers.gradtui"]
     assert len([m for m in messages if "missing_gradients" in m]) == 1
+
+
+def test_an_error_of_ours_is_logged_once_and_the_trainers_clipping_still_happens(
+    tmp_path: Path, monkeypatch
+):
+    import logging
+
+    from gradtui.integrations import _shared
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in gradtui")
+
+    monkeypatch.setattr(_shared.Watching, "optimizer_step", broken)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("transformers.gradtui").addHandler(handler)
+    try:
+        callback = GradtuiCallback(tmp_path / "b.jsonl")
+        watched = train(tmp_path / "a", "none", 5, callbacks=[callback], max_grad_norm=0.1)
+    finally:
+        logging.getLogger("transformers.gradtui").removeHandler(handler)
+    assert watched == train(tmp_path / "b", "none", 5, max_grad_norm=0.1)  # still clipped
+    assert len([r for r in records if "stopped watching" in r.getMessage()]) == 1
+    assert callback._args is None  # max_grad_norm given back
