@@ -66,6 +66,8 @@ class GradtuiCallback(hf.TrainerCallback):
             total_steps=int(state.max_steps or 0),
             rank=args.process_index,
         )
+        if self.watching.monitor.closed or _sharded(args):
+            return  # not watching, or DeepSpeed/FSDP clip their own way: leave it to them
         self._args, self._clip_norm = args, float(args.max_grad_norm or 0.0)
         args.max_grad_norm = 0.0  # last: from here on the callback must clip, whatever happens
 
@@ -115,6 +117,11 @@ class GradtuiCallback(hf.TrainerCallback):
             # the step: the step's loss is the sum. Otherwise the Trainer divides each by their
             # number before backward: the step's loss is their mean.
             self.watching.add_loss(loss, summed=kwargs.get("num_items_in_batch") is not None)
+
+
+def _sharded(args: Any) -> bool:
+    """Whether DeepSpeed or FSDP trains the model (they clip, and gradtui does not watch)."""
+    return bool(getattr(args, "deepspeed", None) or getattr(args, "fsdp", None))
 
 
 def _inner(optimizer: Any) -> Any:
