@@ -102,6 +102,7 @@ class Watching:
         """``name`` None: the run is named after the recording's file, as gradtui.watch does."""
         import gradtui
 
+        self.close()  # a run that ended in an exception the trainer never told us about
         self.rank = rank
         self.diagnoser = Diagnoser()  # a second fit/train starts a fresh run
         options = {"total_steps": total_steps, **({"name": name} if name else {}), **self.options}

@@ -56,6 +56,7 @@ class GradtuiCallback(hf.TrainerCallback):
 
     @guarded
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.close()  # the last train() raised: the Trainer has no hook for that
         model, optimizer = kwargs["model"], kwargs.get("optimizer")
         self._loss_hook = model.register_forward_hook(self._take_loss, with_kwargs=True)
         self.watching.start(
@@ -83,7 +84,9 @@ class GradtuiCallback(hf.TrainerCallback):
         self.close()
 
     def close(self) -> None:
-        """Close the recording and give the Trainer its clipping back (on_train_end does)."""
+        """Close the recording and give the Trainer its clipping back. ``on_train_end`` does
+        it; after ``train()`` raised, call it yourself (or the next ``train()`` will, or the
+        interpreter's exit)."""
         if self._args is not None:
             self._args.max_grad_norm = self._clip_norm
             self._args = None

@@ -161,3 +161,32 @@ def test_an_error_of_ours_is_logged_once_and_the_trainers_clipping_still_happens
     assert watched == train(tmp_path / "b", "none", 5, max_grad_norm=0.1)  # still clipped
     assert len([r for r in records if "stopped watching" in r.getMessage()]) == 1
     assert callback._args is None  # max_grad_norm given back
+
+
+def test_after_a_train_that_raised_the_next_one_starts_clean(tmp_path: Path):
+    import transformers
+
+    from tests.integrations import hf_models
+
+    class Boom(transformers.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise RuntimeError("planted failure")
+
+    callback = GradtuiCallback(tmp_path / "first.jsonl")
+    args = hf_models.arguments(tmp_path, 6, max_grad_norm=0.5)
+    net = hf_models.model()
+
+    def trainer(*extra) -> transformers.Trainer:
+        data = hf_models.Tokens()
+        return transformers.Trainer(model=net, args=args, train_dataset=data, callbacks=[*extra])
+
+    with pytest.raises(RuntimeError, match="planted failure"):
+        trainer(callback, Boom()).train()
+    assert args.max_grad_norm == 0.0  # the Trainer said nothing: the callback still clips
+    callback.record = tmp_path / "second.jsonl"
+    trainer(callback).train()
+    assert args.max_grad_norm == 0.5
+    first = read_recording(tmp_path / "first.jsonl").events
+    assert isinstance(first[-1], RunFinished) and first[-1].steps_run == 3
+    assert len(recorded_steps(tmp_path / "second.jsonl")) == 6
