@@ -50,9 +50,10 @@ async def drive(url: str) -> tuple[bool, bool, bool]:
 
 
 @pytest.mark.slow
-def test_keys_over_the_websocket_draw_help_and_quit(tmp_path: Path):
+@pytest.mark.parametrize("app", ["replay", "attach"])
+def test_keys_over_the_websocket_draw_help_and_quit(tmp_path: Path, app: str):
     fixture = write_recording(tmp_path / "a served fixture's run.jsonl")  # quoting
-    with served("replay", str(fixture), cwd=tmp_path) as (url, server):
+    with served(app, str(fixture), cwd=tmp_path) as (url, server):
         assert url.startswith("http://127.0.0.1:")
         page = asyncio.run(fetch(url))
         assert "fonts.googleapis" not in page and "RobotoMono" in page  # no internet needed
