@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shlex
 import socket
 import sys
@@ -32,6 +33,7 @@ from textual_serve.server import Server
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATICS = Path(textual_serve.__file__).parent / "static"
+HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")  # the Host header
 QUIT_WAIT_SECONDS = 2.0  # an app asked to quit gets this long before it is terminated
 
 log = logging.getLogger("gradtui.serve")
@@ -109,7 +111,10 @@ class GradtuiServer(Server):
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
         """textual-serve's page, its URLs made from the address the browser used: through an
         SSH tunnel to another local port, or a server on 0.0.0.0, the page still reaches us."""
-        self.public_url = f"{request.scheme}://{request.host}"
+        if HOST.fullmatch(request.host):  # a name or address and a port, nothing else
+            self.public_url = f"{request.scheme}://{request.host}"
+        else:
+            self.public_url = f"http://{self.host}:{self.port}"
         return await Server.handle_index.__wrapped__(self, request)  # the undecorated one
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:

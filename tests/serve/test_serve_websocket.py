@@ -104,3 +104,12 @@ def test_the_page_points_at_the_address_the_browser_used(tmp_path: Path):
         page = asyncio.run(fetch(url, headers={"Host": "localhost:9999"}))
         assert 'data-session-websocket-url="ws://localhost:9999/ws"' in page
         assert "http://localhost:9999/static/" in page
+
+
+@pytest.mark.slow
+def test_a_host_header_that_is_not_an_address_is_not_written_into_the_page(tmp_path: Path):
+    fixture = write_recording(tmp_path / "evil-fixture.jsonl")
+    with served("replay", str(fixture), cwd=tmp_path) as (url, _server):
+        page = asyncio.run(fetch(url, headers={"Host": 'x"><script>alert(1)</script>'}))
+        assert "<script>alert" not in page
+        assert f'data-session-websocket-url="{url.replace("http", "ws")}/ws"' in page
