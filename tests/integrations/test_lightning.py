@@ -159,3 +159,11 @@ def test_an_error_of_ours_is_logged_once_and_training_goes_on(tmp_path: Path, mo
     errors = [r for r in caplog.records if "stopped watching" in r.getMessage()]
     assert len(errors) == 1 and errors[0].exc_info is not None
     assert callback.watching.monitor.closed
+
+
+def test_with_a_logger_the_recording_goes_to_its_version_directory(tmp_path: Path):
+    from lightning.pytorch.loggers import CSVLogger
+
+    fit(tmp_path, TinyNet(), GradtuiCallback(), steps=2, logger=CSVLogger(tmp_path))
+    path = tmp_path / "lightning_logs" / "version_0" / "gradtui.jsonl"
+    assert isinstance(read_recording(path).events[-1], RunFinished)
