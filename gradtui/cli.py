@@ -88,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     from gradtui.learn import command as learn_command
 
     learn_command.add_parsers(commands)
+    serve = commands.add_parser(
+        "serve", help="the dashboard in a browser: serve launch [NAME] | replay FILE | attach FILE"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    serve.add_argument(
+        "app", nargs=argparse.REMAINDER, metavar="launch [NAME] | replay FILE | attach FILE"
+    )
     return parser
 
 
@@ -106,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "learn": _learn,
         "sweep": _sweep,
+        "serve": _serve,
     }[args.command]
     from gradtui.recording.parser import RecordingError
 
@@ -262,6 +271,12 @@ def _sweep(args: argparse.Namespace) -> int:
     from gradtui.learn import command as learn_command
 
     return learn_command.sweep(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gradtui.serve.command import run_serve
+
+    return run_serve(args, _parser())
 
 
 def _exit_code(report: dict, fail_on: str | None) -> int:

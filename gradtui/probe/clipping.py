@@ -14,6 +14,12 @@ def clip_with_norm(params: Sequence[torch.Tensor], max_norm: float, total: float
     after clipping: NaN when ``total`` is not finite, as the gradients then are too."""
     with_grad = [p for p in params if p.grad is not None]
     torch.nn.utils.clip_grads_with_norm_(with_grad, max_norm, torch.tensor(total))
+    return norm_after_clipping(total, max_norm)
+
+
+def norm_after_clipping(total: float, max_norm: float) -> float:
+    """The total norm ``torch.nn.utils.clip_grad_norm_(..., max_norm)`` leaves, given the norm
+    before: NaN when ``total`` is not finite, as the gradients then are too."""
     if not math.isfinite(total):
         return math.nan
     return total * min(1.0, max_norm / (total + 1e-6))  # torch's own coefficient

@@ -16,6 +16,8 @@ class DisabledMonitor:
 
     closed = True
     steps = 0
+    steps_skipped = 0
+    path = None
 
     def __init__(self, model: Any) -> None:
         self.model = model
@@ -28,6 +30,15 @@ class DisabledMonitor:
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
         loss.backward(**kwargs)
+
+    def begin_step(self) -> None:
+        pass
+
+    def skip_step(self) -> None:
+        pass
+
+    def clipped_by_trainer(self, max_norm: float) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -39,7 +39,7 @@ from gradtui.events import (
     StepStats,
     failed_run,
 )
-from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
 from gradtui.probe.locate import backward_culprit
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
@@ -139,6 +139,7 @@ class Monitor:
         self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
         self._warned_clip_order = False
+        self.steps_skipped = 0  # steps a framework said the optimizer skipped (skip_step)
         self._hooks = StepHooks(
             model if self.compiled else self.model,
             self._probe.params,
@@ -203,6 +204,46 @@ class Monitor:
         elif exc is not None and not self.closed:  # KeyboardInterrupt and the like
             self._guard.wrap(self._finish)(RunFinished(steps_run=self.steps, stopped=True))
         self.close()
+
+    # -- for framework callbacks (gradtui.integrations), whose trainer owns the step ----------
+    def begin_step(self) -> None:
+        """A (micro-)batch is about to run forward: arm the step as the model's forward
+        pre-hook does, for trainers that never call the watched module itself (Lightning
+        calls ``training_step``). Nothing is kept for a replay; call it before the forward."""
+        if not self.closed:
+            self._guard.wrap(self._begin_step)()
+
+    def skip_step(self) -> None:
+        """The step just backpropagated never reaches the optimizer (a mixed-precision grad
+        scaler found inf/NaN gradients and skips it): call instead of ``step(loss)``. Nothing
+        is recorded for it; ``steps_skipped`` counts them."""
+        if not self.closed:
+            self._guard.wrap(self._skip_step)()
+
+    def clipped_by_trainer(self, max_norm: float) -> None:
+        """The trainer clips the gradient norm to ``max_norm`` with
+        ``torch.nn.utils.clip_grad_norm_`` between ``step(loss)`` and the optimizer step:
+        record it as ``clip_grad_norm_`` would (the gradients are not touched here)."""
+        if not self.closed and self._held is not None and self._held.grad_norm_clipped is None:
+            clipped = norm_after_clipping(self._held.grad_norm_total, max_norm)
+            self._held = replace(self._held, grad_norm_clipped=clipped)
+
+    def _begin_step(self) -> None:
+        self._apply_update()
+        self._probe.arm(self.steps)
+        if not self.compiled and (
+            self.finite_mode == "always"
+            or (self.finite_mode == "sampled" and (self._probe.heavy_armed or self._went_bad))
+        ):
+            self._finite.attach()
+
+    def _skip_step(self) -> None:
+        self._finite.detach()
+        self._finite.clear()
+        self._inputs.forget()
+        self._probe.set_carried([])
+        self._hooks.expect_new_step()
+        self.steps_skipped += 1
 
     def _clip(self, max_norm: float) -> torch.Tensor | None:
         held = self._held

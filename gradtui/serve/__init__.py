@@ -1,0 +1,1 @@
+"""``gradtui serve``: the dashboard in a browser, through textual-serve (see server.py)."""
