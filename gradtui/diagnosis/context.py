@@ -69,6 +69,11 @@ class LossLevel:
             self.start = statistics.median(self._first)
 
     @property
+    def recent_median(self) -> float | None:
+        """The median of the last few finite losses."""
+        return statistics.median(self._recent) if self._recent else None
+
+    @property
     def converged(self) -> bool:
         """Down by CONVERGED_DROP from the start; the small-gradient checks stand down then."""
         if self.start is None or self.start <= 0 or len(self._first) < T.LOSS_START_STEPS:

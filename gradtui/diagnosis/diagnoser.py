@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.chain import ChainLink, ChainTracker
 from gradtui.diagnosis.context import Finding, LossLevel, RunInfo, StepView, faint_blocks
 from gradtui.diagnosis.failure import AUTOGRAD_ERROR, failure_diagnosis
 from gradtui.diagnosis.rules_activity import DEAD, SATURATED, ActivityRule
 from gradtui.diagnosis.rules_chain import EXPLODING, VANISHING, ExplodingRule, VanishingRule
+from gradtui.diagnosis.rules_diverge import DIVERGENCE, DivergenceRule
 from gradtui.diagnosis.rules_params import (
+    ACCUMULATION,
     FROZEN,
     MISSING,
     AccumulationRule,
@@ -61,6 +64,7 @@ class _Rules:
 
     def __init__(self, run: RunInfo) -> None:
         self.nonfinite = NonfiniteRule(run)
+        self.divergence = DivergenceRule(run)
         self.missing = MissingRule(run)
         self.vanishing = VanishingRule(run)
         self.exploding = ExplodingRule(run)
@@ -149,6 +153,7 @@ class Diagnoser:
         view.faint_blocks = faint_blocks(self._chain)
         grew = any(key.startswith(EXPLODING) for key in self._by_key)
         findings = rules.nonfinite.step(view, grew)
+        findings += rules.divergence.step(view, ACCUMULATION in self._by_key)
         findings += rules.missing.step(view)
         findings += rules.vanishing.step(view, rules.dead.fully_dead)
         findings += rules.exploding.step(view)
@@ -174,6 +179,8 @@ class Diagnoser:
             else:
                 worse = min(old.severity, diagnosis.severity, key=SEVERITY_RANK.__getitem__)
                 self._by_key[key] = replace(diagnosis, step=old.step, severity=worse)
+            if diagnosis.kind == DIVERGENCE and old is None:
+                self._mark_consequences(diagnosis.step)
             self._diverged = self._diverged or _diverges(diagnosis)
             if diagnosis.kind in CAUSES and self._run is not None:
                 index = {name: i for i, name in enumerate(self._run.layers)}
@@ -181,7 +188,19 @@ class Diagnoser:
             self.revision += 1
         return fired
 
+    def _mark_consequences(self, step: int) -> None:
+        """Findings already fired about what came after a divergence found later (by the
+        loss that ended far above its start) say that they are its aftermath."""
+        for key, d in list(self._by_key.items()):
+            if d.kind in CONSEQUENCES and d.step >= step:
+                self._by_key[key] = replace(
+                    d,
+                    severity="info",
+                    message=f"A consequence of the divergence at step {step}: {d.message}",
+                    fix=texts.CONSEQUENCE_FIX,
+                )
+
 
 def _diverges(d: Diagnosis) -> bool:
-    """Non-finite values, or an explosion of four decades: the run has diverged."""
-    return d.kind == NONFINITE or (d.kind == EXPLODING and d.severity == "error")
+    """Non-finite values, a divergence, or an explosion of four decades: the run diverged."""
+    return d.kind in (NONFINITE, DIVERGENCE) or (d.kind == EXPLODING and d.severity == "error")

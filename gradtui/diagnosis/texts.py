@@ -230,3 +230,22 @@ LOSS_RISING_FIX = (
     "between steps, dying units); lower the learning rate or clip the gradient norm, and "
     "keep the checkpoint from where the loss was lowest."
 )
+
+# -- divergence --------------------------------------------------------------------------------
+DIVERGE_WHY = (
+    "The gradient describes the loss only near the current weights. An update larger than the "
+    "weights themselves lands them far outside that region, where the loss is higher and "
+    "steeper: the next gradient is larger, the next update larger still, and units saturate or "
+    "die on the way. What follows such a step (collapsed or vanishing gradients, dead units, a "
+    "loss far above its start) is its aftermath, not a cause of its own."
+)
+DIVERGE_FIX = (
+    "Lower the learning rate (3-10x smaller is a good first try) or warm it up over the first "
+    "few hundred steps, and clip the gradient norm: "
+    "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) between backward() and "
+    "optimizer.step(), so one bad batch cannot throw the weights."
+)
+CONSEQUENCE_FIX = (
+    "Fix the divergence named above first (a lower or warmed-up learning rate, clipping); this "
+    "finding is its aftermath and should go away with it."
+)

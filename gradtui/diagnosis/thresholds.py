@@ -122,3 +122,32 @@ LOSS_WARNING_WINDOW = LOSS_WINDOW
 # heuristic (a four-example overfit reaches 1e-9 of its start; stuck runs stay within 20%).
 CONVERGED_DROP = 1e-3
 LOSS_START_STEPS = 10  # the loss "at the start" is the median of the first 10 finite losses
+
+# -- divergence: single bad steps ---------------------------------------------------------------
+# An update that moves a layer's weights by more than their own size (|dW|/|W| > 1) in one step
+# throws the model somewhere its gradient never described: the issue's definition of a bad step.
+# It is four to five decades above the healthy ~1e-3 (CS231n), and two above the largest ratio
+# our published-recipe runs reach (Adam at 1e-3 on weights initialised at std 0.02: ~0.05).
+DIVERGE_UPDATE = 1.0
+# Above UPDATE_ERROR_HIGH (SMD's bound, 10) one such step is a divergence on its own. Between
+# the two it is the divergence's date only once the loss confirms it (below): a small head
+# under SGD often moves 1-3x its size in the first steps of a healthy run and settles (our
+# bn_sigmoid variation spikes its loss 800x at step 7 and converges).
+# A weight initialised at exactly zero (a LoRA B matrix, a zero-init residual gain) has no size
+# of its own to compare with until it has taken a few steps; it is judged after this many.
+DIVERGE_ZERO_INIT_STEPS = 10
+# A loss whose recent median (the last LOSS_START_STEPS finite losses) ends this many times above
+# its starting median has diverged, whatever the gradients said. Own heuristic: a cross-entropy
+# starts near ln(classes), so three times that is worse than guessing; healthy runs of ours and
+# published recipes never end above their start, the faulty ones end 17-600x above it.
+DIVERGE_LOSS_RISE = 3.0
+# "Where it started" is the median of the first 3 finite losses: a run that blows up within
+# its first ten steps would already have lifted LOSS_START_STEPS' median.
+DIVERGE_START_STEPS = 3
+# The recent median must stay above DIVERGE_LOSS_RISE for this many steps in a row: twice the
+# 10-step window, so a spike the run recovers from (bn_sigmoid's stays above for 7) passes.
+DIVERGE_LOSS_PATIENCE = 2 * LOSS_START_STEPS
+# A one-step jump of the total gradient norm this far above its recent median is named in a
+# divergence's message (section (c)'s 10x running median; alone it stays a note of the chain's
+# exploding rule, which wants EXPLODE_JUMP).
+DIVERGE_JUMP = 10.0

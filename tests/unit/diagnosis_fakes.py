@@ -38,6 +38,7 @@ def started(
         total_steps=total_steps,
         heavy_every=10,
         activation=activation,
+        batch=batch,
     )
 
 
