@@ -55,6 +55,13 @@ class RunStarted:
     model: str = ""  # the model's class name
     rank: int | None = None  # this process's rank in a distributed run; None when not one
     world_size: int = 1
+    # Found when watching began (gradtui.watch); empty when not checked (a scenario).
+    not_in_optimizer: tuple[str, ...] = ()  # trainable parameters the optimizer does not hold
+    # Tensors with requires_grad=True held by a module as plain attributes, not nn.Parameters:
+    # model.parameters() and so the optimizer never see them ("module.attribute").
+    unregistered: tuple[str, ...] = ()
+    # Layers (named as modules are) that hold parameters added after watch() began.
+    added_after_watch: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

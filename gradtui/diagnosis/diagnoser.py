@@ -28,6 +28,7 @@ from gradtui.diagnosis.rules_params import (
     MissingRule,
 )
 from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
+from gradtui.diagnosis.rules_setup import SetupRule
 from gradtui.diagnosis.rules_update import UPDATE, UpdateRatioRule
 from gradtui.events import (
     SEVERITY_RANK,
@@ -62,7 +63,8 @@ CONSEQUENCES = {VANISHING, FROZEN, DEAD, SATURATED, UPDATE, LOSS}
 class _Rules:
     """Every rule of one run, in the order they run (earlier ones explain layers first)."""
 
-    def __init__(self, run: RunInfo) -> None:
+    def __init__(self, run: RunInfo, started: RunStarted) -> None:
+        self.setup = SetupRule(run, started)
         self.nonfinite = NonfiniteRule(run)
         self.divergence = DivergenceRule(run)
         self.missing = MissingRule(run)
@@ -84,6 +86,7 @@ class _Rules:
             self.dead,
             self.saturated,
             self.frozen,
+            self.setup,
         )
 
 
@@ -136,7 +139,7 @@ class Diagnoser:
     def _start(self, event: RunStarted) -> None:
         self.started = event
         self._run = RunInfo.from_event(event)
-        self._rules = _Rules(self._run)
+        self._rules = _Rules(self._run, event)
         self._chain = ChainTracker(event.blocks, T.GAIN_WINDOW)
         self._loss = LossLevel()
         self._by_key = {}
@@ -152,7 +155,8 @@ class Diagnoser:
         view = StepView(stats, self._run, self._chain, self._loss)
         view.faint_blocks = faint_blocks(self._chain)
         grew = any(key.startswith(EXPLODING) for key in self._by_key)
-        findings = rules.nonfinite.step(view, grew)
+        findings = rules.setup.step(view)
+        findings += rules.nonfinite.step(view, grew)
         findings += rules.divergence.step(view, ACCUMULATION in self._by_key)
         findings += rules.missing.step(view)
         findings += rules.vanishing.step(view, rules.dead.fully_dead)
@@ -160,7 +164,9 @@ class Diagnoser:
         findings += rules.dead.step(view)
         findings += rules.saturated.step(view)
         findings += rules.frozen.step(view)
-        findings += rules.accumulation.step(view, rules.frozen.reported)
+        findings += rules.accumulation.step(
+            view, rules.frozen.reported | rules.setup.left_out_layers
+        )
         slow_explained = VANISHING in self._by_key or bool(rules.vanishing.flagged)
         findings += rules.update.step(view, self._covered, slow_explained)
         # The loss blames the learning rate only when no finding explains the stalled weights.

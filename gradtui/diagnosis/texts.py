@@ -249,3 +249,18 @@ CONSEQUENCE_FIX = (
     "Fix the divergence named above first (a lower or warmed-up learning rate, clipping); this "
     "finding is its aftermath and should go away with it."
 )
+
+# -- setup: what the optimizer or autograd never sees -----------------------------------------
+NOT_IN_OPTIMIZER_WHY = (
+    "An optimizer updates exactly the tensors it was given when it was built. backward() still "
+    "computes these parameters' gradients, but optimizer.step() never applies them, so the "
+    "weights keep their initial values and the loss cannot use them. Building the optimizer "
+    "over another model object (a copy, or the model before it was rebuilt or moved) leaves "
+    "out every parameter at once."
+)
+NOT_IN_OPTIMIZER_FIX = (
+    "Build the optimizer from the model you train, after it is complete: "
+    "torch.optim.AdamW(model.parameters(), ...). If you split parameters into groups, check "
+    "that every trainable parameter lands in one; if these are meant to stay fixed, set "
+    "requires_grad_(False) on them so the intent is explicit."
+)

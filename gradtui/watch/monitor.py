@@ -33,6 +33,7 @@ from gradtui.probe.clipping import clip_with_norm
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
+from gradtui.watch.coverage import Coverage
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
@@ -84,6 +85,8 @@ class Monitor:
         # Under torch.compile nothing of ours may run inside the compiled code (see compiled.py)
         self.compiled = runs_compiled(model)
         self.optimizer = optimizer
+        self._coverage = Coverage.of(self.model, optimizer)
+        self._coverage.warn(log)
         self.every = every
         self.finite_mode = finite_checks
         self.total_steps = total_steps
@@ -259,6 +262,7 @@ class Monitor:
                 model=type(self.model).__name__,
                 rank=self.world.rank if self.world.size > 1 else None,
                 world_size=self.world.size,
+                **self._coverage.started_fields(),
             )
         )
 

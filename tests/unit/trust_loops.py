@@ -172,7 +172,7 @@ def train(
     model: nn.Module,
     batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]],
     steps: int,
-    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
+    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = cross_entropy,
     clip: float | None = None,
     watch_optimizer: bool = True,
@@ -181,7 +181,7 @@ def train(
 ) -> Result:
     """The README's three-line loop around a plain training loop."""
     torch.set_num_threads(1)
-    opt = optimizer or make_optimizer(model)
+    opt = optimizer if optimizer is not None else make_optimizer(model)  # type: ignore[misc]
     events: list = []
     monitor = gradtui.watch(
         model, optimizer=opt if watch_optimizer else None, every=every, on_event=events.append

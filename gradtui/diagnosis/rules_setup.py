@@ -1,0 +1,73 @@
+"""Findings about the setup, known from the start of a watched run: trainable parameters the
+optimizer does not hold. Their layers count as explained from the first step on, so the
+generic rules (frozen, small updates, a stuck loss) do not tell the same story again."""
+
+from __future__ import annotations
+
+from gradtui.diagnosis import texts
+from gradtui.diagnosis.context import Finding, RunInfo, StepView
+from gradtui.diagnosis.rules_params import FROZEN
+from gradtui.events import Diagnosis, LayerStatus, RunStarted, Severity
+
+
+def layers_of_parameters(run: RunInfo, names: tuple[str, ...]) -> list[int]:
+    """The layers that parameter names belong to: a layer named like the parameter (an LSTM's
+    ``rnn.weight_hh_l0``), else the layer named like its module (``fc`` for ``fc.bias``)."""
+    index = {name: i for i, name in enumerate(run.layers)}
+    found = set()
+    for name in names:
+        owner = name.rsplit(".", 1)[0] if "." in name else ""
+        if name in index:
+            found.add(index[name])
+        elif owner in index:
+            found.add(index[owner])
+        elif not owner and len(run.layers) == 1:  # the model is itself the layer
+            found.add(0)
+    return sorted(found)
+
+
+def _listed(names: tuple[str, ...], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+class SetupRule:
+    def __init__(self, run: RunInfo, started: RunStarted) -> None:
+        self.run = run
+        self.left_out = started.not_in_optimizer
+        self.left_out_layers = frozenset(layers_of_parameters(run, self.left_out))
+        self.reported = False
+
+    def step(self, view: StepView) -> list[Finding]:
+        view.explained |= self.left_out_layers
+        if self.reported or not self.left_out:
+            return []
+        self.reported = True
+        return [(f"{FROZEN}:optimizer", self._left_out(view))]
+
+    def _left_out(self, view: StepView) -> Diagnosis:
+        names = self.left_out
+        trainable = sum(self.run.trainable)
+        none_held = bool(trainable) and len(self.left_out_layers) >= trainable
+        message = (
+            f"The optimizer does not hold {len(names)} trainable parameter(s): "
+            f"{_listed(names)}. Their gradients are computed every step and never "
+            "applied, so these weights keep their initial values."
+        )
+        if none_held:
+            message += (
+                " It holds none of this model's parameters: it was built over another model object."
+            )
+        severity: Severity = "error" if none_held else "warning"
+        return Diagnosis(
+            FROZEN,
+            severity,
+            view.step,
+            self.run.names(sorted(self.left_out_layers)),
+            message,
+            texts.NOT_IN_OPTIMIZER_WHY,
+            texts.NOT_IN_OPTIMIZER_FIX,
+        )
+
+    def status(self) -> dict[int, LayerStatus]:
+        return dict.fromkeys(self.left_out_layers, "frozen")

@@ -1,0 +1,85 @@
+"""What a user's setup leaves out of training, checked once when watching begins: trainable
+parameters the optimizer does not hold, tensors that want a gradient but are not registered
+as parameters, and layers frozen with ``requires_grad=False``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def not_in_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> list[str]:
+    """Names of the model's trainable parameters that no param group of ``optimizer`` holds
+    (all of them when it was built over another model). [] without an optimizer."""
+    if optimizer is None:
+        return []
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    return [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in held]
+
+
+def unregistered_tensors(model: nn.Module) -> list[str]:
+    """``module.attribute`` of every leaf tensor with requires_grad=True that a module keeps
+    as a plain attribute: ``model.parameters()`` never yields it, so no optimizer built the
+    usual way updates it."""
+    registered = {id(p) for p in model.parameters()}
+    found = []
+    for name, module in model.named_modules():
+        for attribute, value in vars(module).items():
+            if (
+                isinstance(value, torch.Tensor)
+                and not isinstance(value, nn.Parameter)
+                and value.requires_grad
+                and value.is_leaf
+                and id(value) not in registered
+            ):
+                found.append(f"{name}.{attribute}" if name else attribute)
+    return found
+
+
+def parameter_owners(model: nn.Module) -> dict[int, str]:
+    """id(parameter) -> the name of the module that registers it."""
+    return {
+        id(p): name
+        for name, module in model.named_modules()
+        for p in module.parameters(recurse=False)
+    }
+
+
+def _listed(names: list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The setup checks of one watched model, as RunStarted carries them."""
+
+    not_in_optimizer: tuple[str, ...]
+    unregistered: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> Coverage:
+        return cls(tuple(not_in_optimizer(model, optimizer)), tuple(unregistered_tensors(model)))
+
+    def warn(self, log: logging.Logger) -> None:
+        """Say at once, by name, what will not train."""
+        if self.not_in_optimizer:
+            log.warning(
+                "gradtui.watch: the optimizer does not hold %d trainable parameter(s) of this "
+                "model: %s. They get gradients and never change; build the optimizer from this "
+                "model's parameters().",
+                len(self.not_in_optimizer),
+                _listed(list(self.not_in_optimizer)),
+            )
+        if self.unregistered:
+            log.warning(
+                "gradtui.watch: %s require(s) grad but is not an nn.Parameter: "
+                "model.parameters() and the optimizer never see it. Wrap it in nn.Parameter.",
+                _listed(list(self.unregistered)),
+            )
+
+    def started_fields(self) -> dict[str, tuple[str, ...]]:
+        return {"not_in_optimizer": self.not_in_optimizer, "unregistered": self.unregistered}
