@@ -34,6 +34,15 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
+class GraphIssue:
+    """A pattern found in the loss's autograd graph at the first step (see probe/lint.py)."""
+
+    kind: str  # "log_of_softmax", "softmax_into_loss", "sigmoid_into_bce", "unreached"
+    ops: tuple[str, ...]  # the operations involved, input side first
+    params: tuple[str, ...] = ()  # for "unreached": the parameters the loss does not reach
+
+
+@dataclass(frozen=True)
 class RunStarted:
     type: ClassVar[str] = "run_started"
     scenario: str
@@ -97,6 +106,8 @@ class StepStats:
     # backward broke ("loss" when dL/d(output) itself was bad, or a block name); "backward"
     # when no link can be named; None on finite steps.
     nonfinite_source: str | None = None
+    # On the first step only: what the lint of the loss's autograd graph found.
+    graph_issues: tuple[GraphIssue, ...] = ()
 
     @property
     def is_heavy(self) -> bool:
@@ -166,6 +177,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if cls is RunStarted:
         values["spec"] = data.get("spec") or {}
         values["layers"] = tuple(LayerInfo(**layer) for layer in data["layers"])
+    if cls is StepStats and data.get("graph_issues"):
+        values["graph_issues"] = tuple(
+            GraphIssue(**{k: _as_tuples(v) for k, v in issue.items()})
+            for issue in data["graph_issues"]
+        )
     return cls(**values)
 
 

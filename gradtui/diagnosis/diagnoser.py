@@ -19,6 +19,7 @@ from gradtui.diagnosis.failure import AUTOGRAD_ERROR, failure_diagnosis
 from gradtui.diagnosis.rules_activity import DEAD, SATURATED, ActivityRule
 from gradtui.diagnosis.rules_chain import EXPLODING, VANISHING, ExplodingRule, VanishingRule
 from gradtui.diagnosis.rules_diverge import DIVERGENCE, DivergenceRule
+from gradtui.diagnosis.rules_graph import GraphRule
 from gradtui.diagnosis.rules_params import (
     ACCUMULATION,
     FROZEN,
@@ -65,6 +66,7 @@ class _Rules:
 
     def __init__(self, run: RunInfo, started: RunStarted) -> None:
         self.setup = SetupRule(run, started)
+        self.graph = GraphRule(run)
         self.nonfinite = NonfiniteRule(run)
         self.divergence = DivergenceRule(run)
         self.missing = MissingRule(run)
@@ -156,6 +158,7 @@ class Diagnoser:
         view.faint_blocks = faint_blocks(self._chain)
         grew = any(key.startswith(EXPLODING) for key in self._by_key)
         findings = rules.setup.step(view)
+        findings += rules.graph.step(view)
         findings += rules.nonfinite.step(view, grew)
         findings += rules.divergence.step(view, ACCUMULATION in self._by_key)
         findings += rules.missing.step(view)

@@ -26,7 +26,7 @@ def layers_of_parameters(run: RunInfo, names: tuple[str, ...]) -> list[int]:
     return sorted(found)
 
 
-def _listed(names: tuple[str, ...], limit: int = 10) -> str:
+def listed(names: tuple[str, ...], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -51,7 +51,7 @@ class SetupRule:
         none_held = bool(trainable) and len(self.left_out_layers) >= trainable
         message = (
             f"The optimizer does not hold {len(names)} trainable parameter(s): "
-            f"{_listed(names)}. Their gradients are computed every step and never "
+            f"{listed(names)}. Their gradients are computed every step and never "
             "applied, so these weights keep their initial values."
         )
         if none_held:

@@ -264,3 +264,44 @@ NOT_IN_OPTIMIZER_FIX = (
     "that every trainable parameter lands in one; if these are meant to stay fixed, set "
     "requires_grad_(False) on them so the intent is explicit."
 )
+
+# -- the loss's graph --------------------------------------------------------------------------
+LOG_OF_SOFTMAX_WHY = (
+    "softmax rounds the probabilities of unlikely classes to exactly 0 in float32 once the "
+    "logits are some 100 apart, and log(0) is -inf; its slope 1/0 is inf, and backward turns "
+    "that into NaN in every gradient. Until then it trains, so the bug shows up late, as a NaN "
+    "out of nowhere."
+)
+LOG_OF_SOFTMAX_FIX = (
+    "Use the fused, stable form: F.log_softmax(logits, dim=-1) instead of "
+    "torch.log(F.softmax(logits, dim=-1)), or pass the logits straight to F.cross_entropy."
+)
+SOFTMAX_INTO_LOSS_WHY = (
+    "cross_entropy applies log_softmax to its input itself, so it expects raw logits. Fed "
+    "probabilities, it applies a second softmax to numbers between 0 and 1: the outputs it "
+    "can reach are nearly uniform, the loss has a high floor it cannot go below, and the "
+    "gradient is squashed by both softmaxes, so the loss barely moves. nll_loss expects "
+    "log-probabilities: fed probabilities it optimises the wrong quantity."
+)
+SOFTMAX_INTO_LOSS_FIX = (
+    "Remove the softmax (or nn.Softmax layer) before the loss and pass the logits: "
+    "F.cross_entropy(logits, y). Apply softmax only where you need probabilities (at "
+    "inference). With nll_loss, feed it F.log_softmax(logits, dim=-1)."
+)
+SIGMOID_INTO_BCE_WHY = (
+    "binary_cross_entropy takes log(p) and log(1 - p) of the sigmoid's output. Once a logit "
+    "is beyond about ±17 the sigmoid rounds to exactly 1 or 0 in float32, torch clamps the "
+    "log at -100, and the gradient through the flat sigmoid is close to 0: confident wrong "
+    "predictions stop being corrected."
+)
+SIGMOID_INTO_BCE_FIX = (
+    "Drop the sigmoid and use F.binary_cross_entropy_with_logits(logits, y) (or "
+    "nn.BCEWithLogitsLoss), which computes the same loss stably from the logits."
+)
+UNREACHED_WHY = (
+    "backward() only reaches tensors the loss was computed from. Parameters the loss never "
+    "used (a module built but not called in forward, a branch that is skipped, weights read "
+    "through .data or after .detach()) get no gradient, and the optimizer leaves them as they "
+    "are. A branch that is only skipped on some steps is fine; one skipped on every step is "
+    "a bug."
+)

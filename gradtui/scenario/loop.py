@@ -11,6 +11,7 @@ from torch import nn
 
 from gradtui.events import Event, LayerInfo, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import first_nonfinite_module, forward_line_of_failure
 from gradtui.probe.probe import Probe, Watched
 from gradtui.scenario.models import Block, Net, batches, build_model, make_data
@@ -119,6 +120,8 @@ class _Training:
         loss = self.loss_fn(self.net(x), y)
         self.probe.backward(loss)
         stats = self.probe.after_backward(step, loss)
+        if step == 0:
+            stats = replace(stats, graph_issues=lint_loss_graph(loss, self.net.named_parameters()))
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
             stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))
         stats = _clip(self.spec, self.net, stats)

@@ -30,6 +30,7 @@ from torch import nn
 from gradtui.diagnosis import Diagnoser
 from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
@@ -225,6 +226,9 @@ class Monitor:
         self._apply_update()
         loss_tensor = loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
         stats = self._probe.after_backward(self.steps, loss_tensor)
+        if self.steps == 0:
+            issues = lint_loss_graph(loss_tensor, self.model.named_parameters())
+            stats = replace(stats, graph_issues=issues)
         self._went_bad = not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
         if self._went_bad:
             stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
