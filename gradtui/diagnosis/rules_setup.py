@@ -9,6 +9,9 @@ from gradtui.diagnosis.context import Finding, RunInfo, StepView
 from gradtui.diagnosis.rules_params import FROZEN
 from gradtui.events import Diagnosis, LayerStatus, RunStarted, Severity
 
+UNREGISTERED = "unregistered_parameter"
+NOT_WATCHED = "not_watched"
+
 
 def layers_of_parameters(run: RunInfo, names: tuple[str, ...]) -> list[int]:
     """The layers that parameter names belong to: a layer named like the parameter (an LSTM's
@@ -36,14 +39,59 @@ class SetupRule:
         self.run = run
         self.left_out = started.not_in_optimizer
         self.left_out_layers = frozenset(layers_of_parameters(run, self.left_out))
+        self.unregistered = started.unregistered
+        self.added = started.added_after_watch
         self.reported = False
 
     def step(self, view: StepView) -> list[Finding]:
         view.explained |= self.left_out_layers
-        if self.reported or not self.left_out:
+        if self.reported:
             return []
         self.reported = True
-        return [(f"{FROZEN}:optimizer", self._left_out(view))]
+        found = []
+        if self.left_out:
+            found.append((f"{FROZEN}:optimizer", self._left_out(view)))
+        if self.unregistered:
+            message = (
+                f"{listed(self.unregistered)}: held by a module with requires_grad=True but "
+                "not registered as an nn.Parameter, so model.parameters() and the optimizer "
+                "never see it: it gets a gradient and never changes."
+            )
+            found.append(
+                (
+                    UNREGISTERED,
+                    Diagnosis(
+                        UNREGISTERED,
+                        "warning",
+                        view.step,
+                        (),
+                        message,
+                        texts.UNREGISTERED_WHY,
+                        texts.UNREGISTERED_FIX,
+                    ),
+                )
+            )
+        if self.added:
+            message = (
+                f"{listed(self.added)} got trainable parameters after gradtui.watch() began: "
+                "nothing of them is measured, and an optimizer built before them does not "
+                "train them either."
+            )
+            found.append(
+                (
+                    NOT_WATCHED,
+                    Diagnosis(
+                        NOT_WATCHED,
+                        "warning",
+                        view.step,
+                        (),
+                        message,
+                        texts.NOT_WATCHED_WHY,
+                        texts.NOT_WATCHED_FIX,
+                    ),
+                )
+            )
+        return found
 
     def _left_out(self, view: StepView) -> Diagnosis:
         names = self.left_out

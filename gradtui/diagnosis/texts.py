@@ -305,3 +305,23 @@ UNREACHED_WHY = (
     "are. A branch that is only skipped on some steps is fine; one skipped on every step is "
     "a bug."
 )
+UNREGISTERED_WHY = (
+    "model.parameters() yields only tensors registered as nn.Parameter (or inside a registered "
+    "submodule). A tensor kept as a plain attribute with requires_grad=True does get a "
+    "gradient, but an optimizer built from model.parameters() never holds it, and it is not "
+    "saved in the state_dict, moved by .to(device) or counted as part of the model."
+)
+UNREGISTERED_FIX = (
+    "Register it: self.scale = nn.Parameter(torch.ones(n)). If it should not train, make it "
+    "a buffer instead: self.register_buffer('scale', torch.ones(n))."
+)
+NOT_WATCHED_WHY = (
+    "gradtui.watch looks at the model as it is when watch() is called: the modules that hold "
+    "parameters then are the ones it measures. A module added later runs and trains (if the "
+    "optimizer holds it) but no statistic of it is taken, and an optimizer built before it "
+    "was added does not hold it either."
+)
+NOT_WATCHED_FIX = (
+    "Build the model completely first, then the optimizer, then call gradtui.watch(model, "
+    "optimizer=opt)."
+)

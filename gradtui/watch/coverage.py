@@ -5,7 +5,7 @@ as parameters, and layers frozen with ``requires_grad=False``."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -59,6 +59,7 @@ class Coverage:
 
     not_in_optimizer: tuple[str, ...]
     unregistered: tuple[str, ...]
+    added_after_watch: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> Coverage:
@@ -81,5 +82,31 @@ class Coverage:
                 _listed(list(self.unregistered)),
             )
 
+    def at_first_step(
+        self, model: nn.Module, watched: list[nn.Parameter], log: logging.Logger
+    ) -> Coverage:
+        """The same checks, plus the modules that gained trainable parameters after watch()
+        began (the probe took its parameters then), named in a warning."""
+        known = {id(p) for p in watched}
+        owners = parameter_owners(model)
+        added = tuple(
+            dict.fromkeys(
+                owners.get(id(p), name) or type(model).__name__
+                for name, p in model.named_parameters()
+                if p.requires_grad and id(p) not in known
+            )
+        )
+        if added:
+            log.warning(
+                "gradtui.watch: %s got trainable parameters after watch() began: they are not "
+                "watched. Call gradtui.watch(model, ...) once the model is complete.",
+                _listed(list(added)),
+            )
+        return replace(self, added_after_watch=added)
+
     def started_fields(self) -> dict[str, tuple[str, ...]]:
-        return {"not_in_optimizer": self.not_in_optimizer, "unregistered": self.unregistered}
+        return {
+            "not_in_optimizer": self.not_in_optimizer,
+            "unregistered": self.unregistered,
+            "added_after_watch": self.added_after_watch,
+        }

@@ -40,6 +40,7 @@ from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.usage import CallOrder, check_arguments, check_loss
 from gradtui.watch.world import World
 
 log = logging.getLogger("gradtui.watch")
@@ -76,8 +77,7 @@ class Monitor:
         diagnose: bool = True,
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
-        if every < 1:
-            raise ValueError("every must be at least 1")
+        check_arguments(model, optimizer, record, every, finite_checks, total_steps, on_event)
         self.world = World.detect()
         reason = self.world.unsupported(model)
         if reason is not None:
@@ -116,6 +116,7 @@ class Monitor:
         self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
         self._warned_clip_order = False
+        self._call_order = CallOrder(log)
         self._hooks = StepHooks(
             model if self.compiled else self.model,
             self._probe.params,
@@ -130,6 +131,7 @@ class Monitor:
     # -- the user's calls ------------------------------------------------------------------
     def step(self, loss: torch.Tensor | float) -> None:
         """Measure this step: call after backward, before ``optimizer.step()``."""
+        check_loss(loss)
         if not self.closed:
             self._guard.wrap(self._step)(loss)
 
@@ -195,6 +197,7 @@ class Monitor:
         return torch.compiler.disable(self._guard.wrap(fn))
 
     def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._call_order.forward()
         self._apply_update()
         self._probe.arm(self.steps)
         if not self.compiled and (
@@ -209,6 +212,7 @@ class Monitor:
         self._probe.set_carried(self._probe.carried_norms())
 
     def _on_optimizer_step(self) -> None:
+        self._call_order.optimizer_stepped(self._hooks.gradients)
         self._apply_update()
 
     def _apply_update(self) -> None:
@@ -222,6 +226,10 @@ class Monitor:
 
     # -- one step ------------------------------------------------------------------------------
     def _step(self, loss: torch.Tensor | float) -> None:
+        gradients, self._hooks.gradients = self._hooks.gradients, False
+        if self._call_order.misuse(gradients, self.steps):
+            self._hooks.expect_new_step()
+            return  # not measured: a step at the wrong moment feeds no rule
         self._start()
         self._apply_update()
         loss_tensor = loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
@@ -247,6 +255,7 @@ class Monitor:
         if self._layout is not None:
             return
         self._layout = Layout.of(self._watched, self._order)
+        self._coverage = self._coverage.at_first_step(self.model, self._probe.params, log)
         if self._order is not None:
             self._order.remove()
             self._order = None
