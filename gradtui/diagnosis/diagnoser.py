@@ -162,7 +162,7 @@ class Diagnoser:
         findings += rules.nonfinite.step(view, grew)
         findings += rules.divergence.step(view, ACCUMULATION in self._by_key)
         findings += rules.missing.step(view)
-        findings += rules.vanishing.step(view, rules.dead.fully_dead)
+        findings += rules.vanishing.step(view, rules.dead.mostly_dead)
         findings += rules.exploding.step(view)
         findings += rules.dead.step(view)
         findings += rules.saturated.step(view)

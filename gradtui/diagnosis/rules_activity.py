@@ -60,6 +60,17 @@ class ActivityRule:
         return [(self.kind, self._diagnosis(view, sorted(self.reported), severity))]
 
     @property
+    def mostly_dead(self) -> dict[int, float]:
+        """Blocks over the dead threshold at the latest check, with their share."""
+        if not self.dead:
+            return {}
+        return {
+            b: share
+            for b, share in enumerate(self.latest)
+            if share is not None and share > self.threshold
+        }
+
+    @property
     def fully_dead(self) -> frozenset[int]:
         """Blocks whose every unit was dead at the latest check: no gradient passes them."""
         if not self.dead:

@@ -25,10 +25,37 @@ VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
 
 
-def culprit_links(chain: ChainTracker, shrinking: bool, dead: frozenset[int] = frozenset()) -> str:
+def dead_owner(j: int, dead: dict[int, float]) -> int | None:
+    """The mostly-dead block that explains link j: block j itself (its activation inside it,
+    as in the scenarios' blocks), else block j-1 (an activation defined after its block, as in
+    Sequential(Linear, ReLU, Linear, ...), whose gradient shows up in the next link)."""
+    if j in dead:
+        return j
+    if j - 1 in dead:
+        return j - 1
+    return None
+
+
+def _dead_words(j: int, dead: dict[int, float], names: tuple[str, ...]) -> str:
+    owner = dead_owner(j, dead)
+    assert owner is not None
+    share = dead[owner]
+    amount = "every unit" if share >= T.DEAD_ERROR_FRAC else f"{share:.0%} of the units"
+    where = "there" if owner == j else f"of {names[owner]}, right before it,"
+    verb = "is" if share >= T.DEAD_ERROR_FRAC else "are"
+    return f"{amount} {where} {verb} dead"
+
+
+def culprit_links(
+    chain: ChainTracker,
+    shrinking: bool,
+    dead: dict[int, float] | None = None,
+    skip_zero: bool = False,
+) -> str:
     """Name the links that contribute most to the product, from their median gains. A link
-    that cuts the gradient to exactly zero is blamed on its dead units when it is in ``dead``
-    (blocks whose every unit is dead), else on float32 underflow."""
+    explained by a mostly dead block (``dead``: block -> share of dead units; see
+    ``dead_owner``) says so, else a link that cuts to exactly zero is float32 underflow."""
+    dead = dead or {}
     names = chain.names
     medians = {j: chain.gain_median(j) for j in range(1, len(names))}
     known = {j: m for j, m in medians.items() if m is not None}
@@ -40,22 +67,30 @@ def culprit_links(chain: ChainTracker, shrinking: bool, dead: frozenset[int] = f
         mild = [j for j, m in known.items() if m > 1]
     verb = "shrink" if shrinking else "grow"
     chosen = strong or mild
+    if skip_zero:
+        chosen = [j for j in chosen if known[j] > 0]
     zero = [j for j in chosen if known[j] == 0]
-    spans = [(span, False) for span in _largest_runs([j for j in chosen if known[j] > 0], known)]
-    spans += [(span, True) for span in runs(zero)]
+    by_dead = [j for j in chosen if known[j] > 0 and shrinking and dead_owner(j, dead) is not None]
+    plain = [j for j in chosen if known[j] > 0 and j not in by_dead]
+    spans = [(span, "plain") for span in _largest_runs(plain, known)]
+    spans += [((j, j), "dead") for j in by_dead] + [((j, j), "zero") for j in zero]
     parts = []
-    for (first, last), cut in sorted(spans):
-        if cut:
-            span = link_span(first, last, names)
-            if all(j in dead for j in range(first, last + 1)):
-                parts.append(f"{span} cut it to exactly zero: every unit there is dead")
+    for (first, last), how in sorted(spans):
+        span = link_span(first, last, names)
+        if how == "zero":
+            if dead_owner(first, dead) is not None:
+                words = _dead_words(first, dead, names)
+                parts.append(f"{span} cut it to zero on most recent steps: {words}")
             else:
-                parts.append(f"{span} cut it to exactly zero (float32 underflow)")
+                parts.append(f"{span} cut it to zero on most recent steps (float32 underflow)")
             continue
         factor = geometric_mean([known[j] for j in range(first, last + 1)])
         factor = 1 / factor if shrinking else factor
         each = f"each {verb}" if last > first else f"{verb}s"
-        parts.append(f"{link_span(first, last, names)} {each} the gradient about {times(factor)}")
+        text = f"{span} {each} the gradient about {times(factor)}"
+        if how == "dead":
+            text += f": {_dead_words(first, dead, names)}"
+        parts.append(text)
     if not parts:
         return ""
     sentence = "; ".join(parts)
@@ -65,6 +100,35 @@ def culprit_links(chain: ChainTracker, shrinking: bool, dead: frozenset[int] = f
     if shrinking and unknown and min(unknown) < min(chosen, default=len(names)):
         sentence += f"; below {names[max(unknown)]} the gradient is exactly zero (it underflowed)"
     return sentence[0].upper() + sentence[1:] + "."
+
+
+def zero_cut_links(chain: ChainTracker, dead: dict[int, float]) -> str:
+    """This step's links that turn a non-zero gradient into exactly zero, and why: the story
+    of a gradient that arrives as exactly zero (no shrink factors beside it)."""
+    names = chain.names
+    parts = []
+    for j in sorted(_zero_cuts(chain)):
+        if dead_owner(j, dead) is not None:
+            parts.append(f"{link_span(j, j, names)} cuts it to zero: {_dead_words(j, dead, names)}")
+        else:
+            parts.append(f"{link_span(j, j, names)} cuts it to zero (float32 underflow)")
+    if not parts:
+        return ""
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def explained_by_dead(chain: ChainTracker, d: float, dead: dict[int, float]) -> bool:
+    """The collapse is the dead units' story: every link that cuts the gradient (to zero, when
+    it arrives as zero; else every strongly shrinking link) belongs to a mostly dead block."""
+    if not dead:
+        return False
+    if d == 0:
+        cuts = _zero_cuts(chain)
+    else:
+        medians = {j: chain.gain_median(j) for j in range(1, len(chain.names))}
+        cuts = frozenset(j for j, m in medians.items() if m is not None and m <= T.LINK_SHRINK)
+    return bool(cuts) and all(dead_owner(j, dead) is not None for j in cuts)
 
 
 def _zero_cuts(chain: ChainTracker) -> frozenset[int]:
@@ -96,11 +160,13 @@ class VanishingRule:
         self.flagged: frozenset[int] = frozenset()
         self.reported_layers: frozenset[int] = frozenset()
         self.reported_severity: Severity | None = None
-        self.dead: frozenset[int] = frozenset()
+        self.dead: dict[int, float] = {}
+        self.reported_first: int | None = None  # the step of the first report
+        self.dead_story: bool | None = None  # told as dead units' (decided at first report)
 
-    def step(self, view: StepView, dead: frozenset[int] = frozenset()) -> list[Finding]:
-        """``dead``: blocks whose every unit is dead, which cut the gradient to exactly 0."""
-        self.dead = dead
+    def step(self, view: StepView, dead: dict[int, float] | None = None) -> list[Finding]:
+        """``dead``: mostly dead blocks (share of dead units over the threshold)."""
+        self.dead = dead or {}
         by_layers = len(self.run.blocks) < 2  # no links measured: compare the layers instead
         d, faint = layer_depth(self.run, view) if by_layers else self._chain_depth(view)
         if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
@@ -121,6 +187,8 @@ class VanishingRule:
             severity = "error"
         self.reported_severity = severity
         self.reported_layers |= self.flagged
+        if self.reported_first is None:
+            self.reported_first = self.first_step
         return [(VANISHING, self._diagnosis(view, d, severity))]
 
     def _chain_depth(self, view: StepView) -> tuple[float | None, frozenset[int]]:
@@ -137,20 +205,31 @@ class VanishingRule:
     def _diagnosis(self, view: StepView, d: float, severity: Severity) -> Diagnosis:
         run = self.run
         names = run.names(sorted(self.reported_layers))
-        # Exactly zero at the first block because a block of dead units stops it: their story.
-        cut_by_dead = d == 0 and bool(self.dead & _zero_cuts(view.chain))
+        # The links that cut it belong to blocks of dead units: their story, not the init's.
+        # The story of the first report stands: units that die in a collapse that was already
+        # under way do not make the init's fix wrong.
+        if self.dead_story is None:
+            self.dead_story = len(run.blocks) >= 2 and explained_by_dead(view.chain, d, self.dead)
+        cut_by_dead = self.dead_story
+        since = self.reported_first if self.reported_first is not None else self.first_step
         if len(run.blocks) < 2:
             message = self._layer_message(view, d, names)
-        else:
-            size = (
-                "exactly zero: nothing of the loss's gradient arrives"
-                if d == 0
-                else f"{num(d)} of the gradient leaving the loss ({decades(d)} lost on the way "
-                "back)"
-            )
+        elif d == 0:
             message = (
-                f"Since step {self.first_step} the gradient reaching {run.blocks[0]} is {size}. "
-                f"{culprit_links(view.chain, True, self.dead)} "
+                f"Since step {since} the gradient reaching {run.blocks[0]} is exactly zero "
+                f"(at step {view.step}): nothing of the loss's gradient arrives. "
+                f"{zero_cut_links(view.chain, self.dead)} "
+                f"{len(names)} layer(s) get no gradient through the chain: {name_list(names)}."
+            )
+            shrinking = "" if cut_by_dead else culprit_links(view.chain, True, skip_zero=True)
+            if shrinking:
+                lowered = shrinking[0].lower() + shrinking[1:]
+                message += f" Before it reached zero it was shrinking: {lowered}"
+        else:
+            message = (
+                f"Since step {since} the gradient reaching {run.blocks[0]} is {num(d)} of the "
+                f"gradient leaving the loss at step {view.step} ({decades(d)} lost on the way "
+                f"back). {culprit_links(view.chain, True, self.dead)} "
                 f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
             )
         if severity == "error":
@@ -161,7 +240,7 @@ class VanishingRule:
         return Diagnosis(
             kind=VANISHING,
             severity=severity,
-            step=self.first_step,
+            step=since,
             layers=names,
             message=message,
             why=texts.DEAD_WHY if cut_by_dead else texts.vanishing_why(run.activation, run.init),
