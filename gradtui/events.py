@@ -18,8 +18,19 @@ Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("error", "warning", "info")  # most severe first
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 RunSource = Literal["scenario", "watch"]
+# "untrained": a layer whose weight has requires_grad=False; "no data": no step measured yet
+# (or none at all, in a run that failed at once), so nothing can be called ok.
 LayerStatus = Literal[
-    "ok", "vanishing", "exploding", "nonfinite", "missing", "frozen", "dead", "saturated"
+    "ok",
+    "vanishing",
+    "exploding",
+    "nonfinite",
+    "missing",
+    "frozen",
+    "dead",
+    "saturated",
+    "untrained",
+    "no data",
 ]
 
 

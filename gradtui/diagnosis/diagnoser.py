@@ -103,6 +103,7 @@ class Diagnoser:
         self._by_key: dict[str, Diagnosis] = {}
         self._covered: frozenset[int] = frozenset()
         self._diverged = False
+        self._stepped = False  # a step was measured: statuses mean something
 
     def observe(self, event: Event) -> list[Diagnosis]:
         """Take the next event; return the diagnoses that fired for the first time on it."""
@@ -112,6 +113,7 @@ class Diagnoser:
         if self._rules is None:
             return []
         if isinstance(event, StepStats):
+            self._stepped = True
             return self._record(self._step(event))
         if isinstance(event, RunFailed):
             return self._record([(AUTOGRAD_ERROR, failure_diagnosis(event))])
@@ -125,12 +127,17 @@ class Diagnoser:
         """The current status of each layer, in RunStarted.layers order."""
         if self._run is None or self._rules is None:
             return ()
+        if not self._stepped:
+            return ("no data",) * len(self._run.layers)
         status: list[LayerStatus] = ["ok"] * len(self._run.layers)
         rank = {s: r for r, s in enumerate(STATUS_PRIORITY)}
         for rule in self._rules.with_status():
             for i, value in rule.status().items():
                 if status[i] == "ok" or rank[value] < rank[status[i]]:
                     status[i] = value
+        for i, trainable in enumerate(self._run.trainable):
+            if not trainable and self._run.source == "watch":
+                status[i] = "untrained"
         return tuple(status)
 
     def links(self) -> tuple[ChainLink, ...]:
@@ -147,6 +154,7 @@ class Diagnoser:
         self._by_key = {}
         self._covered = frozenset()
         self._diverged = False
+        self._stepped = False
         self.revision += 1
 
     def _step(self, stats: StepStats) -> list[Finding]:

@@ -11,6 +11,7 @@ from gradtui.events import Diagnosis, LayerStatus, RunStarted, Severity
 
 UNREGISTERED = "unregistered_parameter"
 NOT_WATCHED = "not_watched"
+UNTRAINED = "untrained_layers"
 
 
 def layers_of_parameters(run: RunInfo, names: tuple[str, ...]) -> list[int]:
@@ -41,6 +42,11 @@ class SetupRule:
         self.left_out_layers = frozenset(layers_of_parameters(run, self.left_out))
         self.unregistered = started.unregistered
         self.added = started.added_after_watch
+        self.untrained = (
+            tuple(layer.name for layer in started.layers if layer.params == 0)
+            if started.source == "watch"
+            else ()
+        )
         self.reported = False
 
     def step(self, view: StepView) -> list[Finding]:
@@ -68,6 +74,26 @@ class SetupRule:
                         message,
                         texts.UNREGISTERED_WHY,
                         texts.UNREGISTERED_FIX,
+                    ),
+                )
+            )
+        if self.untrained:
+            message = (
+                f"{len(self.untrained)} layer(s) have requires_grad=False and are not trained: "
+                f"{listed(self.untrained)}. They are listed as 'untrained'; if they are meant "
+                "to stay fixed (a frozen backbone), nothing needs to change."
+            )
+            found.append(
+                (
+                    UNTRAINED,
+                    Diagnosis(
+                        UNTRAINED,
+                        "info",
+                        view.step,
+                        self.untrained,
+                        message,
+                        texts.UNTRAINED_WHY,
+                        texts.UNTRAINED_FIX,
                     ),
                 )
             )

@@ -325,3 +325,12 @@ NOT_WATCHED_FIX = (
     "Build the model completely first, then the optimizer, then call gradtui.watch(model, "
     "optimizer=opt)."
 )
+UNTRAINED_WHY = (
+    "A parameter with requires_grad=False gets no gradient: backward skips it and no "
+    "optimizer changes it. That is how a backbone is frozen on purpose, and also how one stays "
+    "frozen by mistake after a fine-tuning recipe's first phase."
+)
+UNTRAINED_FIX = (
+    "If these layers should learn, call layer.requires_grad_(True) on them and make sure the "
+    "optimizer holds their parameters (build it again after unfreezing)."
+)

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import nn
+
+from gradtui.events import LayerInfo, StepStats
+from gradtui.watch.layout import LAYER_FIELDS, ForwardOrder, block_of
 
 
 def not_in_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> list[str]:
@@ -110,3 +114,81 @@ class Coverage:
             "unregistered": self.unregistered,
             "added_after_watch": self.added_after_watch,
         }
+
+
+def untrained_layers(model: nn.Module) -> list[tuple[str, nn.Module, nn.Parameter]]:
+    """(name, module, weight) of every layer whose weight has requires_grad=False (a frozen
+    backbone, a frozen embedding), named as gradtui names layers."""
+    seen: set[int] = set()
+    found = []
+    for name, module in model.named_modules():
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        for pname, p in module._parameters.items():
+            if not isinstance(p, nn.Parameter) or p.requires_grad:
+                continue
+            if pname == "weight" or pname.endswith("_weight"):
+                found.append((name or type(model).__name__, module, p))
+                break
+            if pname.startswith("weight_"):
+                found.append(((name or type(model).__name__) + f".{pname}", module, p))
+    return found
+
+
+@dataclass(frozen=True)
+class WithUntrained:
+    """The layers of a run with the untrained ones put in among the watched ones (in forward
+    order where it is known), and each step's per-layer values filled in for them: no
+    gradient, no update, the weight norm they had at the start."""
+
+    layers: tuple[LayerInfo, ...]
+    plan: tuple[int, ...]  # per layer: index into the watched layers, or -1 - untrained index
+    weight_norms: tuple[float, ...]
+
+    @classmethod
+    def of(
+        cls,
+        layers: tuple[LayerInfo, ...],
+        modules: list[nn.Module],
+        blocks: tuple[str, ...],
+        untrained: list[tuple[str, nn.Module, nn.Parameter]],
+        order: ForwardOrder | None,
+    ) -> WithUntrained | None:
+        """``layers``/``modules``: the watched layers in event order and their modules."""
+        if not untrained:
+            return None
+        everything = [*modules, *(m for _, m, _ in untrained)]
+        perm = order.permutation(everything) if order is not None else range(len(everything))
+        n = len(modules)
+        plan = tuple(i if i < n else -1 - (i - n) for i in perm)
+        extra = [
+            LayerInfo(name=name, kind=type(m).__name__, block=block_of(name, blocks), params=0)
+            for name, m, _ in untrained
+        ]
+        with torch.no_grad():
+            norms = tuple(float(p.detach().float().norm()) for _, _, p in untrained)
+        merged = tuple(layers[i] if i >= 0 else extra[-1 - i] for i in plan)
+        return cls(layers=merged, plan=plan, weight_norms=norms)
+
+    def extend(self, stats: StepStats) -> StepStats:
+        fill: dict[str, Any] = {
+            "grad_norm": None,
+            "nonfinite": 0,
+            "update_ratio": 0.0,
+            "grad_mean_abs": None,
+            "grad_max_abs": None,
+            "grad_zero_frac": None,
+        }
+        changes = {}
+        for field in LAYER_FIELDS:
+            values = getattr(stats, field)
+            if values is None:
+                continue
+            changes[field] = tuple(
+                values[i]
+                if i >= 0
+                else (self.weight_norms[-1 - i] if field == "weight_norm" else fill[field])
+                for i in self.plan
+            )
+        return replace(stats, **changes)

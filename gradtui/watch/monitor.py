@@ -34,7 +34,7 @@ from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
-from gradtui.watch.coverage import Coverage
+from gradtui.watch.coverage import Coverage, WithUntrained, untrained_layers
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
@@ -108,6 +108,7 @@ class Monitor:
         self._probe = Probe(self.model, self._watched, every, guard=hook)
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
+        self._untrained: WithUntrained | None = None  # layers with requires_grad=False
         self._finite = FiniteChecks(self.model, self._guard.wrap)
         self._inputs = LastInputs()
         self._replays_left = REPLAY_BUDGET
@@ -256,6 +257,13 @@ class Monitor:
             return
         self._layout = Layout.of(self._watched, self._order)
         self._coverage = self._coverage.at_first_step(self.model, self._probe.params, log)
+        self._untrained = WithUntrained.of(
+            self._layout.layers,
+            [self._watched.layers[i][1] for i in self._layout.layer_perm],
+            self._layout.blocks,
+            untrained_layers(self.model),
+            self._order,
+        )
         if self._order is not None:
             self._order.remove()
             self._order = None
@@ -265,7 +273,7 @@ class Monitor:
                 title=f"{self.name} · {type(self.model).__name__}{self.world.title_suffix()}",
                 lesson="",
                 spec={},
-                layers=self._layout.layers,
+                layers=self._untrained.layers if self._untrained else self._layout.layers,
                 blocks=self._layout.blocks,
                 total_steps=self.total_steps,
                 heavy_every=self.every,
@@ -308,6 +316,8 @@ class Monitor:
     def _emit(self, event: Event) -> None:
         if isinstance(event, StepStats) and self._layout is not None:
             event = self._layout.reorder(event)
+            if self._untrained is not None:
+                event = self._untrained.extend(event)
         if self._recorder is not None:
             self._recorder(event)
         if self.diagnoser is not None:

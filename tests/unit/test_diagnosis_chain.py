@@ -213,7 +213,9 @@ def test_observe_returns_only_new_findings_and_diagnoses_are_sorted():
     assert revisions == sorted(revisions)
     assert [d.severity for d in diagnoser.diagnoses()] == ["error", "warning"]
     diagnoser.observe(run)  # a new run starts from nothing
-    assert diagnoser.diagnoses() == [] and diagnoser.layer_status() == ("ok",) * 7
+    assert (
+        diagnoser.diagnoses() == [] and diagnoser.layer_status() == ("no data",) * 7
+    )  # issue 10: no ok without data
 
 
 def test_links_medians_are_over_a_bounded_window():
