@@ -130,6 +130,9 @@ class RunFinished:
     type: ClassVar[str] = "run_finished"
     steps_run: int
     stopped: bool = False  # True when the reader asked the run to stop early
+    # Why the trainer ended the run early itself: "nonfinite" when the loss stayed NaN or inf
+    # (it cannot recover); "" when it ran its course or was asked to stop.
+    reason: str = ""
 
 
 @dataclass(frozen=True)

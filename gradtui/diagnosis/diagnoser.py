@@ -135,6 +135,10 @@ class Diagnoser:
             for i, value in rule.status().items():
                 if status[i] == "ok" or rank[value] < rank[status[i]]:
                     status[i] = value
+        if ACCUMULATION in self._by_key:
+            # .grad holds every earlier step's gradient too: the large norm shown beside a
+            # layer is that sum, so a 'vanishing' badge from the chain would contradict it.
+            status = ["ok" if s == "vanishing" else s for s in status]
         for i, trainable in enumerate(self._run.trainable):
             if not trainable and self._run.source == "watch":
                 status[i] = "untrained"

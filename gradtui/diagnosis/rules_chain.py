@@ -342,8 +342,15 @@ class ExplodingRule:
         if self._jump_first is None:
             self._jump_first = s.step
         top = ", ".join(f"{self.run.layers[i]} {times(r)}" for i, r in rises[:3])
+        # The finding keeps the step it was first seen at: the text starts there.
+        first = self._jump_first
+        lead = (
+            f"At step {s.step}"
+            if first == s.step
+            else f"Since step {first} it jumps; at step {s.step}"
+        )
         message = (
-            f"At step {s.step} the total gradient norm jumped to {num(total)}, {times(ratio)} "
+            f"{lead} the total gradient norm jumped to {num(total)}, {times(ratio)} "
             f"its median over the previous {len(self.totals)} step(s) ({num(median)}). "
             f"Largest rises: {top}."
         )
@@ -354,8 +361,6 @@ class ExplodingRule:
                 f" The update just before changed some weights by {share} their own size "
                 f"(about 1e-3 is healthy)."
             )
-        if self._jump_first is not None and self._jump_first != s.step:
-            message += f" First flagged at step {self._jump_first}."
         if clipped:
             message += f" Clipping cut it to {num(s.grad_norm_clipped)} before the update."
         why = texts.JUMP_WHY + (texts.JUMP_WHY_CLIPPED if clipped else "")

@@ -39,6 +39,7 @@ def build_report(
     steps: list[StepStats] = []
     error: dict[str, Any] | None = None
     steps_run = 0
+    stopped_reason = ""
     for event in events:
         if isinstance(event, RunStarted):
             started = event
@@ -46,6 +47,7 @@ def build_report(
             steps.append(event)
         elif isinstance(event, RunFinished):
             steps_run = event.steps_run
+            stopped_reason = event.reason
         elif isinstance(event, RunFailed):
             steps_run = event.step
             error = {
@@ -64,6 +66,7 @@ def build_report(
         "final_loss": _finite_or_none(losses[-1]) if losses else None,
         "loss": [_finite_or_none(v) for v in losses],
         "error": error,
+        "stopped_reason": stopped_reason,
         "layers": [
             {
                 **_layer_summary(i, layer.name, steps),
@@ -123,6 +126,11 @@ def format_report(report: dict[str, Any]) -> str:
         if len(losses) < len(report["loss"]):
             bad = report["loss"].index(None)
             lines.append(f"  loss went non-finite at step {bad}")
+    if report.get("stopped_reason") == "nonfinite":
+        lines.append(
+            f"  stopped at step {report['steps_run']}: the loss stayed non-finite, so the "
+            "training ended itself"
+        )
     if report["error"]:
         err = report["error"]
         lines.append(f"  failed at step {err['step']}: {err['type']}: {err['message']}")

@@ -170,7 +170,7 @@ def _train(training: _Training, emit: Emit, should_stop: Callable[[], bool]) -> 
         bad_streak = 0 if math.isfinite(stats.loss) else bad_streak + 1
         if bad_streak >= NONFINITE_PATIENCE:
             _emit_pending(probe, emit)
-            emit(RunFinished(steps_run=step + 1, stopped=False))
+            emit(RunFinished(steps_run=step + 1, stopped=False, reason="nonfinite"))
             return
     _emit_pending(probe, emit)
     emit(RunFinished(steps_run=spec.train.steps, stopped=False))

@@ -100,7 +100,8 @@ def test_exploding_jump_thresholds():
     feed([jump(12, 1e5)], diagnoser)
     (d,) = diagnoser.diagnoses()
     assert (d.severity, d.step) == ("error", 11)
-    assert "First flagged at step 11" in d.message
+    # the text starts at the finding's own step (issue 10: it said 'At step 12' on step 11)
+    assert d.message.startswith("Since step 11 it jumps; at step 12 ")
 
 
 def test_a_clipped_jump_is_only_info():
