@@ -18,8 +18,19 @@ Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("error", "warning", "info")  # most severe first
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 RunSource = Literal["scenario", "watch"]
+# "untrained": a layer whose weight has requires_grad=False; "no data": no step measured yet
+# (or none at all, in a run that failed at once), so nothing can be called ok.
 LayerStatus = Literal[
-    "ok", "vanishing", "exploding", "nonfinite", "missing", "frozen", "dead", "saturated"
+    "ok",
+    "vanishing",
+    "exploding",
+    "nonfinite",
+    "missing",
+    "frozen",
+    "dead",
+    "saturated",
+    "untrained",
+    "no data",
 ]
 
 
@@ -31,6 +42,15 @@ class LayerInfo:
     kind: str  # the module's class name
     block: int  # index into RunStarted.blocks
     params: int  # trainable parameters in this module (weight and bias)
+
+
+@dataclass(frozen=True)
+class GraphIssue:
+    """A pattern found in the loss's autograd graph at the first step (see probe/lint.py)."""
+
+    kind: str  # "log_of_softmax", "softmax_into_loss", "sigmoid_into_bce", "unreached"
+    ops: tuple[str, ...]  # the operations involved, input side first
+    params: tuple[str, ...] = ()  # for "unreached": the parameters the loss does not reach
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,13 @@ class RunStarted:
     model: str = ""  # the model's class name
     rank: int | None = None  # this process's rank in a distributed run; None when not one
     world_size: int = 1
+    # Found when watching began (gradtui.watch); empty when not checked (a scenario).
+    not_in_optimizer: tuple[str, ...] = ()  # trainable parameters the optimizer does not hold
+    # Tensors with requires_grad=True held by a module as plain attributes, not nn.Parameters:
+    # model.parameters() and so the optimizer never see them ("module.attribute").
+    unregistered: tuple[str, ...] = ()
+    # Layers (named as modules are) that hold parameters added after watch() began.
+    added_after_watch: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +117,8 @@ class StepStats:
     # backward broke ("loss" when dL/d(output) itself was bad, or a block name); "backward"
     # when no link can be named; None on finite steps.
     nonfinite_source: str | None = None
+    # On the first step only: what the lint of the loss's autograd graph found.
+    graph_issues: tuple[GraphIssue, ...] = ()
 
     @property
     def is_heavy(self) -> bool:
@@ -101,6 +130,9 @@ class RunFinished:
     type: ClassVar[str] = "run_finished"
     steps_run: int
     stopped: bool = False  # True when the reader asked the run to stop early
+    # Why the trainer ended the run early itself: "nonfinite" when the loss stayed NaN or inf
+    # (it cannot recover); "" when it ran its course or was asked to stop.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +201,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if cls is RunStarted:
         values["spec"] = data.get("spec") or {}
         values["layers"] = tuple(LayerInfo(**layer) for layer in data["layers"])
+    if cls is StepStats and data.get("graph_issues"):
+        values["graph_issues"] = tuple(
+            GraphIssue(**{k: _as_tuples(v) for k, v in issue.items()})
+            for issue in data["graph_issues"]
+        )
     return cls(**values)
 
 

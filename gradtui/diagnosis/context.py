@@ -29,6 +29,7 @@ class RunInfo:
     batch: int | None  # None for a user's model, whose batch size we are not told
     init: str
     total_steps: int
+    source: str = "scenario"
 
     @classmethod
     def from_event(cls, event: RunStarted) -> RunInfo:
@@ -46,6 +47,7 @@ class RunInfo:
             batch=event.batch,
             init=event.init,
             total_steps=event.total_steps,
+            source=event.source,
         )
 
     def names(self, indices: list[int] | tuple[int, ...]) -> tuple[str, ...]:
@@ -67,6 +69,11 @@ class LossLevel:
         if len(self._first) < T.LOSS_START_STEPS:
             self._first.append(loss)
             self.start = statistics.median(self._first)
+
+    @property
+    def recent_median(self) -> float | None:
+        """The median of the last few finite losses."""
+        return statistics.median(self._recent) if self._recent else None
 
     @property
     def converged(self) -> bool:

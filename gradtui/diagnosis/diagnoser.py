@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.chain import ChainLink, ChainTracker
 from gradtui.diagnosis.context import Finding, LossLevel, RunInfo, StepView, faint_blocks
 from gradtui.diagnosis.failure import AUTOGRAD_ERROR, failure_diagnosis
 from gradtui.diagnosis.rules_activity import DEAD, SATURATED, ActivityRule
 from gradtui.diagnosis.rules_chain import EXPLODING, VANISHING, ExplodingRule, VanishingRule
+from gradtui.diagnosis.rules_diverge import DIVERGENCE, DivergenceRule
+from gradtui.diagnosis.rules_graph import GraphRule
 from gradtui.diagnosis.rules_params import (
+    ACCUMULATION,
     FROZEN,
     MISSING,
     AccumulationRule,
@@ -25,6 +29,7 @@ from gradtui.diagnosis.rules_params import (
     MissingRule,
 )
 from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
+from gradtui.diagnosis.rules_setup import SetupRule
 from gradtui.diagnosis.rules_update import UPDATE, UpdateRatioRule
 from gradtui.events import (
     SEVERITY_RANK,
@@ -59,8 +64,11 @@ CONSEQUENCES = {VANISHING, FROZEN, DEAD, SATURATED, UPDATE, LOSS}
 class _Rules:
     """Every rule of one run, in the order they run (earlier ones explain layers first)."""
 
-    def __init__(self, run: RunInfo) -> None:
+    def __init__(self, run: RunInfo, started: RunStarted) -> None:
+        self.setup = SetupRule(run, started)
+        self.graph = GraphRule(run)
         self.nonfinite = NonfiniteRule(run)
+        self.divergence = DivergenceRule(run)
         self.missing = MissingRule(run)
         self.vanishing = VanishingRule(run)
         self.exploding = ExplodingRule(run)
@@ -80,6 +88,7 @@ class _Rules:
             self.dead,
             self.saturated,
             self.frozen,
+            self.setup,
         )
 
 
@@ -94,6 +103,7 @@ class Diagnoser:
         self._by_key: dict[str, Diagnosis] = {}
         self._covered: frozenset[int] = frozenset()
         self._diverged = False
+        self._stepped = False  # a step was measured: statuses mean something
 
     def observe(self, event: Event) -> list[Diagnosis]:
         """Take the next event; return the diagnoses that fired for the first time on it."""
@@ -103,6 +113,7 @@ class Diagnoser:
         if self._rules is None:
             return []
         if isinstance(event, StepStats):
+            self._stepped = True
             return self._record(self._step(event))
         if isinstance(event, RunFailed):
             return self._record([(AUTOGRAD_ERROR, failure_diagnosis(event))])
@@ -116,12 +127,21 @@ class Diagnoser:
         """The current status of each layer, in RunStarted.layers order."""
         if self._run is None or self._rules is None:
             return ()
+        if not self._stepped:
+            return ("no data",) * len(self._run.layers)
         status: list[LayerStatus] = ["ok"] * len(self._run.layers)
         rank = {s: r for r, s in enumerate(STATUS_PRIORITY)}
         for rule in self._rules.with_status():
             for i, value in rule.status().items():
                 if status[i] == "ok" or rank[value] < rank[status[i]]:
                     status[i] = value
+        if ACCUMULATION in self._by_key:
+            # .grad holds every earlier step's gradient too: the large norm shown beside a
+            # layer is that sum, so a 'vanishing' badge from the chain would contradict it.
+            status = ["ok" if s == "vanishing" else s for s in status]
+        for i, trainable in enumerate(self._run.trainable):
+            if not trainable and self._run.source == "watch":
+                status[i] = "untrained"
         return tuple(status)
 
     def links(self) -> tuple[ChainLink, ...]:
@@ -132,12 +152,13 @@ class Diagnoser:
     def _start(self, event: RunStarted) -> None:
         self.started = event
         self._run = RunInfo.from_event(event)
-        self._rules = _Rules(self._run)
+        self._rules = _Rules(self._run, event)
         self._chain = ChainTracker(event.blocks, T.GAIN_WINDOW)
         self._loss = LossLevel()
         self._by_key = {}
         self._covered = frozenset()
         self._diverged = False
+        self._stepped = False
         self.revision += 1
 
     def _step(self, stats: StepStats) -> list[Finding]:
@@ -148,14 +169,19 @@ class Diagnoser:
         view = StepView(stats, self._run, self._chain, self._loss)
         view.faint_blocks = faint_blocks(self._chain)
         grew = any(key.startswith(EXPLODING) for key in self._by_key)
-        findings = rules.nonfinite.step(view, grew)
+        findings = rules.setup.step(view)
+        findings += rules.graph.step(view)
+        findings += rules.nonfinite.step(view, grew)
+        findings += rules.divergence.step(view, ACCUMULATION in self._by_key)
         findings += rules.missing.step(view)
-        findings += rules.vanishing.step(view, rules.dead.fully_dead)
+        findings += rules.vanishing.step(view, rules.dead.mostly_dead)
         findings += rules.exploding.step(view)
         findings += rules.dead.step(view)
         findings += rules.saturated.step(view)
         findings += rules.frozen.step(view)
-        findings += rules.accumulation.step(view, rules.frozen.reported)
+        findings += rules.accumulation.step(
+            view, rules.frozen.reported | rules.setup.left_out_layers
+        )
         slow_explained = VANISHING in self._by_key or bool(rules.vanishing.flagged)
         findings += rules.update.step(view, self._covered, slow_explained)
         # The loss blames the learning rate only when no finding explains the stalled weights.
@@ -174,6 +200,8 @@ class Diagnoser:
             else:
                 worse = min(old.severity, diagnosis.severity, key=SEVERITY_RANK.__getitem__)
                 self._by_key[key] = replace(diagnosis, step=old.step, severity=worse)
+            if diagnosis.kind == DIVERGENCE and old is None:
+                self._mark_consequences(diagnosis.step)
             self._diverged = self._diverged or _diverges(diagnosis)
             if diagnosis.kind in CAUSES and self._run is not None:
                 index = {name: i for i, name in enumerate(self._run.layers)}
@@ -181,7 +209,19 @@ class Diagnoser:
             self.revision += 1
         return fired
 
+    def _mark_consequences(self, step: int) -> None:
+        """Findings already fired about what came after a divergence found later (by the
+        loss that ended far above its start) say that they are its aftermath."""
+        for key, d in list(self._by_key.items()):
+            if d.kind in CONSEQUENCES and d.step >= step:
+                self._by_key[key] = replace(
+                    d,
+                    severity="info",
+                    message=f"A consequence of the divergence at step {step}: {d.message}",
+                    fix=texts.CONSEQUENCE_FIX,
+                )
+
 
 def _diverges(d: Diagnosis) -> bool:
-    """Non-finite values, or an explosion of four decades: the run has diverged."""
-    return d.kind == NONFINITE or (d.kind == EXPLODING and d.severity == "error")
+    """Non-finite values, a divergence, or an explosion of four decades: the run diverged."""
+    return d.kind in (NONFINITE, DIVERGENCE) or (d.kind == EXPLODING and d.severity == "error")

@@ -27,6 +27,7 @@ class ActivityRule:
         self.flagged_blocks: frozenset[int] = frozenset()
         self.over: frozenset[int] = frozenset()  # over the threshold at the latest check
         self.reported: frozenset[int] = frozenset()
+        self.zero_grad_layers: set[int] = set()  # layers whose gradient was exactly 0, latest
         self.severity: Severity | None = None
         self.threshold = T.DEAD_FRAC if self.dead else T.SATURATED_FRAC
         if self.dead and run.batch:
@@ -34,6 +35,7 @@ class ActivityRule:
             self.threshold = min(1.0, T.DEAD_FRAC + 0.5**run.batch)
 
     def step(self, view: StepView) -> list[Finding]:
+        self.zero_grad_layers = {i for i, g in enumerate(view.stats.grad_norm) if g == 0}
         shares = view.stats.dead_frac if self.dead else view.stats.saturated_frac
         if shares is not None:
             self._measure(view.step, shares)
@@ -58,6 +60,17 @@ class ActivityRule:
         self.severity = severity
         self.reported |= self.flagged_blocks
         return [(self.kind, self._diagnosis(view, sorted(self.reported), severity))]
+
+    @property
+    def mostly_dead(self) -> dict[int, float]:
+        """Blocks over the dead threshold at the latest check, with their share."""
+        if not self.dead:
+            return {}
+        return {
+            b: share
+            for b, share in enumerate(self.latest)
+            if share is not None and share > self.threshold
+        }
 
     @property
     def fully_dead(self) -> frozenset[int]:
@@ -121,4 +134,11 @@ class ActivityRule:
 
     def status(self) -> dict[int, LayerStatus]:
         status: LayerStatus = "dead" if self.dead else "saturated"
-        return dict.fromkeys(self._layers(self.flagged_blocks), status)
+        blocks = set(self.flagged_blocks)
+        blocks &= set(range(len(self.run.blocks)))
+        layers = set(self._layers(frozenset(blocks)))
+        if self.dead:  # the next block's weights see only zeros: a gradient of exactly 0
+            after = {b + 1 for b in self.flagged_blocks & self.fully_dead} - blocks
+            after &= set(range(len(self.run.blocks)))
+            layers |= set(self._layers(frozenset(after))) & self.zero_grad_layers
+        return dict.fromkeys(layers, status)

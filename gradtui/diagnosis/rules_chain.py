@@ -2,84 +2,23 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import deque
 
 from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
-from gradtui.diagnosis.chain import ChainTracker
 from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
+from gradtui.diagnosis.culprits import culprit_links, explained_by_dead, zero_cut_links
 from gradtui.diagnosis.words import (
     decades,
-    geometric_mean,
-    link_span,
     name_list,
     num,
-    runs,
     times,
 )
 from gradtui.events import Diagnosis, LayerStatus, Severity, at_least
 
 VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
-
-
-def culprit_links(chain: ChainTracker, shrinking: bool, dead: frozenset[int] = frozenset()) -> str:
-    """Name the links that contribute most to the product, from their median gains. A link
-    that cuts the gradient to exactly zero is blamed on its dead units when it is in ``dead``
-    (blocks whose every unit is dead), else on float32 underflow."""
-    names = chain.names
-    medians = {j: chain.gain_median(j) for j in range(1, len(names))}
-    known = {j: m for j, m in medians.items() if m is not None}
-    if shrinking:
-        strong = [j for j, m in known.items() if m <= T.LINK_SHRINK]
-        mild = [j for j, m in known.items() if m < 1]
-    else:
-        strong = [j for j, m in known.items() if m >= T.LINK_GROW]
-        mild = [j for j, m in known.items() if m > 1]
-    verb = "shrink" if shrinking else "grow"
-    chosen = strong or mild
-    zero = [j for j in chosen if known[j] == 0]
-    spans = [(span, False) for span in _largest_runs([j for j in chosen if known[j] > 0], known)]
-    spans += [(span, True) for span in runs(zero)]
-    parts = []
-    for (first, last), cut in sorted(spans):
-        if cut:
-            span = link_span(first, last, names)
-            if all(j in dead for j in range(first, last + 1)):
-                parts.append(f"{span} cut it to exactly zero: every unit there is dead")
-            else:
-                parts.append(f"{span} cut it to exactly zero (float32 underflow)")
-            continue
-        factor = geometric_mean([known[j] for j in range(first, last + 1)])
-        factor = 1 / factor if shrinking else factor
-        each = f"each {verb}" if last > first else f"{verb}s"
-        parts.append(f"{link_span(first, last, names)} {each} the gradient about {times(factor)}")
-    if not parts:
-        return ""
-    sentence = "; ".join(parts)
-    if not strong:
-        sentence = f"no single link is to blame: {sentence}, and the small factors multiply"
-    unknown = [j for j, m in medians.items() if m is None]
-    if shrinking and unknown and min(unknown) < min(chosen, default=len(names)):
-        sentence += f"; below {names[max(unknown)]} the gradient is exactly zero (it underflowed)"
-    return sentence[0].upper() + sentence[1:] + "."
-
-
-def _zero_cuts(chain: ChainTracker) -> frozenset[int]:
-    """Links that turn a non-zero gradient into exactly zero this step."""
-    return frozenset(j for j, gain in enumerate(chain.gain) if gain == 0)
-
-
-def _largest_runs(indices: list[int], gains: dict[int, float]) -> list[tuple[int, int]]:
-    """The three runs of consecutive links that move the product the most, in link order."""
-
-    def weight(span: tuple[int, int]) -> float:
-        return sum(abs(math.log(max(gains[j], 1e-300))) for j in range(span[0], span[1] + 1))
-
-    best = sorted(runs(indices), key=weight, reverse=True)[:3]
-    return sorted(best)
 
 
 def _layers_of(run: RunInfo, blocks) -> list[int]:
@@ -96,11 +35,13 @@ class VanishingRule:
         self.flagged: frozenset[int] = frozenset()
         self.reported_layers: frozenset[int] = frozenset()
         self.reported_severity: Severity | None = None
-        self.dead: frozenset[int] = frozenset()
+        self.dead: dict[int, float] = {}
+        self.reported_first: int | None = None  # the step of the first report
+        self.dead_story: bool | None = None  # told as dead units' (decided at first report)
 
-    def step(self, view: StepView, dead: frozenset[int] = frozenset()) -> list[Finding]:
-        """``dead``: blocks whose every unit is dead, which cut the gradient to exactly 0."""
-        self.dead = dead
+    def step(self, view: StepView, dead: dict[int, float] | None = None) -> list[Finding]:
+        """``dead``: mostly dead blocks (share of dead units over the threshold)."""
+        self.dead = dead or {}
         by_layers = len(self.run.blocks) < 2  # no links measured: compare the layers instead
         d, faint = layer_depth(self.run, view) if by_layers else self._chain_depth(view)
         if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
@@ -121,6 +62,8 @@ class VanishingRule:
             severity = "error"
         self.reported_severity = severity
         self.reported_layers |= self.flagged
+        if self.reported_first is None:
+            self.reported_first = self.first_step
         return [(VANISHING, self._diagnosis(view, d, severity))]
 
     def _chain_depth(self, view: StepView) -> tuple[float | None, frozenset[int]]:
@@ -137,20 +80,31 @@ class VanishingRule:
     def _diagnosis(self, view: StepView, d: float, severity: Severity) -> Diagnosis:
         run = self.run
         names = run.names(sorted(self.reported_layers))
-        # Exactly zero at the first block because a block of dead units stops it: their story.
-        cut_by_dead = d == 0 and bool(self.dead & _zero_cuts(view.chain))
+        # The links that cut it belong to blocks of dead units: their story, not the init's.
+        # The story of the first report stands: units that die in a collapse that was already
+        # under way do not make the init's fix wrong.
+        if self.dead_story is None:
+            self.dead_story = len(run.blocks) >= 2 and explained_by_dead(view.chain, d, self.dead)
+        cut_by_dead = self.dead_story
+        since = self.reported_first if self.reported_first is not None else self.first_step
         if len(run.blocks) < 2:
             message = self._layer_message(view, d, names)
-        else:
-            size = (
-                "exactly zero: nothing of the loss's gradient arrives"
-                if d == 0
-                else f"{num(d)} of the gradient leaving the loss ({decades(d)} lost on the way "
-                "back)"
-            )
+        elif d == 0:
             message = (
-                f"Since step {self.first_step} the gradient reaching {run.blocks[0]} is {size}. "
-                f"{culprit_links(view.chain, True, self.dead)} "
+                f"Since step {since} the gradient reaching {run.blocks[0]} is exactly zero "
+                f"(at step {view.step}): nothing of the loss's gradient arrives. "
+                f"{zero_cut_links(view.chain, self.dead)} "
+                f"{len(names)} layer(s) get no gradient through the chain: {name_list(names)}."
+            )
+            shrinking = "" if cut_by_dead else culprit_links(view.chain, True, skip_zero=True)
+            if shrinking:
+                lowered = shrinking[0].lower() + shrinking[1:]
+                message += f" Before it reached zero it was shrinking: {lowered}"
+        else:
+            message = (
+                f"Since step {since} the gradient reaching {run.blocks[0]} is {num(d)} of the "
+                f"gradient leaving the loss at step {view.step} ({decades(d)} lost on the way "
+                f"back). {culprit_links(view.chain, True, self.dead)} "
                 f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
             )
         if severity == "error":
@@ -161,7 +115,7 @@ class VanishingRule:
         return Diagnosis(
             kind=VANISHING,
             severity=severity,
-            step=self.first_step,
+            step=since,
             layers=names,
             message=message,
             why=texts.DEAD_WHY if cut_by_dead else texts.vanishing_why(run.activation, run.init),
@@ -263,8 +217,15 @@ class ExplodingRule:
         if self._jump_first is None:
             self._jump_first = s.step
         top = ", ".join(f"{self.run.layers[i]} {times(r)}" for i, r in rises[:3])
+        # The finding keeps the step it was first seen at: the text starts there.
+        first = self._jump_first
+        lead = (
+            f"At step {s.step}"
+            if first == s.step
+            else f"Since step {first} it jumps; at step {s.step}"
+        )
         message = (
-            f"At step {s.step} the total gradient norm jumped to {num(total)}, {times(ratio)} "
+            f"{lead} the total gradient norm jumped to {num(total)}, {times(ratio)} "
             f"its median over the previous {len(self.totals)} step(s) ({num(median)}). "
             f"Largest rises: {top}."
         )
@@ -275,8 +236,6 @@ class ExplodingRule:
                 f" The update just before changed some weights by {share} their own size "
                 f"(about 1e-3 is healthy)."
             )
-        if self._jump_first is not None and self._jump_first != s.step:
-            message += f" First flagged at step {self._jump_first}."
         if clipped:
             message += f" Clipping cut it to {num(s.grad_norm_clipped)} before the update."
         why = texts.JUMP_WHY + (texts.JUMP_WHY_CLIPPED if clipped else "")

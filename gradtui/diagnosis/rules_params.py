@@ -110,6 +110,7 @@ class FrozenRule(_LayerStreakRule):
     def __init__(self, run: RunInfo) -> None:
         super().__init__(run)
         self.zero_grad = [False] * len(run.layers)
+        self.none_moved = False  # at the latest step, no layer moved although gradients came
 
     def step(self, view: StepView) -> list[Finding]:
         s = view.stats
@@ -118,6 +119,7 @@ class FrozenRule(_LayerStreakRule):
             self.flagged = frozenset()
             return []
         step_size: float | None = None
+        self.none_moved = False
         flagged = []
         for i in range(len(self.streak)):
             frozen, zero = self._frozen_now(view, i, step_size)
@@ -155,19 +157,27 @@ class FrozenRule(_LayerStreakRule):
             return False, False
         if step_size is None:
             return None, False
+        if math.isinf(step_size):  # no layer moved at all: nothing applies the gradients
+            return True, False
         weight = s.weight_norm[i]
         expected = step_size * grad / weight if weight > 0 else 0.0
         return expected >= T.FROZEN_MIN_EXPECTED, False
 
-    @staticmethod
-    def _step_size(s: StepStats) -> float:
-        """The optimizer's effective step, |dW| / |grad|, from the layers that did move."""
+    def _step_size(self, s: StepStats) -> float:
+        """The optimizer's effective step, |dW| / |grad|, from the layers that did move; inf
+        when no trainable layer moved at all although gradients reached them."""
         sizes = [
             u * w / g
             for g, u, w in zip(s.grad_norm, s.update_ratio, s.weight_norm, strict=True)
             if finite(g) and g > 0 and finite(u) and u > 0 and w > 0
         ]
-        return statistics.median(sizes) if sizes else 0.0
+        if sizes:
+            return statistics.median(sizes)
+        self.none_moved = any(
+            t and finite(g) and g > 0 and u == 0
+            for t, g, u in zip(self.run.trainable, s.grad_norm, s.update_ratio, strict=True)
+        )
+        return math.inf if self.none_moved else 0.0
 
     def _diagnosis(self, view: StepView, layers: list[int], step_size: float | None) -> Diagnosis:
         names = self.run.names(layers)
@@ -175,7 +185,15 @@ class FrozenRule(_LayerStreakRule):
         zero = [i for i in layers if self.zero_grad[i]]
         moving = [i for i in layers if not self.zero_grad[i]]
         parts = []
-        if moving:
+        if moving and self.none_moved:
+            i = moving[0]
+            parts.append(
+                f"{name_list(self.run.names(moving))}: no layer's weights changed for "
+                f"{self.streak[i]} steps although their gradients are non-zero (norm "
+                f"{num(view.stats.grad_norm[i])} at step {view.step}): nothing applies them. "
+                "That is not a learning rate too low: any non-zero rate would move them."
+            )
+        elif moving:
             i = moving[0]
             s = view.stats
             parts.append(

@@ -209,7 +209,9 @@ class LossRule:
             for u, trainable in zip(view.stats.update_ratio, self.run.trainable, strict=True)
             if trainable and math.isfinite(u)
         ]
-        return statistics.median(ratios) if ratios else None
+        typical = statistics.median(ratios) if ratios else None
+        # Updates of exactly zero are not small: nothing applies them (frozen's story).
+        return typical if typical else None
 
 
 def _median_and_error(values: list[float]) -> tuple[float, float]:

@@ -24,6 +24,8 @@ class UpdateRatioRule:
         self.high_streak = [0] * n
         self.low_streak = [0] * n
         self.reported: dict[str, tuple[Severity, frozenset[int]]] = {}
+        self.band_side: str | None = None  # where the typical layer sat at the last check
+        self.band_streak = 0
 
     def step(self, view: StepView, covered: frozenset[int], slow_explained: bool) -> list[Finding]:
         """``covered``: layers another finding already explains; ``slow_explained``: a
@@ -66,24 +68,39 @@ class UpdateRatioRule:
     def _check_band(
         self, view: StepView, skip: set[int] | frozenset[int], slow_explained: bool
     ) -> list[Finding]:
-        high, low = [], []
-        for i, window in enumerate(self.windows):
-            if i in skip or len(window) < T.UPDATE_CHECK_EVERY or not self._judged(view, i):
-                continue
-            median = statistics.median(window)
-            if median > T.UPDATE_HIGH:
-                high.append(i)
-            elif median < T.UPDATE_LOW and not (view.loss.converged or slow_explained):
-                low.append(i)
-        findings = []
-        if high:
-            findings += self._report(view, "high", "info", high)
-        if low:
-            findings += self._report(view, "low", "info", low)
-        return findings
+        """The run's typical layer (median over layers of their window medians) against the
+        band: the learning rate is one number, so one side at a time, and once a side was
+        reported the other is not (two opposite fixes in one run help nobody)."""
+        medians = {
+            i: statistics.median(window)
+            for i, window in enumerate(self.windows)
+            if i not in skip and len(window) >= T.UPDATE_CHECK_EVERY and self._judged(view, i)
+        }
+        typical = statistics.median(medians.values()) if medians else None
+        side = None
+        if typical is not None and typical > T.UPDATE_HIGH:
+            side = "high"
+        elif typical is not None and 0 < typical < T.UPDATE_LOW:
+            side = None if view.loss.converged or slow_explained else "low"
+        if side is None or side != self.band_side:
+            self.band_streak = 0
+        self.band_side = side
+        if side is None:
+            return []
+        self.band_streak += 1
+        other = "low" if side == "high" else "high"
+        if self.band_streak < T.UPDATE_PATIENCE or f"{UPDATE}:{other}" in self.reported:
+            return []
+        if side == "high":
+            layers = [i for i, m in medians.items() if m > T.UPDATE_HIGH]
+        else:
+            layers = [i for i, m in medians.items() if 0 < m < T.UPDATE_LOW]
+        return self._report(view, side, "info", layers)
 
     def _report(self, view: StepView, side: str, severity: Severity, layers) -> list[Finding]:
         key = f"{UPDATE}:{side}"
+        if f"{UPDATE}:{'low' if side == 'high' else 'high'}" in self.reported:
+            return []  # never the opposite fix in the same run
         old_severity, old_layers = self.reported.get(key, ("info", frozenset()))
         layers = frozenset(layers)
         escalated = severity == "error" and old_severity != "error"
@@ -108,9 +125,12 @@ class UpdateRatioRule:
         if severity == "error":
             word = "above" if side == "high" else "below"
             message += f" Some steps were {word} {num(bound)}, where training cannot work."
-        trainable = sum(self.run.trainable)
-        if side == "low" and len(layers) == trainable:
+        if side == "low" and len(layers) == sum(self.run.trainable):
             message += " Every layer is this slow: the learning rate is too low."
+        elif severity == "info" and side == "low":
+            message += " The run's typical layer is this slow: the learning rate is too low."
+        elif severity == "info":
+            message += " The run's typical layer moves this fast: the learning rate is too high."
         why = texts.UPDATE_HIGH_WHY if side == "high" else texts.UPDATE_LOW_WHY
         fix = texts.UPDATE_HIGH_FIX if side == "high" else texts.UPDATE_LOW_FIX
         return Diagnosis(UPDATE, severity, view.step, names, message, why, fix)

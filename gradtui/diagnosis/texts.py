@@ -246,3 +246,108 @@ RANK_DIVERGENCE_FIX = (
     "on every rank (or let DDP broadcast them from rank 0), and keep per-rank randomness to the "
     "data."
 )
+
+
+# -- divergence --------------------------------------------------------------------------------
+DIVERGE_WHY = (
+    "The gradient describes the loss only near the current weights. An update larger than the "
+    "weights themselves lands them far outside that region, where the loss is higher and "
+    "steeper: the next gradient is larger, the next update larger still, and units saturate or "
+    "die on the way. What follows such a step (collapsed or vanishing gradients, dead units, a "
+    "loss far above its start) is its aftermath, not a cause of its own."
+)
+DIVERGE_FIX = (
+    "Lower the learning rate (3-10x smaller is a good first try) or warm it up over the first "
+    "few hundred steps, and clip the gradient norm: "
+    "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) between backward() and "
+    "optimizer.step(), so one bad batch cannot throw the weights."
+)
+CONSEQUENCE_FIX = (
+    "Fix the divergence named above first (a lower or warmed-up learning rate, clipping); this "
+    "finding is its aftermath and should go away with it."
+)
+
+# -- setup: what the optimizer or autograd never sees -----------------------------------------
+NOT_IN_OPTIMIZER_WHY = (
+    "An optimizer updates exactly the tensors it was given when it was built. backward() still "
+    "computes these parameters' gradients, but optimizer.step() never applies them, so the "
+    "weights keep their initial values and the loss cannot use them. Building the optimizer "
+    "over another model object (a copy, or the model before it was rebuilt or moved) leaves "
+    "out every parameter at once."
+)
+NOT_IN_OPTIMIZER_FIX = (
+    "Build the optimizer from the model you train, after it is complete: "
+    "torch.optim.AdamW(model.parameters(), ...). If you split parameters into groups, check "
+    "that every trainable parameter lands in one; if these are meant to stay fixed, set "
+    "requires_grad_(False) on them so the intent is explicit."
+)
+
+# -- the loss's graph --------------------------------------------------------------------------
+LOG_OF_SOFTMAX_WHY = (
+    "softmax rounds the probabilities of unlikely classes to exactly 0 in float32 once the "
+    "logits are some 100 apart, and log(0) is -inf; its slope 1/0 is inf, and backward turns "
+    "that into NaN in every gradient. Until then it trains, so the bug shows up late, as a NaN "
+    "out of nowhere."
+)
+LOG_OF_SOFTMAX_FIX = (
+    "Use the fused, stable form: F.log_softmax(logits, dim=-1) instead of "
+    "torch.log(F.softmax(logits, dim=-1)), or pass the logits straight to F.cross_entropy."
+)
+SOFTMAX_INTO_LOSS_WHY = (
+    "cross_entropy applies log_softmax to its input itself, so it expects raw logits. Fed "
+    "probabilities, it applies a second softmax to numbers between 0 and 1: the outputs it "
+    "can reach are nearly uniform, the loss has a high floor it cannot go below, and the "
+    "gradient is squashed by both softmaxes, so the loss barely moves. nll_loss expects "
+    "log-probabilities: fed probabilities it optimises the wrong quantity."
+)
+SOFTMAX_INTO_LOSS_FIX = (
+    "Remove the softmax (or nn.Softmax layer) before the loss and pass the logits: "
+    "F.cross_entropy(logits, y). Apply softmax only where you need probabilities (at "
+    "inference). With nll_loss, feed it F.log_softmax(logits, dim=-1)."
+)
+SIGMOID_INTO_BCE_WHY = (
+    "binary_cross_entropy takes log(p) and log(1 - p) of the sigmoid's output. Once a logit "
+    "is beyond about ±17 the sigmoid rounds to exactly 1 or 0 in float32, torch clamps the "
+    "log at -100, and the gradient through the flat sigmoid is close to 0: confident wrong "
+    "predictions stop being corrected."
+)
+SIGMOID_INTO_BCE_FIX = (
+    "Drop the sigmoid and use F.binary_cross_entropy_with_logits(logits, y) (or "
+    "nn.BCEWithLogitsLoss), which computes the same loss stably from the logits."
+)
+UNREACHED_WHY = (
+    "backward() only reaches tensors the loss was computed from. Parameters the loss never "
+    "used (a module built but not called in forward, a branch that is skipped, weights read "
+    "through .data or after .detach()) get no gradient, and the optimizer leaves them as they "
+    "are. A branch that is only skipped on some steps is fine; one skipped on every step is "
+    "a bug."
+)
+UNREGISTERED_WHY = (
+    "model.parameters() yields only tensors registered as nn.Parameter (or inside a registered "
+    "submodule). A tensor kept as a plain attribute with requires_grad=True does get a "
+    "gradient, but an optimizer built from model.parameters() never holds it, and it is not "
+    "saved in the state_dict, moved by .to(device) or counted as part of the model."
+)
+UNREGISTERED_FIX = (
+    "Register it: self.scale = nn.Parameter(torch.ones(n)). If it should not train, make it "
+    "a buffer instead: self.register_buffer('scale', torch.ones(n))."
+)
+NOT_WATCHED_WHY = (
+    "gradtui.watch looks at the model as it is when watch() is called: the modules that hold "
+    "parameters then are the ones it measures. A module added later runs and trains (if the "
+    "optimizer holds it) but no statistic of it is taken, and an optimizer built before it "
+    "was added does not hold it either."
+)
+NOT_WATCHED_FIX = (
+    "Build the model completely first, then the optimizer, then call gradtui.watch(model, "
+    "optimizer=opt)."
+)
+UNTRAINED_WHY = (
+    "A parameter with requires_grad=False gets no gradient: backward skips it and no "
+    "optimizer changes it. That is how a backbone is frozen on purpose, and also how one stays "
+    "frozen by mistake after a fine-tuning recipe's first phase."
+)
+UNTRAINED_FIX = (
+    "If these layers should learn, call layer.requires_grad_(True) on them and make sure the "
+    "optimizer holds their parameters (build it again after unfreezing)."
+)

@@ -55,6 +55,7 @@ def report_of(
         "final_loss": finite_or_none(losses[-1]) if losses else None,
         "loss": [finite_or_none(v) for v in losses],
         "error": summary.error,
+        "stopped_reason": summary.stopped_reason,
         "layers": summary.layer_dicts(list(status)),
         # The chain view: each block's median link gain over the last steps, and the median
         # cumulative product from the loss down to the block's input.
@@ -94,6 +95,11 @@ def format_report(report: dict[str, Any]) -> str:
         if len(losses) < len(report["loss"]):
             bad = report["loss"].index(None)
             lines.append(f"  loss went non-finite at step {bad}")
+    if report.get("stopped_reason") == "nonfinite":
+        lines.append(
+            f"  stopped at step {report['steps_run']}: the loss stayed non-finite, so the "
+            "training ended itself"
+        )
     if report["error"]:
         err = report["error"]
         lines.append(

@@ -87,6 +87,7 @@ class RunSummary:
         self.steps_seen = 0
         self.steps_run: int | None = None  # from the end event
         self.error: dict[str, Any] | None = None
+        self.stopped_reason = ""  # why the run ended itself early ("nonfinite"), if it did
 
     @property
     def ended(self) -> bool:
@@ -100,6 +101,7 @@ class RunSummary:
             self._step(event)
         elif isinstance(event, RunFinished):
             self.steps_run = event.steps_run
+            self.stopped_reason = event.reason
         elif isinstance(event, RunFailed):
             self.steps_run = event.step
             self.error = {

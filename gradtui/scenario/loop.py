@@ -19,6 +19,7 @@ from gradtui.events import (
     failed_run,
 )
 from gradtui.probe.clipping import clip_with_norm
+from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import (
     backward_culprit,
     first_nonfinite_module,
@@ -131,6 +132,8 @@ class _Training:
         loss = self.loss_fn(self.net(x), y)
         self.probe.backward(loss)
         stats = self.probe.after_backward(step, loss)
+        if step == 0:
+            stats = replace(stats, graph_issues=lint_loss_graph(loss, self.net.named_parameters()))
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
             stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))
         stats = _clip(self.spec, self.net, stats)
@@ -173,7 +176,7 @@ def _train(training: _Training, emit: Emit, should_stop: Callable[[], bool]) -> 
         bad_streak = 0 if math.isfinite(stats.loss) else bad_streak + 1
         if bad_streak >= NONFINITE_PATIENCE:
             _emit_pending(probe, emit)
-            emit(RunFinished(steps_run=step + 1, stopped=False))
+            emit(RunFinished(steps_run=step + 1, stopped=False, reason="nonfinite"))
             return
     _emit_pending(probe, emit)
     emit(RunFinished(steps_run=spec.train.steps, stopped=False))

@@ -78,6 +78,8 @@ STATUS_STYLE: dict[str, str] = {
     "frozen": "bold #00aaaa",
     "dead": "bold #aaaaaa",
     "saturated": "bold #aa5500",
+    "untrained": "#aaaaaa",
+    "no data": "dim",
 }
 SEVERITY_STYLE: dict[str, str] = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
 

@@ -29,7 +29,7 @@ from gradtui.ui.format import NONFINITE, ZERO, log10_of
 
 SPARK_STEPS = 96  # recent steps in each layer's sparkline
 SERIES_POINTS = 512  # points kept for a whole-run series (loss, heatmap columns)
-RunState = Literal["starting", "running", "finished", "stopped", "failed"]
+RunState = Literal["starting", "running", "finished", "stopped", "diverged", "failed"]
 
 
 def merge_logs(values: Sequence[float]) -> float:
@@ -175,7 +175,7 @@ class RunHistory:
 
     @property
     def ended(self) -> bool:
-        return self.state in ("finished", "stopped", "failed")
+        return self.state in ("finished", "stopped", "diverged", "failed")
 
     @property
     def total_steps(self) -> int:
@@ -193,7 +193,10 @@ class RunHistory:
         elif isinstance(event, Diagnosis):
             self._add_recorded(event)
         elif isinstance(event, RunFinished):
-            self.state = "stopped" if event.stopped else "finished"
+            if event.reason == "nonfinite":
+                self.state = "diverged"  # the trainer stopped it: the loss stayed NaN/inf
+            else:
+                self.state = "stopped" if event.stopped else "finished"
         elif isinstance(event, RunFailed):
             self.state = "failed"
             self.failure = event

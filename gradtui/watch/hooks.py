@@ -38,6 +38,9 @@ class StepHooks:
         self._on_forward = on_forward
         self._on_first_grad = guard(on_first_grad)
         self._waiting_for_grad = True
+        # A gradient arrived since the last forward (or since the monitor last looked): read
+        # by the monitor to tell a monitor.step called before backward().
+        self.gradients = False
         self._handles: list[RemovableHandle] = [
             model.register_forward_pre_hook(guard(self._forward), with_kwargs=True)
         ]
@@ -48,9 +51,11 @@ class StepHooks:
 
     def _forward(self, _module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if torch.is_grad_enabled():
+            self.gradients = False
             self._on_forward(args, kwargs)
 
     def _grad(self, _grad: torch.Tensor) -> None:
+        self.gradients = True
         if self._waiting_for_grad:
             self._waiting_for_grad = False
             self._on_first_grad()

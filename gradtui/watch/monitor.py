@@ -40,6 +40,7 @@ from gradtui.events import (
     failed_run,
 )
 from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
+from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit
 from gradtui.probe.probe import Probe
 from gradtui.recording import Recorder
@@ -47,11 +48,13 @@ from gradtui.recording.codec import LAYER_DIGITS
 from gradtui.recording.writer import Thinning
 from gradtui.stopping import StopSignals
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
+from gradtui.watch.coverage import Coverage, WithUntrained, untrained_layers
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.usage import CallOrder, check_arguments, check_loss
 from gradtui.watch.worker import Worker, capacity_for
 from gradtui.watch.world import World
 
@@ -90,8 +93,7 @@ class Monitor:
         on_event: Callable[[Event], None] | None = None,
         keep_every_step: bool = False,
     ) -> None:
-        if every < 1:
-            raise ValueError("every must be at least 1")
+        check_arguments(model, optimizer, record, every, finite_checks, total_steps, on_event)
         self.world = World.detect()
         reason = self.world.unsupported(model)
         if reason is not None:
@@ -100,6 +102,8 @@ class Monitor:
         # Under torch.compile nothing of ours may run inside the compiled code (see compiled.py)
         self.compiled = runs_compiled(model)
         self.optimizer = optimizer
+        self._coverage = Coverage.of(self.model, optimizer)
+        self._coverage.warn(log)
         self.every = every
         self.finite_mode = finite_checks
         self.total_steps = total_steps
@@ -131,6 +135,7 @@ class Monitor:
         self._probe = Probe(self.model, self._watched, every, guard=hook)
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
+        self._untrained: WithUntrained | None = None  # layers with requires_grad=False
         self._finite = FiniteChecks(self.model, self._guard.wrap)
         self._inputs = LastInputs()
         self._replays_left = REPLAY_BUDGET
@@ -139,6 +144,7 @@ class Monitor:
         self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
         self._warned_clip_order = False
+        self._call_order = CallOrder(log)
         self.steps_skipped = 0  # steps a framework said the optimizer skipped (skip_step)
         self._hooks = StepHooks(
             model if self.compiled else self.model,
@@ -156,6 +162,7 @@ class Monitor:
     # -- the user's calls ------------------------------------------------------------------
     def step(self, loss: torch.Tensor | float) -> None:
         """Measure this step: call after backward, before ``optimizer.step()``."""
+        check_loss(loss)
         if not self.closed:
             self._guard.wrap(self._step)(loss)
         self._signals.raise_deferred()
@@ -266,6 +273,7 @@ class Monitor:
         return torch.compiler.disable(self._guard.wrap(fn))
 
     def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._call_order.forward()
         self._apply_update()
         self._probe.arm(self.steps)
         if not self.compiled and (
@@ -280,6 +288,7 @@ class Monitor:
         self._probe.set_carried(self._probe.carried_norms())
 
     def _on_optimizer_step(self) -> None:
+        self._call_order.optimizer_stepped(self._hooks.gradients)
         self._apply_update()
 
     def _apply_update(self) -> None:
@@ -296,10 +305,17 @@ class Monitor:
     def _step(self, loss: torch.Tensor | float) -> None:
         if self._worker.error is not None:  # the writer thread failed: stop here, safely
             raise self._worker.error
+        gradients, self._hooks.gradients = self._hooks.gradients, False
+        if self._call_order.misuse(gradients, self.steps):
+            self._hooks.expect_new_step()
+            return  # not measured: a step at the wrong moment feeds no rule
         self._start()
         self._apply_update()
         loss_tensor = loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
         stats = self._probe.after_backward(self.steps, loss_tensor)
+        if self.steps == 0:
+            issues = lint_loss_graph(loss_tensor, self.model.named_parameters())
+            stats = replace(stats, graph_issues=issues)
         self._went_bad = not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
         if self._went_bad:
             stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
@@ -318,6 +334,14 @@ class Monitor:
         if self._layout is not None:
             return
         self._layout = Layout.of(self._watched, self._order)
+        self._coverage = self._coverage.at_first_step(self.model, self._probe.params, log)
+        self._untrained = WithUntrained.of(
+            self._layout.layers,
+            [self._watched.layers[i][1] for i in self._layout.layer_perm],
+            self._layout.blocks,
+            untrained_layers(self.model),
+            self._order,
+        )
         if self._order is not None:
             self._order.remove()
             self._order = None
@@ -327,7 +351,7 @@ class Monitor:
                 title=f"{self.name} · {type(self.model).__name__}{self.world.title_suffix()}",
                 lesson="",
                 spec={},
-                layers=self._layout.layers,
+                layers=self._untrained.layers if self._untrained else self._layout.layers,
                 blocks=self._layout.blocks,
                 total_steps=self.total_steps,
                 heavy_every=self.every,
@@ -337,6 +361,7 @@ class Monitor:
                 model=type(self.model).__name__,
                 rank=self.world.rank if self.world.size > 1 else None,
                 world_size=self.world.size,
+                **self._coverage.started_fields(),
             )
         )
 
@@ -370,6 +395,8 @@ class Monitor:
         if isinstance(event, StepStats):
             if self._layout is not None:
                 event = self._layout.reorder(event)
+                if self._untrained is not None:
+                    event = self._untrained.extend(event)
             if not self._worker.put(event, force=_nonfinite(event)):
                 self._dropped.append(event.step)
                 return

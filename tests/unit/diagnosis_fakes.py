@@ -37,7 +37,7 @@ def started(
         total_steps=total_steps,
         heavy_every=10,
         activation=activation,
-        batch=batch or None,
+        batch=batch,
     )
 
 

@@ -44,7 +44,8 @@ def found(name: str, kind: str) -> dict:
 @pytest.mark.parametrize("name", HEALTHY)
 def test_healthy_scenarios_have_no_warning_or_error(name):
     data, code = report(name)
-    assert [d for d in data["diagnoses"] if d["severity"] != "info"] == []
+    # issue 10: not even an update-ratio note (it fired on almost every healthy run)
+    assert data["diagnoses"] == []
     assert code == 0
     assert {layer["status"] for layer in data["layers"]} == {"ok"}
 

@@ -19,6 +19,7 @@ STATE_STYLE = {
     "paused": ("‖ paused", "bold yellow"),
     "finished": ("■ finished", "bold cyan"),
     "stopped": ("■ stopped", "bold cyan"),
+    "diverged": ("■ stopped: loss non-finite", "bold red"),
     "failed": ("✖ failed", "bold red"),
     "silent": ("? silent", "bold yellow"),
 }

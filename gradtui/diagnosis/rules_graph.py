@@ -1,0 +1,86 @@
+"""Findings from the lint of the loss's autograd graph at the first step (probe/lint.py)."""
+
+from __future__ import annotations
+
+from gradtui.diagnosis import texts
+from gradtui.diagnosis.context import Finding, RunInfo, StepView
+from gradtui.diagnosis.rules_params import MISSING
+from gradtui.diagnosis.rules_setup import layers_of_parameters, listed
+from gradtui.events import Diagnosis, GraphIssue
+
+LOG_OF_SOFTMAX = "log_of_softmax"
+SOFTMAX_INTO_LOSS = "softmax_into_loss"
+SIGMOID_INTO_BCE = "sigmoid_into_bce"
+
+
+class GraphRule:
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+
+    def step(self, view: StepView) -> list[Finding]:
+        found = []
+        for issue in view.stats.graph_issues:
+            diagnosis = self._diagnosis(view.step, issue)
+            if diagnosis is not None:
+                found.append((diagnosis.kind, diagnosis))
+        return found
+
+    def _diagnosis(self, step: int, issue: GraphIssue) -> Diagnosis | None:
+        chain = " -> ".join(issue.ops)
+        where = f"At step {step} the loss's autograd graph has {chain}"
+        if issue.kind == LOG_OF_SOFTMAX:
+            message = (
+                f"{where}: the log of a softmax, computed in two steps. It is finite now and "
+                "goes to -inf (then NaN) as soon as a probability rounds to 0."
+            )
+            return Diagnosis(
+                LOG_OF_SOFTMAX,
+                "warning",
+                step,
+                (),
+                message,
+                texts.LOG_OF_SOFTMAX_WHY,
+                texts.LOG_OF_SOFTMAX_FIX,
+            )
+        if issue.kind == SOFTMAX_INTO_LOSS:
+            first, loss = issue.ops[0], issue.ops[-1]
+            own = (
+                "which expects log-probabilities, not probabilities"
+                if loss == "nll_loss"
+                else "which applies its own log_softmax"
+            )
+            message = f"{where}: the output of {first} is fed to {loss}, {own}."
+            return Diagnosis(
+                SOFTMAX_INTO_LOSS,
+                "error",
+                step,
+                (),
+                message,
+                texts.SOFTMAX_INTO_LOSS_WHY,
+                texts.SOFTMAX_INTO_LOSS_FIX,
+            )
+        if issue.kind == SIGMOID_INTO_BCE:
+            message = (
+                f"{where}: probabilities from a sigmoid fed to binary_cross_entropy, which "
+                "loses precision where the sigmoid saturates."
+            )
+            return Diagnosis(
+                SIGMOID_INTO_BCE,
+                "warning",
+                step,
+                (),
+                message,
+                texts.SIGMOID_INTO_BCE_WHY,
+                texts.SIGMOID_INTO_BCE_FIX,
+            )
+        if issue.kind == "unreached" and issue.params:
+            layers = self.run.names(layers_of_parameters(self.run, issue.params))
+            message = (
+                f"At step {step} the loss does not reach {len(issue.params)} trainable "
+                f"parameter(s): {listed(issue.params)}. Nothing of the loss's graph leads to "
+                "them, so backward leaves their .grad empty."
+            )
+            return Diagnosis(
+                MISSING, "warning", step, layers, message, texts.UNREACHED_WHY, texts.MISSING_FIX
+            )
+        return None
