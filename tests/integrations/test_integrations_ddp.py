@@ -74,7 +74,7 @@ def test_lightning_ddp_with_forward_redirection_still_names_the_nonfinite_module
     training_step's arguments: the poisoned step is still traced to its first module."""
     pytest.importorskip("lightning", reason="Lightning is not installed")
     from gradtui.events import RunFinished, StepStats
-    from gradtui.recording.lines import read_recording
+    from gradtui.recording import read_recording
 
     record = tmp_path / "direct.jsonl"
     script = Path(__file__).with_name("lit_ddp_script.py")

@@ -17,8 +17,8 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 
 from gradtui.events import RunFailed, RunFinished, RunStarted, StepStats
 from gradtui.integrations.lightning import GradtuiCallback
-from gradtui.recording.lines import read_recording
-from gradtui.report.recorded import report_events
+from gradtui.recording import read_recording
+from gradtui.report.recorded import report_files
 from tests.integrations.lit_models import TinyNet, hand_written, loader, trainer
 
 STEPS = 16
@@ -31,7 +31,7 @@ EXPECTED = {
 
 def findings(path: Path) -> list[tuple[str, str, list[str]]]:
     """What `gradtui report` finds in a recording: kind, severity, layers."""
-    report = report_events(read_recording(path).events)
+    report = report_files([path]).report
     return [(d["kind"], d["severity"], d["layers"]) for d in report["diagnoses"]]
 
 

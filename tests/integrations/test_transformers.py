@@ -19,8 +19,8 @@ import torch
 
 from gradtui.events import RunFinished, RunStarted, StepStats
 from gradtui.integrations.transformers import GradtuiCallback
-from gradtui.recording.lines import read_recording
-from gradtui.report.recorded import report_events
+from gradtui.recording import read_recording
+from gradtui.report.recorded import report_files
 from tests.integrations.hf_models import hand_written, train
 
 STEPS = 10
@@ -32,7 +32,7 @@ EXPECTED = {
 
 
 def findings(path: Path) -> list[tuple[str, str, list[str]]]:
-    report = report_events(read_recording(path).events)
+    report = report_files([path]).report
     return [(d["kind"], d["severity"], d["layers"]) for d in report["diagnoses"]]
 
 

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.recording.lines import Recorder
+from gradtui.recording import Recorder
 
 LAYERS = ("fc1", "fc2", "head")
 

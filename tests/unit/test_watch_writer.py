@@ -13,7 +13,7 @@ import gradtui
 from gradtui.events import Diagnosis, StepStats
 from gradtui.recording import read_recording
 from gradtui.recording.writer import Thinning
-from gradtui.report.recorded import load_run, report_run
+from gradtui.report.recorded import report_files
 from gradtui.watch import monitor as monitor_module
 
 
@@ -49,7 +49,7 @@ def test_a_long_recording_is_thinned_and_says_so(tmp_path, monkeypatch):
     assert [e.step for e in seen if isinstance(e, StepStats)] == list(range(12))  # on_event: all
     notes = [e for e in events if isinstance(e, Diagnosis) and e.kind == "recording_thinned"]
     assert len(notes) == 1 and notes[0].step == 4 and "one step in every 3" in notes[0].message
-    report = report_run(load_run([path]))
+    report = report_files([path]).report
     assert "recording_thinned" in [d["kind"] for d in report["diagnoses"]]
 
 
