@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, asdict, fields
 from typing import Any
 
 from gradtui.events import Event, RunStarted, StepStats, event_to_dict
@@ -86,7 +86,10 @@ def step_to_json(stats: StepStats, digits: int = LAYER_DIGITS) -> str:
         value = getattr(stats, name)
         if default is not MISSING and (value is default or value == default):
             continue  # at its default: the reader fills it in
-        text = _values(value, spec) if isinstance(value, tuple) else _number(value)
+        if name == "graph_issues":  # rare (step 0 only) and not numbers: the plain encoding
+            text = json.dumps(_encode([asdict(issue) for issue in value]), separators=(",", ":"))
+        else:
+            text = _values(value, spec) if isinstance(value, tuple) else _number(value)
         parts.append(f'"{name}":{text}')
     return ",".join(parts) + "}"
 

@@ -17,6 +17,7 @@ from gradtui.events import (
     SEVERITY_ORDER,
     Diagnosis,
     Event,
+    GraphIssue,
     LayerInfo,
     RunFailed,
     RunFinished,
@@ -92,6 +93,22 @@ def _text_or_none(value: Any, key: str) -> str | None:
     return None if value is None else _text(value, key)
 
 
+def _names(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_LAYERS:
+        raise BadEvent(f"{key}: expected a list of names")
+    return tuple(_text(name, f"{key}[{i}]") for i, name in enumerate(value))
+
+
+def _graph_issue(value: Any, key: str) -> GraphIssue:
+    if not isinstance(value, dict):
+        raise BadEvent(f"{key}: expected a table")
+    return GraphIssue(
+        kind=_text(_get(value, "kind"), f"{key}.kind"),
+        ops=_names(_get(value, "ops", []), f"{key}.ops"),
+        params=_names(_get(value, "params", []), f"{key}.params"),
+    )
+
+
 def _row(value: Any, key: str, length: int, item: Callable[[Any, str], Any]) -> tuple:
     if not isinstance(value, list):
         raise BadEvent(f"{key}: expected a list, got {type(value).__name__}")
@@ -140,6 +157,9 @@ def run_started(data: dict[str, Any]) -> RunStarted:
         model=_text(_get(data, "model", ""), "model"),
         rank=None if rank is None else _integer(rank, "rank"),
         world_size=_integer(_get(data, "world_size", 1), "world_size", low=1),
+        not_in_optimizer=_names(_get(data, "not_in_optimizer", []), "not_in_optimizer"),
+        unregistered=_names(_get(data, "unregistered", []), "unregistered"),
+        added_after_watch=_names(_get(data, "added_after_watch", []), "added_after_watch"),
     )
 
 
@@ -187,14 +207,25 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         dead_frac=per_block("dead_frac", _fraction_or_none, optional=True),
         saturated_frac=per_block("saturated_frac", _fraction_or_none, optional=True),
         nonfinite_source=_text_or_none(_get(data, "nonfinite_source", None), "nonfinite_source"),
+        graph_issues=_graph_issues(_get(data, "graph_issues", [])),
     )
+
+
+def _graph_issues(value: Any) -> tuple[GraphIssue, ...]:
+    if not isinstance(value, list) or len(value) > MAX_LAYERS:
+        raise BadEvent("graph_issues: expected a list")
+    return tuple(_graph_issue(v, f"graph_issues[{i}]") for i, v in enumerate(value))
 
 
 def run_finished(data: dict[str, Any]) -> RunFinished:
     stopped = _get(data, "stopped", False)
     if not isinstance(stopped, bool):
         raise BadEvent("stopped: expected true or false")
-    return RunFinished(steps_run=_integer(_get(data, "steps_run"), "steps_run"), stopped=stopped)
+    return RunFinished(
+        steps_run=_integer(_get(data, "steps_run"), "steps_run"),
+        stopped=stopped,
+        reason=_text(_get(data, "reason", ""), "reason"),
+    )
 
 
 def run_failed(data: dict[str, Any]) -> RunFailed:

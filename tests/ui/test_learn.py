@@ -4,13 +4,15 @@ progress that persists; and the hand-backprop screen against autograd."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gradtui.events import Event
 from gradtui.learn import handprop
 from gradtui.learn.course import LESSONS
 from gradtui.learn.progress import Progress
-from gradtui.recording import Recorder, read_recording
+from gradtui.recording import read_recording
 from gradtui.scenario.spec import ScenarioSpec, discover, resolve
 from gradtui.ui.learn_app import LearnApp
 from gradtui.ui.screens.course import CourseScreen
@@ -19,29 +21,19 @@ from gradtui.ui.screens.lesson import PANELS, LessonCompare, LessonDashboard
 from gradtui.ui.sources import ReplaySource
 from tests.ui.conftest import wait_for
 
-STEPS = 30
-_RUNS: dict[str, list[Event]] = {}
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "learn"
+_RUNS: dict[Path, list[Event]] = {}
 
 
-def trained_replay(spec: ScenarioSpec, speed: float | None) -> ReplaySource:
-    """Stands in for the worker: trains the spec here once (30 steps), then replays it."""
-    import torch
-
-    from gradtui.scenario.loop import run
-
-    spec = spec.with_overrides(steps=STEPS)
-    key = spec.model_dump_json()
-    if key not in _RUNS:
-        torch.set_num_threads(1)
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "run.jsonl"
-            with Recorder(path) as recorder:
-                run(spec, recorder)
-            _RUNS[key] = read_recording(path).events
-    return ReplaySource(_RUNS[key], speed)
+def recorded_replay(spec: ScenarioSpec, speed: float | None) -> ReplaySource:
+    """Stands in for the worker: replays the committed recording of this run at this seed
+    (tests/fixtures/make_learn_recordings.py makes them)."""
+    path = FIXTURES / f"{spec.name}.seed{spec.data.seed}.jsonl"
+    if not path.exists():
+        pytest.fail(f"no recording {path.name}: run tests/fixtures/make_learn_recordings.py")
+    if path not in _RUNS:
+        _RUNS[path] = read_recording(path).events
+    return ReplaySource(list(_RUNS[path]), speed)
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +42,7 @@ def _config_home(tmp_path, monkeypatch):
 
 
 def learn_app(seed: int | None = 0) -> LearnApp:
-    return LearnApp(discover(), make_source=trained_replay, speed=None, seed=seed)
+    return LearnApp(discover(), make_source=recorded_replay, speed=None, seed=seed)
 
 
 async def open_lesson(pilot, number: int) -> None:
@@ -227,7 +219,7 @@ def test_snapshot_lesson_answered(snap_compare) -> None:
 async def test_the_course_opens_from_the_pickers_command_palette():
     from gradtui.ui.app import GradApp
 
-    app = GradApp(discover(), make_source=trained_replay, speed=None)
+    app = GradApp(discover(), make_source=recorded_replay, speed=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
         await pilot.press("ctrl+p")

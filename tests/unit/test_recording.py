@@ -9,6 +9,7 @@ import pytest
 
 from gradtui.events import (
     Diagnosis,
+    GraphIssue,
     LayerInfo,
     RunFailed,
     RunFinished,
@@ -242,3 +243,66 @@ def test_a_new_recording_keeps_the_typed_fields(tmp_path: Path):
     with Recorder(path) as recorder:
         recorder(started)
     assert read_recording(path).events == [started]
+
+
+def test_a_compact_step_keeps_its_graph_issues(tmp_path: Path):
+    """The compact step encoding (gradtui.watch's) writes the step-0 lint's findings too."""
+    issue = GraphIssue("log_of_softmax", ("SoftmaxBackward0", "LogBackward0"))
+    unreached = GraphIssue("unreached", (), ("head.weight",))
+    step = dataclasses.replace(STEP, graph_issues=(issue, unreached))
+    path = tmp_path / "lint.jsonl"
+    with Recorder(path, layer_digits=4) as recorder:
+        recorder(STARTED)
+        recorder(step)
+    loaded = read_recording(path)
+    assert not loaded.warnings and loaded.events[1].graph_issues == (issue, unreached)
+
+
+def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
+    """Each field set away from its default comes back from the file: a field added to an
+    event but not to the reader's schema would be dropped without a word."""
+    started = dataclasses.replace(
+        STARTED,
+        activation="relu",
+        source="watch",
+        batch=8,
+        init="kaiming",
+        optimizer="sgd",
+        model="Net",
+        rank=1,
+        world_size=2,
+        not_in_optimizer=("head.bias",),
+        unregistered=("scale",),
+        added_after_watch=("extra",),
+    )
+    step = dataclasses.replace(
+        STEP,
+        loss=0.5,
+        grad_norm_total=1.0,
+        weight_norm=(1.0, 2.0),
+        grad_norm_clipped=0.5,
+        carried_grad_norm=0.25,
+        dead_frac=(0.5, 0.0),
+        saturated_frac=(0.0, 0.25),
+        graph_issues=(GraphIssue("unreached", ("AddBackward0",), ("head.weight",)),),
+    )
+    events = [
+        started,
+        step,
+        Diagnosis("nonfinite", "error", 0, ("head",), "m", "w", "f"),
+        RunFailed(1, "RuntimeError", "boom", "models.py:1 in f: x"),
+        RunFinished(1, stopped=True, reason="nonfinite"),
+    ]
+    for event in events:
+        changed = [f.name for f in dataclasses.fields(event) if f.default is dataclasses.MISSING]
+        changed += [
+            f.name
+            for f in dataclasses.fields(event)
+            if f.default is not dataclasses.MISSING and getattr(event, f.name) != f.default
+        ]
+        assert len(changed) == len(dataclasses.fields(event)), (type(event).__name__, changed)
+    path = tmp_path / "all.jsonl"
+    with Recorder(path) as recorder:
+        for event in events:
+            recorder(event)
+    assert read_recording(path).events == events
