@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import check_examples
-import check_targets as targets
 import pytest
 import torch
 
 import gradtui
+from tests.unit import check_examples
+from tests.unit import check_targets as targets
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = "tests/unit/check_targets.py"

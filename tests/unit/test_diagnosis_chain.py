@@ -2,10 +2,19 @@
 hand-made streams of events: exact numbers, exact steps, no torch."""
 
 import pytest
-from diagnosis_fakes import chain, feed, healthy, heavy, kinds, one_link, serious, started
 
 from gradtui.diagnosis import Diagnoser, texts
 from gradtui.diagnosis import thresholds as T
+from tests.unit.diagnosis_fakes import (
+    chain,
+    feed,
+    healthy,
+    heavy,
+    kinds,
+    one_link,
+    serious,
+    started,
+)
 
 # -- healthy --------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from diagnosis_fakes import chain, healthy, started
 
 from gradtui.report.build import build_report, diagnose, format_report
+from tests.unit.diagnosis_fakes import chain, healthy, started
 
 
 def test_importing_the_diagnosis_rules_loads_neither_torch_nor_textual():

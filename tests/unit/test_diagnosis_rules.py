@@ -2,9 +2,9 @@
 exact numbers, exact steps, no torch."""
 
 import pytest
-from diagnosis_fakes import feed, healthy, heavy, started, wobble
 
 from gradtui.events import RunFailed
+from tests.unit.diagnosis_fakes import feed, healthy, heavy, started, wobble
 
 # -- missing, frozen, accumulation ------------------------------------------------------------
 

@@ -8,9 +8,9 @@ import logging
 
 import pytest
 import torch
-from trust_loops import CharMLP, SmallCNN, char_batch, image_batch, seeded, train
 
 import gradtui
+from tests.unit.trust_loops import CharMLP, SmallCNN, char_batch, image_batch, seeded, train
 
 
 def no_learning_rate_advice(result) -> None:

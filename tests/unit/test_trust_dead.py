@@ -9,11 +9,11 @@ import re
 import pytest
 import torch
 from torch.nn import functional as F
-from trust_loops import deep_relu_mlp, regression_batch, seeded, train
 
 from gradtui.diagnosis import Diagnoser, texts
 from gradtui.scenario.loop import run
 from gradtui.scenario.spec import resolve
+from tests.unit.trust_loops import deep_relu_mlp, regression_batch, seeded, train
 
 
 def sgd(model):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trust_loops import GRUNet, TinyGPT, seeded, sequence_batch, token_batch, train
+
+from tests.unit.trust_loops import GRUNet, TinyGPT, seeded, sequence_batch, token_batch, train
 
 
 def sgd(lr: float):

@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
-from trust_loops import (
+
+from gradtui.events import GraphIssue, StepStats, event_from_dict, event_to_dict
+from tests.unit.trust_loops import (
     GRUNet,
     SmallCNN,
     TinyGPT,
@@ -18,8 +20,6 @@ from trust_loops import (
     token_batch,
     train,
 )
-
-from gradtui.events import GraphIssue, StepStats, event_from_dict, event_to_dict
 
 
 def adam(model):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trust_loops import (
+
+from tests.unit.trust_loops import (
     CharMLP,
     SmallCNN,
     TinyGPT,

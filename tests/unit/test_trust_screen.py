@@ -9,7 +9,6 @@ import re
 import pytest
 import torch
 from torch.nn import functional as F
-from trust_loops import GRUNet, deep_relu_mlp, regression_batch, seeded, sequence_batch, train
 
 import gradtui
 from gradtui.diagnosis import Diagnoser
@@ -18,6 +17,14 @@ from gradtui.report.build import build_report, format_report
 from gradtui.scenario.loop import run
 from gradtui.scenario.spec import resolve
 from gradtui.ui.history import RunHistory
+from tests.unit.trust_loops import (
+    GRUNet,
+    deep_relu_mlp,
+    regression_batch,
+    seeded,
+    sequence_batch,
+    train,
+)
 
 
 def scenario_events(name: str, **overrides) -> list:

@@ -4,9 +4,9 @@ status 'untrained' and one info finding; every other layer reads as before."""
 from __future__ import annotations
 
 import torch
-from trust_loops import SmallCNN, TinyGPT, image_batch, seeded, token_batch, train
 
 from gradtui.events import StepStats
+from tests.unit.trust_loops import SmallCNN, TinyGPT, image_batch, seeded, token_batch, train
 
 
 def sgd(model):

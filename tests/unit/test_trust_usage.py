@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
-from trust_loops import CharMLP, char_batch, seeded
 
 import gradtui
+from tests.unit.trust_loops import CharMLP, char_batch, seeded
 
 
 def run_loop(order: str, steps: int = 30, seed: int = 0):
