@@ -7,8 +7,6 @@ clipboard (OSC 52) or reorders what follows. No torch, no textual: every side im
 
 from __future__ import annotations
 
-import unicodedata
-
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
@@ -26,12 +24,10 @@ def _visible(char: str) -> str:
 
 
 def _is_unsafe(char: str) -> bool:
-    if char in _BIDI_CONTROLS:
-        return True
-    category = unicodedata.category(char)
-    # Cc: C0 and C1 controls and DEL; Cs: lone surrogates (from surrogateescape decoding);
-    # Zl/Zp: line and paragraph separators.
-    return category in ("Cc", "Cs", "Zl", "Zp")
+    """Anything Python does not call printable (controls, format characters, separators other
+    than the space, unassigned and private code points, lone surrogates), and the bidi
+    controls: a terminal may obey such a character, or draw it at a width nobody expects."""
+    return char in _BIDI_CONTROLS or not (char.isprintable() or char == " ")
 
 
 def _escape_char(char: str) -> str:
