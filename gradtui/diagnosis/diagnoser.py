@@ -56,8 +56,8 @@ STATUS_PRIORITY: tuple[LayerStatus, ...] = (
 # layers alone so one cause is reported once.
 CAUSES = {NONFINITE, MISSING, VANISHING, EXPLODING, FROZEN, DEAD, SATURATED}
 # Once a run has diverged (non-finite values, or an explosion of four decades) what follows is
-# its consequence: saturated units, collapsed links, stalled weights. These kinds then fire no
-# more, so the report leads with the cause instead of burying it.
+# its consequence: saturated units, collapsed links, stalled weights. These kinds then fire as
+# notes that name the divergence, so the report leads with the cause instead of burying it.
 CONSEQUENCES = {VANISHING, FROZEN, DEAD, SATURATED, UPDATE, LOSS}
 
 
@@ -102,7 +102,7 @@ class Diagnoser:
         self._loss = LossLevel()
         self._by_key: dict[str, Diagnosis] = {}
         self._covered: frozenset[int] = frozenset()
-        self._diverged = False
+        self._diverged_at: int | None = None  # the step the run diverged at, once it has
         self._stepped = False  # a step was measured: statuses mean something
 
     def observe(self, event: Event) -> list[Diagnosis]:
@@ -157,7 +157,7 @@ class Diagnoser:
         self._loss = LossLevel()
         self._by_key = {}
         self._covered = frozenset()
-        self._diverged = False
+        self._diverged_at: int | None = None  # the step the run diverged at, once it has
         self._stepped = False
         self.revision += 1
 
@@ -186,8 +186,14 @@ class Diagnoser:
         findings += rules.update.step(view, self._covered, slow_explained)
         # The loss blames the learning rate only when no finding explains the stalled weights.
         findings += rules.loss.step(view, slow_explained or bool(self._covered))
-        if self._diverged or any(_diverges(d) for _, d in findings):
-            findings = [f for f in findings if f[1].kind not in CONSEQUENCES]
+        cause = self._diverged_at
+        if cause is None:
+            cause = min((d.step for _, d in findings if _diverges(d)), default=None)
+        if cause is not None:
+            findings = [
+                (key, _consequence(d, cause) if d.kind in CONSEQUENCES else d)
+                for key, d in findings
+            ]
         return findings
 
     def _record(self, findings: list[Finding]) -> list[Diagnosis]:
@@ -202,7 +208,8 @@ class Diagnoser:
                 self._by_key[key] = replace(diagnosis, step=old.step, severity=worse)
             if diagnosis.kind == DIVERGENCE and old is None:
                 self._mark_consequences(diagnosis.step)
-            self._diverged = self._diverged or _diverges(diagnosis)
+            if _diverges(diagnosis) and self._diverged_at is None:
+                self._diverged_at = diagnosis.step
             if diagnosis.kind in CAUSES and self._run is not None:
                 index = {name: i for i, name in enumerate(self._run.layers)}
                 self._covered |= {index[n] for n in diagnosis.layers if n in index}
@@ -214,12 +221,15 @@ class Diagnoser:
         loss that ended far above its start) say that they are its aftermath."""
         for key, d in list(self._by_key.items()):
             if d.kind in CONSEQUENCES and d.step >= step:
-                self._by_key[key] = replace(
-                    d,
-                    severity="info",
-                    message=f"A consequence of the divergence at step {step}: {d.message}",
-                    fix=texts.CONSEQUENCE_FIX,
-                )
+                self._by_key[key] = _consequence(d, step)
+
+
+def _consequence(d: Diagnosis, cause: int) -> Diagnosis:
+    """A finding about what followed the divergence at step ``cause``: a note that says so."""
+    prefix = f"A consequence of the divergence at step {cause}: "
+    if d.message.startswith(prefix):
+        return d
+    return replace(d, severity="info", message=prefix + d.message, fix=texts.CONSEQUENCE_FIX)
 
 
 def _diverges(d: Diagnosis) -> bool:

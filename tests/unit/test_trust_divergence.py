@@ -44,7 +44,7 @@ def test_a_small_gpt_at_lr_10_diverges_at_its_first_step(seed):
 
 
 def test_a_recorded_divergence_found_late_marks_earlier_collapses_as_its_consequences():
-    from diagnosis_fakes import chain, feed, healthy, started
+    from tests.unit.diagnosis_fakes import chain, feed, healthy, started
 
     run = started(depth=6)
     steps = [healthy(run, s, loss=1.0) for s in range(3)]
