@@ -60,7 +60,8 @@ def signal_after_a_few_steps(command: list[str], path: Path, signum: int) -> int
         deadline = time.monotonic() + WAIT_S
         while steps_in(path) < 3:
             assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "no steps were written"
+            if time.monotonic() > deadline:  # a generous wait, not a speed check
+                pytest.fail("no steps were written")
             time.sleep(0.1)
         process.send_signal(signum)
         return process.wait(WAIT_S)
