@@ -103,6 +103,7 @@ class Probe:
         guard: Callable[[Callable[..., Any]], Callable[..., Any]] = _unguarded,
         block_hooks: bool = True,
         optimizer: torch.optim.Optimizer | None = None,
+        gradients_may_change: bool = False,
     ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
@@ -127,10 +128,13 @@ class Probe:
         self._updates = UpdateTracker(self.weights)
         self._no_nonfinite = (0,) * len(self.weights)
         self._no_update = (0.0,) * len(self.weights)
-        # Given the optimizer that the caller steps right after the probe looks (the engine
-        # does; a user's loop may change the gradients in between), plain SGD's update sizes
-        # follow from the gradient norms and no copy of the weights is needed.
+        # Given the optimizer, plain SGD's update sizes follow from the gradient norms and no
+        # copy of the weights is needed. When the caller's code may change the gradients
+        # between the probe's look and the optimizer step (a user's loop may clip or unscale
+        # them), each gradient's identity and version are kept and checked at the step.
         self._sgd = plain_sgd(optimizer, self.weights)
+        self._sgd_checks = gradients_may_change
+        self._seen_grads = _GradientMarks([])
         self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
@@ -308,6 +312,8 @@ class Probe:
             block_grad_norm=block_norm,
             carried_grad_norm=_root_sum_square(values[cursor:]),
         )
+        if self._sgd is not None and self._sgd_checks:
+            self._seen_grads = _GradientMarks(self.weights)
         zero = frozenset(i for i, norm in enumerate(grad_norm) if norm == 0.0)
         self._look_closer = not zero <= self._zero_grads
         self._zero_grads = zero
@@ -315,13 +321,27 @@ class Probe:
             stats = self._with_heavy(stats)
         return stats
 
-    def after_optimizer(self, stats: StepStats) -> None:
-        """Hold the event: its weight-update norms travel with the next step's transfer."""
+    def gradients_rescaled(self) -> None:
+        """The caller has just scaled the gradients by the factor ``grad_norm_clipped`` says
+        (clipping through the monitor): that change is accounted for."""
+        if self._sgd is not None and self._sgd_checks:
+            self._seen_grads = _GradientMarks(self.weights)
+
+    def after_optimizer(self, stats: StepStats, stepped: bool = True) -> None:
+        """Hold the event: its weight-update norms travel with the next step's transfer.
+        ``stepped`` False: the optimizer given to the probe did not step (plain SGD then
+        moved nothing)."""
         if self._sgd is not None:
             self._pending = stats
-            clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
-            scale = 1.0 if clipped is None or clipped == total else clipped / total
-            self._complete_pending(self._sgd.update_norms(stats.grad_norm, scale))
+            if not stepped:
+                deltas = [0.0] * len(self.weights)
+            elif self._sgd_checks and not self._seen_grads.unchanged(self.weights):
+                deltas = self._sgd.update_norms(_grad_norms_now(self.weights), 1.0)
+            else:
+                clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
+                scale = 1.0 if clipped is None or clipped == total else clipped / total
+                deltas = self._sgd.update_norms(stats.grad_norm, scale)
+            self._complete_pending(deltas)
             return
         with torch.no_grad():
             self._updates.mark_step()
@@ -375,6 +395,33 @@ class Probe:
             dead_frac=dead,
             saturated_frac=saturated,
         )
+
+
+class _GradientMarks:
+    """Which gradient tensor each weight held, and its version counter (an in-place change
+    such as clipping bumps it), to tell later whether the gradients are still those seen."""
+
+    def __init__(self, weights: Sequence[torch.Tensor]) -> None:
+        self._grads = [w.grad for w in weights]
+        self._versions = [-1 if g is None else g._version for g in self._grads]
+
+    def unchanged(self, weights: Sequence[torch.Tensor]) -> bool:
+        for weight, grad, version in zip(weights, self._grads, self._versions, strict=True):
+            now = weight.grad
+            if now is not grad or (now is not None and now._version != version):
+                return False
+        return True
+
+
+def _grad_norms_now(weights: Sequence[torch.Tensor]) -> list[float | None]:
+    """Each weight's gradient norm as it is now (one transfer): the rare step whose gradients
+    the caller changed after the probe looked."""
+    present = [w.grad for w in weights if w.grad is not None]
+    if not present:
+        return [None] * len(weights)
+    with torch.no_grad():
+        values = iter(torch.stack(torch._foreach_norm(present)).tolist())
+    return [None if w.grad is None else next(values) for w in weights]
 
 
 class _Reading:

@@ -132,7 +132,14 @@ class Monitor:
         in_full = static_watched(self.model)  # a compiled model's too, for its activation's name
         self._watched = output_link_watched(model, self.model) if self.compiled else in_full
         self._activation = activation_name(in_full)
-        self._probe = Probe(self.model, self._watched, every, guard=hook)
+        self._probe = Probe(
+            self.model,
+            self._watched,
+            every,
+            guard=hook,
+            optimizer=optimizer,
+            gradients_may_change=True,
+        )
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
         self._untrained: WithUntrained | None = None  # layers with requires_grad=False
@@ -265,6 +272,7 @@ class Monitor:
         params = self._probe.params
         clipped = clip_with_norm(params, max_norm, held.grad_norm_total)
         self._held = replace(held, grad_norm_clipped=clipped)
+        self._probe.gradients_rescaled()
         device = next((p.grad.device for p in params if p.grad is not None), None)
         return torch.tensor(held.grad_norm_total, device=device)
 
@@ -289,11 +297,13 @@ class Monitor:
 
     def _on_optimizer_step(self) -> None:
         self._call_order.optimizer_stepped(self._hooks.gradients)
-        self._apply_update()
+        self._apply_update(stepped=True)
 
-    def _apply_update(self) -> None:
+    def _apply_update(self, stepped: bool = False) -> None:
+        """Measure the update of the step held: ``stepped`` when the optimizer has just
+        stepped (its post-hook), False at the next step's start or at the end."""
         if self._held is not None:
-            self._probe.after_optimizer(self._held)
+            self._probe.after_optimizer(self._held, stepped)
             self._held = None
             if self._slow:
                 done = self._probe.flush()
