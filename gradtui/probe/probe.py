@@ -146,6 +146,7 @@ class Probe:
             if block_hooks
         ]
         self._activation_handles: list = []  # present only during a heavy step's forward
+        self._activation_hooks: list[tuple[nn.Module, Callable[..., Any]]] | None = None
 
     # -- hooks -----------------------------------------------------------------------------
     def _block_hook(self, index: int):
@@ -207,11 +208,13 @@ class Probe:
     def _arm_activation_hooks(self, armed: bool) -> None:
         """Activation hooks cost a call per module per forward: attach them only when used."""
         if armed and not self._activation_handles:
+            if self._activation_hooks is None:  # made once: wrapping costs more than hooking
+                self._activation_hooks = [
+                    (module, self._guard(self._activation_hook(block, type(module).__name__)))
+                    for block, module in self.watched.activations
+                ]
             self._activation_handles = [
-                module.register_forward_hook(
-                    self._guard(self._activation_hook(block, type(module).__name__))
-                )
-                for block, module in self.watched.activations
+                module.register_forward_hook(hook) for module, hook in self._activation_hooks
             ]
         elif not armed and self._activation_handles:
             for handle in self._activation_handles:

@@ -27,17 +27,20 @@ class FiniteChecks:
         self._guard = guard
         self._checks: list[tuple[str, torch.Tensor]] = []
         self._handles: list[RemovableHandle] = []
+        self._hooks: list[tuple[nn.Module, Callable[..., Any]]] | None = None
 
     def attach(self) -> None:
         """Check every module output of the coming forward pass (idempotent)."""
         self._checks.clear()
         if self._handles:
             return
-        for name, module in self.model.named_modules():
-            if isinstance(module, nn.ModuleList | nn.ModuleDict):
-                continue
-            label = name or type(self.model).__name__
-            self._handles.append(module.register_forward_hook(self._guard(self._check(label))))
+        if self._hooks is None:  # made once: wrapping costs more than hooking
+            self._hooks = [
+                (module, self._guard(self._check(name or type(self.model).__name__)))
+                for name, module in self.model.named_modules()
+                if not isinstance(module, nn.ModuleList | nn.ModuleDict)
+            ]
+        self._handles = [module.register_forward_hook(hook) for module, hook in self._hooks]
 
     def _check(self, label: str):
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:

@@ -114,6 +114,7 @@ class Monitor:
         self.diagnoser = Diagnoser() if diagnose else None
         self._on_event = on_event
         self._guard = Guard(self._abandon)
+        self._guarded_step = self._guard.wrap(self._step)
         self._thinning = None if keep_every_step else Thinning()
         self._recorder = (
             Recorder(
@@ -171,7 +172,7 @@ class Monitor:
         """Measure this step: call after backward, before ``optimizer.step()``."""
         check_loss(loss)
         if not self.closed:
-            self._guard.wrap(self._step)(loss)
+            self._guarded_step(loss)
         self._signals.raise_deferred()
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
