@@ -150,10 +150,23 @@ class Probe:
 
     # -- hooks -----------------------------------------------------------------------------
     def _block_hook(self, index: int):
+        """Catch the gradient that will arrive at block ``index``'s output during a backward
+        pass the caller runs (a user's loop). It runs for every link of every step, so it is
+        one Python call in the forward and one in the backward."""
+
         def on_forward(_module: nn.Module, _inputs: object, output: object) -> None:
-            tensor = first_tensor(output)
-            if tensor is not None:
-                self._hook_block_grad(index, tensor)
+            tensor = output if type(output) is torch.Tensor else first_tensor(output)
+            if tensor is None or not tensor.requires_grad:
+                return
+            store = self._block_grads.__setitem__
+            node = tensor.grad_fn
+            if node is None:
+                tensor.register_hook(lambda grad: store(index, grad))
+                return
+            # A pre-hook on the node that made the output sees the same gradient as a tensor
+            # hook would, and costs less to register.
+            slot = tensor.output_nr
+            node.register_prehook(lambda grads: store(index, grads[slot]))
 
         return on_forward
 
@@ -173,23 +186,6 @@ class Probe:
         _accumulate(self.params, grads[:count])
         captured = iter(grads[count:])
         self._block_grads = [None if t is None else next(captured) for t in taps]
-
-    def _hook_block_grad(self, index: int, output: torch.Tensor) -> None:
-        """Catch the gradient that will arrive at block ``index``'s output during a backward
-        pass the caller runs (a user's loop), with a hook."""
-        if not output.requires_grad:
-            return
-        node = output.grad_fn
-        if node is None:
-            output.register_hook(lambda grad: self._store_block_grad(index, grad))
-            return
-        # A pre-hook on the node that made the output sees the same gradient as a tensor hook
-        # would, and costs less to register.
-        slot = output.output_nr
-        node.register_prehook(lambda grads: self._store_block_grad(index, grads[slot]))
-
-    def _store_block_grad(self, index: int, grad: torch.Tensor) -> None:
-        self._block_grads[index] = grad
 
     def _activation_hook(self, block: int, kind: str):
         def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
