@@ -162,6 +162,7 @@ class Monitor:
             on_forward=self._on_forward,
             on_first_grad=self._on_first_grad,
             on_optimizer_step=self._on_optimizer_step,
+            lazy=not self.compiled,
         )
         self._worker = Worker(self._consume, capacity_for(len(self._watched.layers)))
         atexit.register(self.close)
@@ -244,6 +245,7 @@ class Monitor:
             self._held = replace(self._held, grad_norm_clipped=clipped)
 
     def _begin_step(self) -> None:
+        self._hooks.hook_every_parameter()
         self._apply_update()
         self._probe.arm(self.steps)
         if not self.compiled and (
