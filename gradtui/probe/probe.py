@@ -18,7 +18,13 @@ from torch import nn
 from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
 from gradtui.probe.norms import NormPlan
-from gradtui.probe.updates import UpdateTracker, plain_sgd
+from gradtui.probe.updates import (
+    SAMPLE_ABOVE,
+    UpdateTracker,
+    plain_sgd,
+    sample_stride,
+    sampled,
+)
 
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 # Plans kept for different sets of measured shapes (a last, smaller batch makes a second one;
@@ -134,6 +140,14 @@ class Probe:
         # them), each gradient's identity and version are kept and checked at the step.
         self._sgd = plain_sgd(optimizer, self.weights)
         self._sgd_checks = gradients_may_change
+        # Measured with the gradients under plain SGD: a large weight through a fixed sample
+        # of its entries, as UpdateTracker measures it otherwise (the scale makes up for it).
+        strides = [sample_stride(w) if w.numel() > SAMPLE_ABOVE else 0 for w in self.weights]
+        self._weight_samples = [(i, s) for i, s in enumerate(strides) if s]
+        self._weight_scales = [
+            math.sqrt(w.numel() / sampled(w, s).numel()) if s else 1.0
+            for w, s in zip(self.weights, strides, strict=True)
+        ]
         self._seen_grads = _GradientMarks([])
         self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
         self._pending: StepStats | None = None
@@ -262,7 +276,7 @@ class Probe:
         block_grads = self._block_grads
         block_present = [g for g in block_grads if g is not None]
         # Under plain SGD the weights need no copy kept: measure them with the gradients.
-        measured = [*present, *block_present, *(self.weights if self._sgd else ())]
+        measured = [*present, *block_present, *(self._weights_measured() if self._sgd else ())]
         key = (
             len(present) == len(grads) or tuple(g is not None for g in grads),
             *(g.shape for g in block_present),
@@ -293,7 +307,12 @@ class Probe:
             weight_norm = tuple(updates.arrange(values[cursor : cursor + updates.size]))
             cursor += updates.size
         else:
-            weight_norm = tuple([values[i] for i in reading.weight_at])
+            weight_norm = tuple(
+                [
+                    values[i] * scale
+                    for i, scale in zip(reading.weight_at, self._weight_scales, strict=True)
+                ]
+            )
         if changed:
             self._complete_pending(updates.arrange(values[cursor : cursor + updates.size]))
             cursor += updates.size
@@ -319,6 +338,12 @@ class Probe:
         if self._heavy_armed or went_bad:
             stats = self._with_heavy(stats)
         return stats
+
+    def _weights_measured(self) -> list[torch.Tensor]:
+        weights = list(self.weights)
+        for index, stride in self._weight_samples:
+            weights[index] = sampled(weights[index], stride)
+        return weights
 
     def gradients_rescaled(self) -> None:
         """The caller has just scaled the gradients by the factor ``grad_norm_clipped`` says

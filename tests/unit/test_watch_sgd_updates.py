@@ -80,3 +80,25 @@ def test_with_momentum_the_weights_are_measured():
     real, recorded = real_and_recorded("torch_clip", optimizer="momentum")
     for real_row, recorded_row in zip(real, recorded, strict=True):
         assert recorded_row == pytest.approx(real_row, rel=1e-4, abs=1e-12)
+
+
+def test_a_large_weight_under_sgd_is_measured_from_its_sample():
+    """Over SAMPLE_ABOVE entries the weight's norm comes from a fixed sample, within a few
+    percent; its update (lr times the exact gradient norm) then stays as close."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 300), nn.Tanh(), nn.Linear(300, 300), nn.Linear(300, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    events: list = []
+    with gradtui.watch(model, opt, on_event=events.append) as monitor:
+        x = torch.randn(32, 8)
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), x[:, :1])
+        loss.backward()
+        monitor.step(loss)
+        weight = model[2].weight.detach().clone()
+        opt.step()
+        real = ((model[2].weight - weight).norm() / weight.norm()).item()
+    step = next(s for s in events if isinstance(s, StepStats))
+    assert step.weight_norm[1] == pytest.approx(weight.norm().item(), rel=0.05)
+    assert step.update_ratio[1] == pytest.approx(real, rel=0.05)
+    assert step.weight_norm[0] == pytest.approx(model[0].weight.norm().item(), rel=1e-3)
