@@ -6,7 +6,8 @@ The user's step, and what the monitor does at each moment of it::
     out = model(x)          forward pre-hook: a step begins (heavy statistics armed, the
                             finiteness checks put on when asked, the inputs kept for a replay)
     loss.backward()         first parameter hook: gradients left over from the last step
-    monitor.step(loss)      this step's statistics (one transfer), weights snapshotted
+    monitor.step(loss)      this step's statistics (one transfer), weights snapshotted (not
+                            under plain SGD: there |ΔW| = lr · |grad|)
     monitor.clip_grad_norm_(c)  optional: clipping with the norm just measured, recorded
     opt.step()              optimizer post-hook (or the next forward): the update is measured
 
