@@ -41,7 +41,14 @@ def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Colum
     if singles:  # one call each for the odd tensors (on a GPU, a few fused kernels)
         small = [g for g in singles if g.numel() <= SAMPLE_ABOVE]
         spreads = iter([])
-        if small:
+        if small and small[0].device.type == "cpu":
+            # On a CPU an inf-norm, counting booleans and a 1-norm are each several times
+            # slower than a min-max pass, count_nonzero and summing |g|: for a 256 x 256
+            # MLP's 19 hidden weights, 6 ms against 0.7 ms (and against 5 ms stacked).
+            spreads = iter(
+                [(g.abs().sum(), _max_abs(g), g.numel() - torch.count_nonzero(g)) for g in small]
+            )
+        elif small:  # fused kernels, a few for all of them
             spreads = iter(
                 zip(
                     torch._foreach_norm(small, 1),
@@ -78,12 +85,17 @@ def _large_spread(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     CPU), the sum and the zeros estimated from a fixed sample of entries (see updates)."""
     sample = sampled(g, sample_stride(g))
     scale = g.numel() / sample.numel()
-    low, high = torch.aminmax(g.detach())
     return (
         torch.linalg.vector_norm(sample, 1) * scale,
-        torch.maximum(high, -low),
+        _max_abs(g),
         (sample == 0).sum() * scale,
     )
+
+
+def _max_abs(g: torch.Tensor) -> torch.Tensor:
+    """max |g| in one min-max pass (an inf-norm is many times slower on a CPU)."""
+    low, high = torch.aminmax(g.detach())
+    return torch.maximum(high, -low)
 
 
 def _rows(z: torch.Tensor) -> torch.Tensor:

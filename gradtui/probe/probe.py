@@ -18,7 +18,13 @@ from torch import nn
 from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
 from gradtui.probe.norms import NormPlan
-from gradtui.probe.updates import UpdateTracker, plain_sgd
+from gradtui.probe.updates import (
+    SAMPLE_ABOVE,
+    UpdateTracker,
+    plain_sgd,
+    sample_stride,
+    sampled,
+)
 
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 # Plans kept for different sets of measured shapes (a last, smaller batch makes a second one;
@@ -103,6 +109,7 @@ class Probe:
         guard: Callable[[Callable[..., Any]], Callable[..., Any]] = _unguarded,
         block_hooks: bool = True,
         optimizer: torch.optim.Optimizer | None = None,
+        gradients_may_change: bool = False,
     ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
@@ -127,10 +134,21 @@ class Probe:
         self._updates = UpdateTracker(self.weights)
         self._no_nonfinite = (0,) * len(self.weights)
         self._no_update = (0.0,) * len(self.weights)
-        # Given the optimizer that the caller steps right after the probe looks (the engine
-        # does; a user's loop may change the gradients in between), plain SGD's update sizes
-        # follow from the gradient norms and no copy of the weights is needed.
+        # Given the optimizer, plain SGD's update sizes follow from the gradient norms and no
+        # copy of the weights is needed. When the caller's code may change the gradients
+        # between the probe's look and the optimizer step (a user's loop may clip or unscale
+        # them), each gradient's identity and version are kept and checked at the step.
         self._sgd = plain_sgd(optimizer, self.weights)
+        self._sgd_checks = gradients_may_change
+        # Measured with the gradients under plain SGD: a large weight through a fixed sample
+        # of its entries, as UpdateTracker measures it otherwise (the scale makes up for it).
+        strides = [sample_stride(w) if w.numel() > SAMPLE_ABOVE else 0 for w in self.weights]
+        self._weight_samples = [(i, s) for i, s in enumerate(strides) if s]
+        self._weight_scales = [
+            math.sqrt(w.numel() / sampled(w, s).numel()) if s else 1.0
+            for w, s in zip(self.weights, strides, strict=True)
+        ]
+        self._seen_grads = _GradientMarks([])
         self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
@@ -142,13 +160,27 @@ class Probe:
             if block_hooks
         ]
         self._activation_handles: list = []  # present only during a heavy step's forward
+        self._activation_hooks: list[tuple[nn.Module, Callable[..., Any]]] | None = None
 
     # -- hooks -----------------------------------------------------------------------------
     def _block_hook(self, index: int):
+        """Catch the gradient that will arrive at block ``index``'s output during a backward
+        pass the caller runs (a user's loop). It runs for every link of every step, so it is
+        one Python call in the forward and one in the backward."""
+
         def on_forward(_module: nn.Module, _inputs: object, output: object) -> None:
-            tensor = first_tensor(output)
-            if tensor is not None:
-                self._hook_block_grad(index, tensor)
+            tensor = output if type(output) is torch.Tensor else first_tensor(output)
+            if tensor is None or not tensor.requires_grad:
+                return
+            store = self._block_grads.__setitem__
+            node = tensor.grad_fn
+            if node is None:
+                tensor.register_hook(lambda grad: store(index, grad))
+                return
+            # A pre-hook on the node that made the output sees the same gradient as a tensor
+            # hook would, and costs less to register.
+            slot = tensor.output_nr
+            node.register_prehook(lambda grads: store(index, grads[slot]))
 
         return on_forward
 
@@ -169,23 +201,6 @@ class Probe:
         captured = iter(grads[count:])
         self._block_grads = [None if t is None else next(captured) for t in taps]
 
-    def _hook_block_grad(self, index: int, output: torch.Tensor) -> None:
-        """Catch the gradient that will arrive at block ``index``'s output during a backward
-        pass the caller runs (a user's loop), with a hook."""
-        if not output.requires_grad:
-            return
-        node = output.grad_fn
-        if node is None:
-            output.register_hook(lambda grad: self._store_block_grad(index, grad))
-            return
-        # A pre-hook on the node that made the output sees the same gradient as a tensor hook
-        # would, and costs less to register.
-        slot = output.output_nr
-        node.register_prehook(lambda grads: self._store_block_grad(index, grads[slot]))
-
-    def _store_block_grad(self, index: int, grad: torch.Tensor) -> None:
-        self._block_grads[index] = grad
-
     def _activation_hook(self, block: int, kind: str):
         def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
             if inputs and isinstance(inputs[0], torch.Tensor):
@@ -203,11 +218,13 @@ class Probe:
     def _arm_activation_hooks(self, armed: bool) -> None:
         """Activation hooks cost a call per module per forward: attach them only when used."""
         if armed and not self._activation_handles:
+            if self._activation_hooks is None:  # made once: wrapping costs more than hooking
+                self._activation_hooks = [
+                    (module, self._guard(self._activation_hook(block, type(module).__name__)))
+                    for block, module in self.watched.activations
+                ]
             self._activation_handles = [
-                module.register_forward_hook(
-                    self._guard(self._activation_hook(block, type(module).__name__))
-                )
-                for block, module in self.watched.activations
+                module.register_forward_hook(hook) for module, hook in self._activation_hooks
             ]
         elif not armed and self._activation_handles:
             for handle in self._activation_handles:
@@ -259,7 +276,7 @@ class Probe:
         block_grads = self._block_grads
         block_present = [g for g in block_grads if g is not None]
         # Under plain SGD the weights need no copy kept: measure them with the gradients.
-        measured = [*present, *block_present, *(self.weights if self._sgd else ())]
+        measured = [*present, *block_present, *(self._weights_measured() if self._sgd else ())]
         key = (
             len(present) == len(grads) or tuple(g is not None for g in grads),
             *(g.shape for g in block_present),
@@ -290,7 +307,12 @@ class Probe:
             weight_norm = tuple(updates.arrange(values[cursor : cursor + updates.size]))
             cursor += updates.size
         else:
-            weight_norm = tuple([values[i] for i in reading.weight_at])
+            weight_norm = tuple(
+                [
+                    values[i] * scale
+                    for i, scale in zip(reading.weight_at, self._weight_scales, strict=True)
+                ]
+            )
         if changed:
             self._complete_pending(updates.arrange(values[cursor : cursor + updates.size]))
             cursor += updates.size
@@ -308,6 +330,8 @@ class Probe:
             block_grad_norm=block_norm,
             carried_grad_norm=_root_sum_square(values[cursor:]),
         )
+        if self._sgd is not None and self._sgd_checks:
+            self._seen_grads = _GradientMarks(self.weights)
         zero = frozenset(i for i, norm in enumerate(grad_norm) if norm == 0.0)
         self._look_closer = not zero <= self._zero_grads
         self._zero_grads = zero
@@ -315,13 +339,33 @@ class Probe:
             stats = self._with_heavy(stats)
         return stats
 
-    def after_optimizer(self, stats: StepStats) -> None:
-        """Hold the event: its weight-update norms travel with the next step's transfer."""
+    def _weights_measured(self) -> list[torch.Tensor]:
+        weights = list(self.weights)
+        for index, stride in self._weight_samples:
+            weights[index] = sampled(weights[index], stride)
+        return weights
+
+    def gradients_rescaled(self) -> None:
+        """The caller has just scaled the gradients by the factor ``grad_norm_clipped`` says
+        (clipping through the monitor): that change is accounted for."""
+        if self._sgd is not None and self._sgd_checks:
+            self._seen_grads = _GradientMarks(self.weights)
+
+    def after_optimizer(self, stats: StepStats, stepped: bool = True) -> None:
+        """Hold the event: its weight-update norms travel with the next step's transfer.
+        ``stepped`` False: the optimizer given to the probe did not step (plain SGD then
+        moved nothing)."""
         if self._sgd is not None:
             self._pending = stats
-            clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
-            scale = 1.0 if clipped is None or clipped == total else clipped / total
-            self._complete_pending(self._sgd.update_norms(stats.grad_norm, scale))
+            if not stepped:
+                deltas = [0.0] * len(self.weights)
+            elif self._sgd_checks and not self._seen_grads.unchanged(self.weights):
+                deltas = self._sgd.update_norms(_grad_norms_now(self.weights), 1.0)
+            else:
+                clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
+                scale = 1.0 if clipped is None or clipped == total else clipped / total
+                deltas = self._sgd.update_norms(stats.grad_norm, scale)
+            self._complete_pending(deltas)
             return
         with torch.no_grad():
             self._updates.mark_step()
@@ -375,6 +419,33 @@ class Probe:
             dead_frac=dead,
             saturated_frac=saturated,
         )
+
+
+class _GradientMarks:
+    """Which gradient tensor each weight held, and its version counter (an in-place change
+    such as clipping bumps it), to tell later whether the gradients are still those seen."""
+
+    def __init__(self, weights: Sequence[torch.Tensor]) -> None:
+        self._grads = [w.grad for w in weights]
+        self._versions = [-1 if g is None else g._version for g in self._grads]
+
+    def unchanged(self, weights: Sequence[torch.Tensor]) -> bool:
+        for weight, grad, version in zip(weights, self._grads, self._versions, strict=True):
+            now = weight.grad
+            if now is not grad or (now is not None and now._version != version):
+                return False
+        return True
+
+
+def _grad_norms_now(weights: Sequence[torch.Tensor]) -> list[float | None]:
+    """Each weight's gradient norm as it is now (one transfer): the rare step whose gradients
+    the caller changed after the probe looked."""
+    present = [w.grad for w in weights if w.grad is not None]
+    if not present:
+        return [None] * len(weights)
+    with torch.no_grad():
+        values = iter(torch.stack(torch._foreach_norm(present)).tolist())
+    return [None if w.grad is None else next(values) for w in weights]
 
 
 class _Reading:

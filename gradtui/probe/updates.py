@@ -41,6 +41,8 @@ def plain_sgd(optimizer: torch.optim.Optimizer | None, weights: Sequence[torch.T
     for group in optimizer.param_groups:
         if group["momentum"] or group["weight_decay"] or group["maximize"]:
             return None
+        if group.get("fused"):  # a fused step can unscale the gradients inside its kernel
+            return None
         if not isinstance(group["lr"], float | int):  # a tensor lr: read it as the step runs
             return None
     return SgdSteps(optimizer, weights)

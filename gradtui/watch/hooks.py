@@ -10,6 +10,12 @@
 Every callback goes through the guard, and ``remove`` takes every handle away. The parameter
 hook runs once per parameter and step, so it is a bare flag test; only the first call of a
 step goes on, through the guard.
+
+Most loops clear the gradients to None (``zero_grad()``'s default) before the forward pass.
+When every ``.grad`` is None as a step's forward begins, nothing can be left over and a
+gradient has arrived exactly when one is there: the parameter hooks, one call from autograd
+per parameter and step, are then taken off until a forward finds a gradient again (with
+``lazy``; a compiled model keeps them, so that its guards never see hooks come and go).
 """
 
 from __future__ import annotations
@@ -34,28 +40,73 @@ class StepHooks:
         on_forward: Callable[[tuple[Any, ...], dict[str, Any]], None],
         on_first_grad: Callable[[], None],
         on_optimizer_step: Callable[[], None],
+        lazy: bool = True,
     ) -> None:
         self._on_forward = on_forward
         self._on_first_grad = guard(on_first_grad)
+        self._params = params
+        self._lazy = lazy
         self._waiting_for_grad = True
-        # A gradient arrived since the last forward (or since the monitor last looked): read
-        # by the monitor to tell a monitor.step called before backward().
-        self.gradients = False
+        # A gradient arrived since the last forward (or since the monitor last looked), as
+        # the parameter hooks saw it; without them, see ``gradients``.
+        self._arrived = False
+        self._looked = False  # without parameter hooks: the monitor has read this step's
+        self._none_this_step = False
         self._handles: list[RemovableHandle] = [
             model.register_forward_pre_hook(guard(self._forward), with_kwargs=True)
         ]
-        self._handles += [p.register_hook(self._grad) for p in params]
         if optimizer is not None:
             after = guard(lambda *_: on_optimizer_step())
             self._handles.append(optimizer.register_step_post_hook(after))
+        self._grad_handles: list[RemovableHandle] = []
+        self._hook_params()
+
+    @property
+    def gradients(self) -> bool:
+        """A gradient arrived since the last forward (or since the monitor last looked): read
+        by the monitor to tell a monitor.step called before backward()."""
+        if self._grad_handles:
+            return self._arrived
+        return not self._looked and any(p.grad is not None for p in self._params)
+
+    @gradients.setter
+    def gradients(self, value: bool) -> None:
+        self._arrived = value
+        self._looked = not value
+
+    def _hook_params(self) -> None:
+        if not self._grad_handles:
+            self._grad_handles = [p.register_hook(self._grad) for p in self._params]
+
+    def _unhook_params(self) -> None:
+        for handle in self._grad_handles:
+            handle.remove()
+        self._grad_handles = []
 
     def _forward(self, _module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if torch.is_grad_enabled():
             self.gradients = False
+            self._looked = False
+            if self._lazy:
+                self._hook_params_if_needed()
             self._on_forward(args, kwargs)
 
+    def _hook_params_if_needed(self) -> None:
+        if not any(p.grad is not None for p in self._params):
+            self._none_this_step = True
+            self._unhook_params()
+            return
+        if self._none_this_step:  # a backward of this step ran unhooked (accumulation):
+            self._waiting_for_grad = False  # the step's first gradient has come and gone
+        self._hook_params()
+
+    def hook_every_parameter(self) -> None:
+        """A step begins without the model's forward pre-hook (a framework's callback): the
+        parameter hooks go back on, since nothing has looked at the gradients."""
+        self._hook_params()
+
     def _grad(self, _grad: torch.Tensor) -> None:
-        self.gradients = True
+        self._arrived = True
         if self._waiting_for_grad:
             self._waiting_for_grad = False
             self._on_first_grad()
@@ -63,8 +114,10 @@ class StepHooks:
     def expect_new_step(self) -> None:
         """The next gradient to arrive is the first of a new step."""
         self._waiting_for_grad = True
+        self._none_this_step = False  # a forward of this step found every .grad None
 
     def remove(self) -> None:
+        self._unhook_params()
         for handle in self._handles:
             handle.remove()
         self._handles.clear()

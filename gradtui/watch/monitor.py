@@ -6,7 +6,8 @@ The user's step, and what the monitor does at each moment of it::
     out = model(x)          forward pre-hook: a step begins (heavy statistics armed, the
                             finiteness checks put on when asked, the inputs kept for a replay)
     loss.backward()         first parameter hook: gradients left over from the last step
-    monitor.step(loss)      this step's statistics (one transfer), weights snapshotted
+    monitor.step(loss)      this step's statistics (one transfer), weights snapshotted (not
+                            under plain SGD: there |ΔW| = lr · |grad|)
     monitor.clip_grad_norm_(c)  optional: clipping with the norm just measured, recorded
     opt.step()              optimizer post-hook (or the next forward): the update is measured
 
@@ -114,6 +115,7 @@ class Monitor:
         self.diagnoser = Diagnoser() if diagnose else None
         self._on_event = on_event
         self._guard = Guard(self._abandon)
+        self._guarded_step = self._guard.wrap(self._step)
         self._thinning = None if keep_every_step else Thinning()
         self._recorder = (
             Recorder(
@@ -132,7 +134,14 @@ class Monitor:
         in_full = static_watched(self.model)  # a compiled model's too, for its activation's name
         self._watched = output_link_watched(model, self.model) if self.compiled else in_full
         self._activation = activation_name(in_full)
-        self._probe = Probe(self.model, self._watched, every, guard=hook)
+        self._probe = Probe(
+            self.model,
+            self._watched,
+            every,
+            guard=hook,
+            optimizer=optimizer,
+            gradients_may_change=True,
+        )
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
         self._untrained: WithUntrained | None = None  # layers with requires_grad=False
@@ -154,6 +163,7 @@ class Monitor:
             on_forward=self._on_forward,
             on_first_grad=self._on_first_grad,
             on_optimizer_step=self._on_optimizer_step,
+            lazy=not self.compiled,
         )
         self._worker = Worker(self._consume, capacity_for(len(self._watched.layers)))
         atexit.register(self.close)
@@ -164,7 +174,7 @@ class Monitor:
         """Measure this step: call after backward, before ``optimizer.step()``."""
         check_loss(loss)
         if not self.closed:
-            self._guard.wrap(self._step)(loss)
+            self._guarded_step(loss)
         self._signals.raise_deferred()
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
@@ -236,6 +246,7 @@ class Monitor:
             self._held = replace(self._held, grad_norm_clipped=clipped)
 
     def _begin_step(self) -> None:
+        self._hooks.hook_every_parameter()
         self._apply_update()
         self._probe.arm(self.steps)
         if not self.compiled and (
@@ -265,6 +276,7 @@ class Monitor:
         params = self._probe.params
         clipped = clip_with_norm(params, max_norm, held.grad_norm_total)
         self._held = replace(held, grad_norm_clipped=clipped)
+        self._probe.gradients_rescaled()
         device = next((p.grad.device for p in params if p.grad is not None), None)
         return torch.tensor(held.grad_norm_total, device=device)
 
@@ -289,11 +301,13 @@ class Monitor:
 
     def _on_optimizer_step(self) -> None:
         self._call_order.optimizer_stepped(self._hooks.gradients)
-        self._apply_update()
+        self._apply_update(stepped=True)
 
-    def _apply_update(self) -> None:
+    def _apply_update(self, stepped: bool = False) -> None:
+        """Measure the update of the step held: ``stepped`` when the optimizer has just
+        stepped (its post-hook), False at the next step's start or at the end."""
         if self._held is not None:
-            self._probe.after_optimizer(self._held)
+            self._probe.after_optimizer(self._held, stepped)
             self._held = None
             if self._slow:
                 done = self._probe.flush()
