@@ -351,3 +351,13 @@ UNTRAINED_FIX = (
     "If these layers should learn, call layer.requires_grad_(True) on them and make sure the "
     "optimizer holds their parameters (build it again after unfreezing)."
 )
+
+
+# -- gradtui.watch's own recording ---------------------------------------------------------------
+RECORDING_GAP_WHY = (
+    "gradtui hands each step to a thread of its own and never makes training wait for it; a "
+    "machine busy elsewhere can starve that thread."
+)
+RECORDING_GAP_FIX = "Nothing to fix in the model. Free a CPU core, or pass a larger every=."
+RECORDING_THINNED_WHY = "A long run recorded in full grows by about a kilobyte a step."
+RECORDING_THINNED_FIX = "gradtui.watch(..., keep_every_step=True) records every step."

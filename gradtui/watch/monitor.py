@@ -54,6 +54,7 @@ from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
+from gradtui.watch.notes import gap_note, thinning_note
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
 from gradtui.watch.usage import CallOrder, check_arguments, check_loss
 from gradtui.watch.worker import Worker, capacity_for
@@ -247,6 +248,10 @@ class Monitor:
 
     def _begin_step(self) -> None:
         self._hooks.hook_every_parameter()
+        self._arm()
+
+    def _arm(self) -> None:
+        """A new step begins: apply the last update, arm the probe, check outputs if due."""
         self._apply_update()
         self._probe.arm(self.steps)
         if not self.compiled and (
@@ -286,13 +291,7 @@ class Monitor:
 
     def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._call_order.forward()
-        self._apply_update()
-        self._probe.arm(self.steps)
-        if not self.compiled and (
-            self.finite_mode == "always"
-            or (self.finite_mode == "sampled" and (self._probe.heavy_armed or self._went_bad))
-        ):
-            self._finite.attach()
+        self._arm()
         if self.finite_mode != "off":
             self._inputs.keep(args, kwargs)
 
@@ -415,24 +414,10 @@ class Monitor:
                 self._dropped.append(event.step)
                 return
             if self._dropped:
-                self._worker.put(self._gap_note(), force=True)
+                self._worker.put(gap_note(self._dropped), force=True)
+                self._dropped = []
             return
         self._worker.put(event, force=True)
-
-    def _gap_note(self) -> Diagnosis:
-        first, last, count = self._dropped[0], self._dropped[-1], len(self._dropped)
-        self._dropped = []
-        return Diagnosis(
-            kind="recording_gap",
-            severity="info",
-            step=first,
-            layers=(),
-            message=f"{count} steps between step {first} and step {last} were neither "
-            "recorded nor diagnosed: gradtui's writer thread fell behind the training.",
-            why="gradtui hands each step to a thread of its own and never makes training wait "
-            "for it; a machine busy elsewhere can starve that thread.",
-            fix="Nothing to fix in the model. Free a CPU core, or pass a larger every=.",
-        )
 
     # -- on the writer thread ------------------------------------------------------------------
     def _consume(self, event: Event) -> None:
@@ -461,7 +446,7 @@ class Monitor:
         ):
             if self._thinned_from is None:
                 self._thinned_from = event.step
-                self._recorder(_thinning_note(thinning, event.step))
+                self._recorder(thinning_note(thinning.describe(), event.step))
             return
         self._recorder(event)
 
@@ -473,7 +458,8 @@ class Monitor:
         if done is not None:
             self._emit(done)
         if self._dropped:
-            self._worker.put(self._gap_note(), force=True)
+            self._worker.put(gap_note(self._dropped), force=True)
+            self._dropped = []
         self._emit(last)
 
     def _record_failure(self, exc: Exception, replay: bool) -> None:
@@ -522,16 +508,3 @@ class Monitor:
 
 def _nonfinite(stats: StepStats) -> bool:
     return not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
-
-
-def _thinning_note(thinning: Thinning, step: int) -> Diagnosis:
-    """The recording says, at the first step it leaves out, which steps it keeps."""
-    return Diagnosis(
-        kind="recording_thinned",
-        severity="info",
-        step=step,
-        layers=(),
-        message=f"The recording is thinned: {thinning.describe()}. The diagnoses saw every step.",
-        why="A long run recorded in full grows by about a kilobyte a step.",
-        fix="gradtui.watch(..., keep_every_step=True) records every step.",
-    )
