@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help=f"an extra folder of scenario files (repeatable; also ${SCENARIOS_ENV})",
     )
+    parser.add_argument("--version", action="version", version=f"gradtui {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="list the scenarios, and the files that were skipped")
@@ -51,6 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     launch = commands.add_parser("launch", help="open the live dashboard (the picker, or NAME)")
     launch.add_argument("scenario", metavar="NAME", nargs="?", help="skip the picker, run this")
+    launch.add_argument("--steps", type=int, help="override the scenarios' step count")
+    launch.add_argument("--seed", type=int, help="override the scenarios' data seed")
+    launch.add_argument(
+        "--speed",
+        type=_speed,
+        default=DEFAULT_SPEED,
+        metavar="STEPS_PER_S",
+        help=f"steps shown per second, or 'max' (default {DEFAULT_SPEED})",
+    )
+    launch.add_argument(
+        "--record", type=Path, metavar="FILE", help="write NAME's run as JSON Lines as it trains"
+    )
+    launch.add_argument("--force", action="store_true", help="let --record replace a file")
     replay = commands.add_parser("replay", help="show a recorded run (from run --record)")
     replay.add_argument(
         "files", metavar="FILE", type=Path, nargs="+", help="one, or two side by side"
@@ -96,14 +111,68 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "app", nargs=argparse.REMAINDER, metavar="launch [NAME] | replay FILE | attach FILE"
     )
+    for command in commands.choices.values():  # --scenarios also after the command's name
+        command.add_argument(
+            "--scenarios",
+            dest="scenarios_after",
+            metavar="DIR",
+            action="append",
+            type=Path,
+            default=[],
+            help="an extra folder of scenario files (repeatable)",
+        )
     return parser
 
 
+DEFAULT_SPEED = 25.0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gradtui")
+    except PackageNotFoundError:  # a checkout on PYTHONPATH, not installed
+        return "(not installed)"
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
+    if not 0 < speed < 1e6:
+        raise argparse.ArgumentTypeError("give a speed above 0 steps per second, or 'max'")
+    return speed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The exit status: 0 fine; 1 a training that raised, or a finding at --fail-on; 2 an
+    unusable input; 128 + N after signal N (130 for ctrl-c, 141 when stdout's reader left)."""
+    try:
+        status = _dispatch(argv)
+        sys.stdout.flush()  # here, so a reader that left (| head) is seen while we can act
+    except BrokenPipeError:
+        return _reader_left()
+    return status
+
+
+def _reader_left() -> int:
+    """stdout's reader is gone: say nothing more, and let interpreter exit flush to nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # as a shell reports a process ended by SIGPIPE
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
         return 0
+    args.scenarios = [*args.scenarios, *getattr(args, "scenarios_after", [])]
     command = {
         "list": _list,
         "run": _run,
@@ -177,15 +246,44 @@ def _run(args: argparse.Namespace) -> int:
         return _say(
             f"stopped by signal {stop.received} after {report['steps_run']} steps", stop.exit_status
         )
+    if report["error"]:
+        error = report["error"]
+        return _say(f"the training raised at step {error['step']} ({error['type']}): failed", 1)
     return 2 if problems else _exit_code(report, args.fail_on)
 
 
 def _launch(args: argparse.Namespace) -> int:
     from gradtui.ui.app import GradApp  # textual loads here; torch only in the worker process
 
-    catalog = discover(args.scenarios)
-    start = [resolve(args.scenario, args.scenarios)] if args.scenario else []
-    return _app_status(GradApp(catalog, start=start))
+    catalog = _overridden(discover(args.scenarios), args.steps, args.seed)
+    start = []
+    if args.scenario:
+        start = [resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)]
+    if args.record is None:
+        return _app_status(GradApp(catalog, start=start, speed=args.speed))
+    if not start:
+        return _say("launch --record needs a scenario NAME: the run to record", 2)
+    from gradtui.recording import Recorder
+    from gradtui.ui.recorded_source import recording_first
+
+    recorder = Recorder(args.record, args.force)  # refused here, before the screen, if taken
+    app = GradApp(catalog, start=start, speed=args.speed, make_source=recording_first(recorder))
+    status = _app_status(app)
+    recorder.close()  # already closed when the run ended; a second close does nothing
+    return status
+
+
+def _overridden(catalog: Any, steps: int | None, seed: int | None) -> Any:
+    """The catalog with --steps / --seed applied to every scenario the picker offers."""
+    if steps is None and seed is None:
+        return catalog
+    from gradtui.scenario.spec import Catalog
+
+    scenarios = {
+        name: (spec.with_overrides(steps, seed), path)
+        for name, (spec, path) in catalog.scenarios.items()
+    }
+    return Catalog(scenarios, catalog.skipped)
 
 
 def _replay(args: argparse.Namespace) -> int:
