@@ -242,3 +242,15 @@ def test_a_new_recording_keeps_the_typed_fields(tmp_path: Path):
     with Recorder(path) as recorder:
         recorder(started)
     assert read_recording(path).events == [started]
+
+
+def test_why_the_trainer_ended_a_run_is_read_back(tmp_path):
+    from gradtui.events import RunFinished
+    from gradtui.recording import Recorder, read_recording
+
+    path = tmp_path / "diverged.jsonl"
+    with Recorder(path) as recorder:
+        recorder(RunFinished(steps_run=25, stopped=False, reason="nonfinite"))
+    assert read_recording(path).events[-1].reason == "nonfinite"
+    path.write_text(path.read_text().replace('"nonfinite"', '"[red]x"'))
+    assert "reason" in str(read_recording(path).warnings or read_recording(path).warning)
