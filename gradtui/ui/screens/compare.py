@@ -26,7 +26,7 @@ from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_text
 from gradtui.ui.widgets.layers import LayersTable, spark_scale
 from gradtui.ui.widgets.loss import LossPlot, finite_losses, loss_series, wants_log
 
-SIDES = "AB"
+SIDES = "ABCDEFGH"  # compare names its runs A, B (a lesson may show more)
 LOWER = ("diagnoses", "chain", "flow")
 LOWER_TITLE = {
     "diagnoses": "Diagnoses",
