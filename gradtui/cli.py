@@ -12,8 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from gradtui import cli_launch as launch_command
 from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
 from gradtui.text import safe_line
@@ -51,21 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=FAIL_ON,
         help="exit 1 when a diagnosis of this severity or worse fired",
     )
-    launch = commands.add_parser("launch", help="open the live dashboard (the picker, or NAME)")
-    launch.add_argument("scenario", metavar="NAME", nargs="?", help="skip the picker, run this")
-    launch.add_argument("--steps", type=int, help="override the scenarios' step count")
-    launch.add_argument("--seed", type=int, help="override the scenarios' data seed")
-    launch.add_argument(
-        "--speed",
-        type=_speed,
-        default=DEFAULT_SPEED,
-        metavar="STEPS_PER_S",
-        help=f"steps shown per second, or 'max' (default {DEFAULT_SPEED})",
-    )
-    launch.add_argument(
-        "--record", type=Path, metavar="FILE", help="write NAME's run as JSON Lines as it trains"
-    )
-    launch.add_argument("--force", action="store_true", help="let --record replace a file")
+    launch_command.add_parser(commands)
     replay = commands.add_parser("replay", help="show a recorded run (from run --record)")
     replay.add_argument(
         "files", metavar="FILE", type=Path, nargs="+", help="one, or two side by side"
@@ -124,9 +110,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEFAULT_SPEED = 25.0
-
-
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -134,18 +117,6 @@ def _version() -> str:
         return version("gradtui")
     except PackageNotFoundError:  # a checkout on PYTHONPATH, not installed
         return "(not installed)"
-
-
-def _speed(text: str) -> float | None:
-    if text == "max":
-        return None
-    try:
-        speed = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
-    if not 0 < speed < 1e6:
-        raise argparse.ArgumentTypeError("give a speed above 0 steps per second, or 'max'")
-    return speed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,37 +224,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _launch(args: argparse.Namespace) -> int:
-    from gradtui.ui.app import GradApp  # textual loads here; torch only in the worker process
-
-    catalog = _overridden(discover(args.scenarios), args.steps, args.seed)
-    start = []
-    if args.scenario:
-        start = [resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)]
-    if args.record is None:
-        return _app_status(GradApp(catalog, start=start, speed=args.speed))
-    if not start:
-        return _say("launch --record needs a scenario NAME: the run to record", 2)
-    from gradtui.recording import Recorder
-    from gradtui.ui.recorded_source import recording_first
-
-    recorder = Recorder(args.record, args.force)  # refused here, before the screen, if taken
-    app = GradApp(catalog, start=start, speed=args.speed, make_source=recording_first(recorder))
-    status = _app_status(app)
-    recorder.close()  # already closed when the run ended; a second close does nothing
-    return status
-
-
-def _overridden(catalog: Any, steps: int | None, seed: int | None) -> Any:
-    """The catalog with --steps / --seed applied to every scenario the picker offers."""
-    if steps is None and seed is None:
-        return catalog
-    from gradtui.scenario.spec import Catalog
-
-    scenarios = {
-        name: (spec.with_overrides(steps, seed), path)
-        for name, (spec, path) in catalog.scenarios.items()
-    }
-    return Catalog(scenarios, catalog.skipped)
+    return launch_command.launch(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -300,7 +241,7 @@ def _replay(args: argparse.Namespace) -> int:
         _say(warning)
     from gradtui.ui.app import GradApp
 
-    return _app_status(
+    return launch_command.app_status(
         GradApp(discover(args.scenarios), replays=[i.events for i in loaded], own_runs=True)
     )
 
@@ -344,13 +285,7 @@ def _attach(args: argparse.Namespace) -> int:
         return 2
     from gradtui.ui.attach import AttachApp
 
-    return _app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
-
-
-def _app_status(app: Any) -> int:
-    """Run a Textual app; non-zero when it ended by a crash (Textual sets return_code 1)."""
-    app.run()
-    return app.return_code or 0
+    return launch_command.app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from gradtui.ui.history import RunHistory
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
 SMOOTHING = 0.9  # the trend's EMA weight on the past
 MIN_POINTS_FOR_TREND = 20
-ROOMY_ROWS = 10  # a plot this tall has room for a title and for the raw steps under the trend
+ROOMY_ROWS = 8  # a plot this tall has room for a title and for the raw steps under the trend
 
 
 def finite_losses(history: RunHistory) -> list[tuple[int, float]]:
