@@ -104,3 +104,35 @@ def test_launch_rejects_a_bad_speed(capsys) -> None:
     with pytest.raises(SystemExit) as ended:
         main(["launch", "relu_deep", "--speed", "fast"])
     assert ended.value.code == 2
+
+
+def test_ctrl_c_prints_the_partial_report(tmp_path: Path) -> None:
+    """SIGINT mid-run: the run ends stopped, its report so far is printed, status 130."""
+    import signal
+    import time
+
+    from tests.unit.test_signals import WAIT_S, steps_in
+
+    path = tmp_path / "run.jsonl"
+    command = [sys.executable, "-m", "gradtui", "run", "relu_deep", "--steps", "1000000"]
+    process = subprocess.Popen(
+        [*command, "--record", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=gradtui_env(),
+    )
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while steps_in(path) < 3:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=WAIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert out.startswith("scenario relu_deep: ") and "diagnoses:" in out
+    assert "stopped by signal 2" in err and "Traceback" not in err
