@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import math
 
+import plotext._utility as plotext_utility
 from textual_plotext import PlotextPlot
 
 from gradtui.ui.format import waiting_text
 from gradtui.ui.history import RunHistory
+
+
+def _ordered_no_duplicates(data: list) -> list:
+    return list(dict.fromkeys(data))
+
+
+# plotext (<6) drops duplicate ticks and points through a set, whose order changes from one
+# process to the next (strings hash differently each run): the same ticks could then land on
+# different rows. Keeping the first of each in order draws the same picture every time.
+plotext_utility.no_duplicates = _ordered_no_duplicates
 
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
 SMOOTHING = 0.9  # the trend's EMA weight on the past
@@ -94,6 +105,12 @@ class LossPlot(PlotextPlot):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._drawn: tuple | None = None
+        self._shown: tuple | None = None  # show's arguments, to draw again at a new size
+
+    def on_resize(self) -> None:
+        """A new height may make room for the title and the raw steps (or take it away)."""
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(
         self,
@@ -104,6 +121,7 @@ class LossPlot(PlotextPlot):
         """use_log and ylim: compare puts both runs on one axis."""
         roomy = self.size.height >= ROOMY_ROWS
         key = (history.key, use_log, ylim, roomy)
+        self._shown = (history, use_log, ylim)
         if key == self._drawn:
             return
         self._drawn = key
@@ -121,6 +139,8 @@ class LossPlot(PlotextPlot):
             plt.xticks(ticks, [str(t) for t in ticks])
             low, high = ylim if ylim is not None else (min(values), max(values))
             positions, labels = value_ticks(low, high, use_log)
+            if not roomy:  # a row or two of plot: any label would sit beside the wrong value
+                positions, labels = [], []
             plt.yticks(positions, labels)
         nonfinite = history.first_nonfinite_step
         if nonfinite is not None:
