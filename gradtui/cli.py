@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from gradtui import cli_launch as launch_command
 from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
 from gradtui.text import safe_line
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help=f"an extra folder of scenario files (repeatable; also ${SCENARIOS_ENV})",
     )
+    parser.add_argument("--version", action="version", version=f"gradtui {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="list the scenarios, and the files that were skipped")
@@ -49,8 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=FAIL_ON,
         help="exit 1 when a diagnosis of this severity or worse fired",
     )
-    launch = commands.add_parser("launch", help="open the live dashboard (the picker, or NAME)")
-    launch.add_argument("scenario", metavar="NAME", nargs="?", help="skip the picker, run this")
+    launch_command.add_parser(commands)
     replay = commands.add_parser("replay", help="show a recorded run (from run --record)")
     replay.add_argument(
         "files", metavar="FILE", type=Path, nargs="+", help="one, or two side by side"
@@ -96,14 +97,53 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "app", nargs=argparse.REMAINDER, metavar="launch [NAME] | replay FILE | attach FILE"
     )
+    for command in commands.choices.values():  # --scenarios also after the command's name
+        command.add_argument(
+            "--scenarios",
+            dest="scenarios_after",
+            metavar="DIR",
+            action="append",
+            type=Path,
+            default=[],
+            help="an extra folder of scenario files (repeatable)",
+        )
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gradtui")
+    except PackageNotFoundError:  # a checkout on PYTHONPATH, not installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The exit status: 0 fine; 1 a training that raised, or a finding at --fail-on; 2 an
+    unusable input; 128 + N after signal N (130 for ctrl-c, 141 when stdout's reader left)."""
+    try:
+        status = _dispatch(argv)
+        sys.stdout.flush()  # here, so a reader that left (| head) is seen while we can act
+    except BrokenPipeError:
+        return _reader_left()
+    return status
+
+
+def _reader_left() -> int:
+    """stdout's reader is gone: say nothing more, and let interpreter exit flush to nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # as a shell reports a process ended by SIGPIPE
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
         return 0
+    args.scenarios = [*args.scenarios, *getattr(args, "scenarios_after", [])]
     command = {
         "list": _list,
         "run": _run,
@@ -177,15 +217,14 @@ def _run(args: argparse.Namespace) -> int:
         return _say(
             f"stopped by signal {stop.received} after {report['steps_run']} steps", stop.exit_status
         )
+    if report["error"]:
+        error = report["error"]
+        return _say(f"the training raised at step {error['step']} ({error['type']}): failed", 1)
     return 2 if problems else _exit_code(report, args.fail_on)
 
 
 def _launch(args: argparse.Namespace) -> int:
-    from gradtui.ui.app import GradApp  # textual loads here; torch only in the worker process
-
-    catalog = discover(args.scenarios)
-    start = [resolve(args.scenario, args.scenarios)] if args.scenario else []
-    return _app_status(GradApp(catalog, start=start))
+    return launch_command.launch(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -202,7 +241,7 @@ def _replay(args: argparse.Namespace) -> int:
         _say(warning)
     from gradtui.ui.app import GradApp
 
-    return _app_status(
+    return launch_command.app_status(
         GradApp(discover(args.scenarios), replays=[i.events for i in loaded], own_runs=True)
     )
 
@@ -246,13 +285,7 @@ def _attach(args: argparse.Namespace) -> int:
         return 2
     from gradtui.ui.attach import AttachApp
 
-    return _app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
-
-
-def _app_status(app: Any) -> int:
-    """Run a Textual app; non-zero when it ended by a crash (Textual sets return_code 1)."""
-    app.run()
-    return app.return_code or 0
+    return launch_command.app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
 
 
 def _check(args: argparse.Namespace) -> int:

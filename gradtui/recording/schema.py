@@ -221,11 +221,14 @@ def run_finished(data: dict[str, Any]) -> RunFinished:
     stopped = _get(data, "stopped", False)
     if not isinstance(stopped, bool):
         raise BadEvent("stopped: expected true or false")
-    return RunFinished(
-        steps_run=_integer(_get(data, "steps_run"), "steps_run"),
-        stopped=stopped,
-        reason=_text(_get(data, "reason", ""), "reason"),
-    )
+    reason = _text(_get(data, "reason", ""), "reason")
+    if reason not in FINISH_REASONS:
+        raise BadEvent(f"reason: expected one of {sorted(FINISH_REASONS)}")
+    steps_run = _integer(_get(data, "steps_run"), "steps_run")
+    return RunFinished(steps_run=steps_run, stopped=stopped, reason=reason)
+
+
+FINISH_REASONS = frozenset({"", "nonfinite"})  # RunFinished.reason: a recording's is read back
 
 
 def run_failed(data: dict[str, Any]) -> RunFailed:

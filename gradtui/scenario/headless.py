@@ -18,27 +18,48 @@ from gradtui.scenario.spec import ScenarioSpec
 
 
 class Progress:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """A one-line progress bar on stderr, redrawn at most ten times a second: the steps done,
+    the rate, and the time left at that rate."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = max(total, 1)
+        self.clock = clock
+        self._start: float | None = None
         self._last = 0.0
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, StepStats):
             return
-        now = time.monotonic()
+        now = self.clock()
+        if self._start is None:
+            self._start = now  # rates count from the first step: torch's start-up is not a step
         done = event.step + 1
         if now - self._last < 0.1 and done < self.total:
             return
         self._last = now
+        sys.stderr.write("\r" + self.line(done, event.loss, now - self._start))
+        sys.stderr.flush()
+
+    def line(self, done: int, loss: float, elapsed_s: float) -> str:
         filled = int(30 * done / self.total)
         bar = "#" * filled + "." * (30 - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{self.total}  loss {event.loss:.4g}   ")
-        sys.stderr.flush()
+        rate = (done - 1) / elapsed_s if elapsed_s > 0 and done > 1 else None
+        speed = f"{rate:.3g} steps/s" if rate else "- steps/s"
+        eta = f"eta {_duration((self.total - done) / rate)}" if rate else "eta -"
+        return f"[{bar}] {done}/{self.total}  {speed}  {eta}  loss {loss:.4g}   "
 
     def close(self) -> None:
         sys.stderr.write("\n")
+
+
+def _duration(seconds: float) -> str:
+    """12s, 3m05s, 2h10m."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def run_headless(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -147,17 +148,25 @@ def _message(error: Any) -> str:
 
 
 def _first_error(exc: ValidationError) -> str:
+    """Every error of the file on one line, each naming its field: ``a: ...; b: ...``."""
     errors = exc.errors()
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    got = first.get("input")
+    shown = [_one_error(error) for error in errors[:MAX_ERRORS_SHOWN]]
+    more = len(errors) - len(shown)
+    return "; ".join(shown) + (f" (and {more} more)" if more else "")
+
+
+MAX_ERRORS_SHOWN = 4
+
+
+def _one_error(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    got = error.get("input")
     shown = ""
-    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
-        shown = f", got {safe_line(repr(got), 60)}"
-    if not first["loc"] and first["type"] == "value_error":  # the message names its fields
-        return f"{_message(first)}{more}"
-    return f"{safe_line(where, 80)}: {_message(first)}{shown}{more}"
+    if error["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
+        shown = f", got {safe_line(repr(got), 40)}"
+    if not error["loc"] and error["type"] == "value_error":  # the message names its fields
+        return _message(error)
+    return f"{safe_line(where, 60)}: {_message(error)}{shown}"
 
 
 def builtin_scenario_dir() -> Path:
@@ -210,8 +219,12 @@ def resolve(name_or_path: str, extra: Iterable[Path] = ()) -> ScenarioSpec:
     for skipped in catalog.skipped:
         if skipped.path.stem == name_or_path:
             raise ScenarioError(skipped.reason)
-    known = ", ".join(sorted(catalog.scenarios)) or "none"
-    raise ScenarioError(safe_line(f"unknown scenario '{name_or_path}' (known: {known})", 300))
+    close = difflib.get_close_matches(name_or_path, list(catalog.scenarios), n=3, cutoff=0.6)
+    if close:
+        hint = "did you mean " + " or ".join(f"'{name}'" for name in close) + "?"
+    else:
+        hint = "known: " + (", ".join(sorted(catalog.scenarios)) or "none")
+    raise ScenarioError(safe_line(f"unknown scenario '{name_or_path}'; {hint}", 300))
 
 
 def spec_as_data(spec: ScenarioSpec) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from gradtui.ui.screens.help import HelpScreen
 from gradtui.ui.screens.own import ConfirmLeave, OpenRecording
 from gradtui.ui.screens.picker import PickerScreen
 from gradtui.ui.screens.runscreen import RunScreen
+from gradtui.ui.settings import save_theme, saved_theme
 from gradtui.ui.sources import LiveSource, ReplaySource, Source
 
 
@@ -56,6 +58,15 @@ class GradApp(App[None]):
         self.make_source = make_source
         self._start = list(start)
         self._replays = list(replays)
+        self._saved_theme = saved_theme()
+        if self._saved_theme in self.available_themes:
+            self.theme = self._saved_theme
+
+    def watch_theme(self, theme: str) -> None:
+        """The theme picked (palette: Change theme) is the theme of the next start too."""
+        if theme != self._saved_theme:
+            self._saved_theme = theme
+            save_theme(theme)
 
     def on_mount(self) -> None:
         if not self.own_runs:
@@ -111,6 +122,20 @@ class GradApp(App[None]):
 
         self.push_screen(CourseScreen())
 
+    def save_screen(self) -> None:
+        """An SVG of the screen in the working directory (a browser gets it as a download);
+        the notification says where."""
+        if self.is_web:
+            self.deliver_screenshot()
+            return
+        try:
+            path = Path(self.save_screenshot(path=os.getcwd())).resolve()
+        except OSError as exc:
+            reason = safe_line(exc.strerror or exc, 200)
+            self.notify(f"cannot save the screenshot: {reason}", severity="error", markup=False)
+            return
+        self.notify(f"Saved {safe_line(path, 300)}", title="Screenshot", markup=False)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -126,7 +151,14 @@ class GradApp(App[None]):
         self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+        yield SystemCommand(
+            "Screenshot",
+            "Save an SVG of this screen in the working directory",
+            lambda: self.set_timer(0.1, self.save_screen),
+        )
         yield SystemCommand("Help", "What each panel shows, and the keys", self.action_help)
         yield SystemCommand("Learn", "The course: the notes' ten practice items", self.open_course)
         if isinstance(screen, PickerScreen):

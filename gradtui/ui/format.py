@@ -21,22 +21,21 @@ def log10_of(value: float | None) -> float:
     return math.log10(value)
 
 
-# Colour by log10(norm): cold blues for vanishing, greens for a healthy middle, reds for large.
-# Every colour is one of the 16 standard terminal colours (as Rich defines them), so a
-# 16-colour terminal shows exactly these classes, still distinct.
+# Colour by log10(norm), in even bins two decades wide: cold blues for vanishing, greens for
+# the usual middle (1e-3 to 1e1), warm colours for large. Every colour is one of the 16
+# standard terminal colours (as Rich defines them), so a 16-colour terminal shows them all.
 BANDS: tuple[tuple[float, str], ...] = (
-    (-8.0, "#0000aa"),  # blue: below 1e-8
+    (-7.0, "#0000aa"),  # blue: below 1e-7
     (-5.0, "#5555ff"),  # bright blue
     (-3.0, "#00aaaa"),  # cyan
     (-1.0, "#00aa00"),  # green
-    (1.0, "#55ff55"),  # bright green
-    (2.0, "#ffff55"),  # yellow
-    (4.0, "#aa5500"),  # brown / dark yellow
-    (math.inf, "#ff5555"),  # bright red: 1e4 and above
+    (1.0, "#55ff55"),  # bright green: 1e-1 to 1e1
+    (3.0, "#ffff55"),  # yellow
+    (math.inf, "#ff5555"),  # bright red: 1e3 and above
 )
 NONFINITE_COLOUR = "#ff55ff"  # bright magenta
 ZERO_COLOUR = "#555555"  # bright black
-MISSING_COLOUR = "#000000"
+MISSING_COLOUR = "#aaaaaa"  # light grey: seen on a dark panel and on a light one
 
 
 def band_colour(log_value: float) -> str:
@@ -53,24 +52,14 @@ def band_colour(log_value: float) -> str:
 
 
 def legend_labels() -> list[tuple[str, str]]:
-    """(label, colour) for each band, low to high, then the markers."""
-    labels = []
-    lower = None
-    for upper, colour in BANDS:
-        if lower is None:
-            labels.append((f"<{upper:g}", colour))
-        elif math.isinf(upper):
-            labels.append((f"≥{lower:g}", colour))
-        else:
-            labels.append((f"{lower:g}", colour))
-        lower = upper
-    labels.append(("nan", NONFINITE_COLOUR))
-    labels.append(("zero", ZERO_COLOUR))
-    return labels
+    """(edge, colour) for a colour bar: each band's colour, then the log10 value where the next
+    band starts ("" after the last), low to high; then the markers, each with its name."""
+    bar = [(f"{upper:g}" if math.isfinite(upper) else "", colour) for upper, colour in BANDS]
+    return [*bar, ("nan", NONFINITE_COLOUR), ("zero", ZERO_COLOUR), ("none", MISSING_COLOUR)]
 
 
 STATUS_STYLE: dict[str, str] = {
-    "ok": "#55ff55",
+    "ok": "#00aa00",  # green that reads on a light theme too
     "vanishing": "bold #5555ff",
     "exploding": "bold #ff5555",
     "nonfinite": "bold #ff55ff",

@@ -9,6 +9,7 @@ and replayed through the same screens a user sees, at 120x40.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,8 @@ def main(argv: list[str]) -> int:
     wanted = {name for names in SHOTS.values() for name in names}
     with tempfile.TemporaryDirectory() as scratch:
         runs = record(wanted, Path(scratch))
+    # The pictures use the default theme, whatever this user saved; and save nothing of theirs.
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="gradtui-screenshots-")
     catalog = discover()
     for shot, names in SHOTS.items():
         app = GradApp(catalog, replays=[runs[n] for n in names], speed=None)

@@ -37,6 +37,7 @@ RECORDED = (
     "exploding_no_clip",
     "exploding_clipped",
     "inplace_op",
+    "user_mlp9",  # a user's nn.Sequential under gradtui.watch: layers 0, 2, ... 16
 )
 
 
@@ -60,6 +61,13 @@ def recorded_events(_loaded: dict[str, tuple[Event, ...]]) -> dict[str, list[Eve
 @pytest.fixture(autouse=True)
 def _only_shipped_scenarios(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SCENARIOS_ENV, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _own_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Each test's saved settings (the theme) in its own folder, never the user's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
 
 
 @pytest.fixture

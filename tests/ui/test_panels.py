@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
+import pytest
 from textual.app import App, ComposeResult
 
+from gradtui.ui.format import BANDS, MISSING_COLOUR, band_colour, legend_labels
 from gradtui.ui.history import RunHistory
-from gradtui.ui.widgets.chain import ChainPanel
+from gradtui.ui.widgets.chain import ChainPanel, link_labels
 from gradtui.ui.widgets.diagnoses import DiagnosisList
+from gradtui.ui.widgets.heatmap import legend_text, row_label
+from gradtui.ui.widgets.layers import cut_middle, layer_label
+from gradtui.ui.widgets.loss import smoothed, value_ticks
 from tests.unit.diagnosis_fakes import chain, healthy, one_link, started
 
 
@@ -78,3 +86,50 @@ async def test_the_chain_panel_blames_the_block_that_stops_the_gradient() -> Non
     (shown,) = await chain_text(one_step(started(depth=3), (0.0, 0.0, 0.2, 0.3)))
     assert "blocks.2 passes no gradient" in shown
     assert "links pass no gradient" not in shown
+
+
+def test_chain_columns_are_labelled_by_the_blocks_the_layers_panel_names() -> None:
+    """A Sequential's blocks 0, 2, 4 ... label the columns as 0, 2, 4 (not 0, 1, 2); a
+    scenario's blocks.3 is 3 and its head is H; the last column always shows."""
+    sequential = [str(i) for i in range(0, 18, 2)]
+    assert link_labels(sequential, 3).split() == sequential
+    scenario = [f"blocks.{i}" for i in range(4)] + ["head"]
+    assert link_labels(scenario, 2).split() == ["0", "1", "2", "3", "H"]
+    assert link_labels(sequential, 1).split()[-1] == "16"
+
+
+def test_a_bare_position_gets_its_kind_and_long_names_are_cut_in_the_middle() -> None:
+    assert layer_label("4", "Linear") == "4 (Linear)"
+    assert layer_label("blocks.3.linear", "Linear") == "blocks.3.linear"
+    assert layer_label("[red]0", "Linear") == "[red]0"  # data, shown as it is
+    cut = cut_middle("encoder.layers.11.attention.output.dense", 16)
+    assert len(cut) == 16 and cut.startswith("encoder") and cut.endswith("dense")
+
+
+def test_the_trend_is_a_debiased_moving_average_and_ticks_are_even() -> None:
+    assert smoothed([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])  # no pull toward 0
+    noisy = [1.0 if n % 2 else 0.0 for n in range(200)]
+    assert max(smoothed(noisy)[50:]) - min(smoothed(noisy)[50:]) < 0.2 < 1.0
+    positions, labels = value_ticks(-3.4, 0.2, use_log=True)
+    assert labels == ["1e-2", "1e0"]  # powers of ten, never read as loss values
+    assert value_ticks(-2.3, 27.0, use_log=True)[1] == ["1e0", "1e10", "1e20"]
+    assert len({b - a for a, b in itertools.pairwise(positions)}) <= 1
+    positions, labels = value_ticks(0.62, 1.55, use_log=False)
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(positions)}
+    assert len(gaps) == 1 and all(0.62 <= p <= 1.55 for p in positions)
+
+
+def test_the_legend_is_an_even_labelled_bar_and_none_is_visible() -> None:
+    edges = [float(edge) for edge, _ in legend_labels()[: len(BANDS) - 1]]
+    assert len({b - a for a, b in itertools.pairwise(edges)}) == 1
+    assert "none" in legend_text().plain and MISSING_COLOUR not in ("#000000", "black")
+    assert band_colour(math.nan) == MISSING_COLOUR
+
+
+def test_heatmap_rows_are_named_like_the_layers() -> None:
+    assert [row_label(n) for n in ("blocks.3.linear", "16", "head", "enc.11.out")] == [
+        "3",
+        "16",
+        "H",
+        "11",
+    ]

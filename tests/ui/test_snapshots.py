@@ -126,3 +126,21 @@ def test_dashboard_healthy_chain(snap_compare, make_app, recorded_events) -> Non
     """relu_deep ended: every link a green ━ on the ×1 line, the links numbered 0 … H."""
     app = replay(make_app, recorded_events, "relu_deep")
     assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_dashboard_user_run_nine_layers(snap_compare, make_app, recorded_events) -> None:
+    """A user's 9-Linear nn.Sequential (gradtui.watch): layers '0 (Linear)' … '16 (Linear)',
+    the chain's columns labelled 0 2 4 … 16 to match, its findings listed."""
+    app = replay(make_app, recorded_events, "user_mlp9")
+    assert snap_compare(app, terminal_size=WIDE, run_before=finished)
+
+
+def test_dashboard_light_theme(snap_compare, make_app, recorded_events) -> None:
+    """relu_deep ended in textual-light: the ok badges, legend, chain and loss all readable."""
+    app = replay(make_app, recorded_events, "relu_deep")
+
+    async def light(pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await finished(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=light)

@@ -306,3 +306,15 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
         for event in events:
             recorder(event)
     assert read_recording(path).events == events
+
+
+def test_why_the_trainer_ended_a_run_is_read_back(tmp_path):
+    from gradtui.events import RunFinished
+    from gradtui.recording import Recorder, read_recording
+
+    path = tmp_path / "diverged.jsonl"
+    with Recorder(path) as recorder:
+        recorder(RunFinished(steps_run=25, stopped=False, reason="nonfinite"))
+    assert read_recording(path).events[-1].reason == "nonfinite"
+    path.write_text(path.read_text().replace('"nonfinite"', '"[red]x"'))
+    assert "reason" in str(read_recording(path).warnings or read_recording(path).warning)

@@ -168,3 +168,21 @@ def test_list_shows_control_characters_in_a_title_instead_of_obeying_them(tmp_pa
     line = next(line for line in out.splitlines() if line.startswith("evil"))
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert line.endswith("clip\\x1b]52;c;aGk=\\x07 \\x1b[2J\\u202e")
+
+
+def test_a_file_with_two_errors_names_both_on_one_line(tmp_path: Path):
+    path = tmp_path / "two.toml"
+    path.write_text('name = "two"\ntitle = "t"\nlesson = "l"\n[model]\ncolour = 3\ndepth = 500\n')
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario(path)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"{path}:")
+    assert "model.colour: unknown key" in message and "model.depth:" in message
+
+
+def test_many_errors_show_a_few_and_count_the_rest(tmp_path: Path):
+    keys = "".join(f"k{i} = 1\n" for i in range(7))
+    path = tmp_path / "many.toml"
+    path.write_text(f'name = "many"\ntitle = "t"\nlesson = "l"\n[model]\n{keys}')
+    with pytest.raises(ScenarioError, match=r"model\.k0: unknown key; .*\(and 3 more\)"):
+        load_scenario(path)

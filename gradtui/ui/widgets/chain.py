@@ -7,6 +7,7 @@ reaching the input is the product of every gain between it and the loss.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from rich.text import Text
 
@@ -76,8 +77,9 @@ class ChainPanel(HistoryPanel):
             for link, verdict in zip(links, verdicts, strict=True):
                 text.append(_cell(link, verdict, row, column))
             text.append("\n")
-        text.append("link  ")
-        text.append(link_labels(len(links), column))
+        text.append("block ")
+        blocks = list(history.started.blocks[: len(links)])
+        text.append(link_labels(blocks + ["?"] * (len(links) - len(blocks)), column))
         text.append("\n")
         text.append(_summary(history, links, verdicts))
         if stats is not history.latest:
@@ -85,19 +87,29 @@ class ChainPanel(HistoryPanel):
         return text
 
 
-def link_labels(count: int, column: int) -> str:
-    """The links' numbers under their columns (the head is H), each whole, left to right
-    while they fit without touching the one before."""
+def link_labels(blocks: Sequence[str], column: int) -> str:
+    """Each link's block under its column, by the name the layers panel shows (``blocks.3``
+    is 3, a Sequential's ``4`` is 4, ``head`` is H), each whole, left to right while they fit
+    without touching the one before; the last (the output end) always shows."""
+    count = len(blocks)
     line = [" "] * (count * column)
-    head = (count - 1) * column
-    line[head] = "H"
+    last = short_block_name(blocks[-1]) if blocks else "H"
+    head = max(0, min((count - 1) * column, len(line) - len(last)))
+    line[head : head + len(last)] = last
     free_from = 0
-    for block in range(count - 1):
-        label, start = str(block), block * column
+    for block, name in enumerate(blocks[:-1]):
+        label, start = short_block_name(name), block * column
         if start >= free_from and start + len(label) < head:
             line[start : start + len(label)] = label
             free_from = start + len(label) + 1
     return "".join(line)
+
+
+def short_block_name(name: str) -> str:
+    """The last part of a dotted module name, as the chain labels its columns; head is H."""
+    if name == "head":
+        return "H"
+    return safe_line(name.rsplit(".", 1)[-1], 6) or "?"
 
 
 def _one_link(out_norm: float | None) -> Text:

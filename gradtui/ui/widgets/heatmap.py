@@ -13,7 +13,8 @@ from itertools import groupby
 from rich.style import Style
 from rich.text import Text
 
-from gradtui.ui.format import band_colour, legend_labels, waiting_text
+from gradtui.text import safe_line
+from gradtui.ui.format import BANDS, band_colour, legend_labels, waiting_text
 from gradtui.ui.history import RunHistory, merge_logs
 from gradtui.ui.widgets.panel import HistoryPanel
 
@@ -37,14 +38,18 @@ def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ..
 
 
 def legend_text() -> Text:
-    """The colour key: each band's lower end in log10 (so -3 means from 1e-3 up), then the
-    markers; 'none' (no gradient at all) is an outlined box, visible on a dark panel."""
+    """The colour key as a bar: two cells of each band with the log10 value of each edge
+    between them (``██-2██0██`` is 1e-2 to 1e0 and 1e0 to 1e2), then the markers by name."""
+    labels = legend_labels()
+    bands = len(BANDS)
     text = Text("log10 ")
-    for label, colour in legend_labels():
-        text.append("■", style=colour)
-        text.append(f"{label} ")
-    text.append("□", style="bold")
-    text.append("none")
+    for edge, colour in labels[:bands]:
+        text.append("██", style=colour)
+        text.append(edge)
+    for name, colour in labels[bands:]:
+        text.append(" ")
+        text.append("██", style=colour)
+        text.append(name)
     return text
 
 
@@ -64,12 +69,13 @@ class FlowHeatmap(HistoryPanel):
             return Text(waiting_text(history is not None and history.ended), style="dim")
         width = max(1, self.size.width - LABEL_WIDTH)
         layers = len(history.started.layers)
+        names = [layer.name for layer in history.started.layers]
         group = layers_per_cell(layers)
         columns = [_group(c, group) for c in self._columns(history, width)]
         cells = len(columns[0]) if columns else 0
         text = Text(no_wrap=True, overflow="crop")
         for top in range(0, cells, 2):
-            text.append(f"{top * group:>3} ", style="dim")
+            text.append(f"{row_label(names[top * group]):>3} ", style="dim")
             pairs = [
                 (band_colour(c[top]), band_colour(c[top + 1]) if top + 1 < cells else None)
                 for c in columns
@@ -96,6 +102,16 @@ def _axis(last_step: int, width: int) -> str:
     left, right = "step 0", f"{last_step}"
     gap = max(1, width - len(left) - len(right))
     return " " * LABEL_WIDTH + left + " " * gap + right if width > 12 else " " * LABEL_WIDTH + left
+
+
+def row_label(name: str) -> str:
+    """A layer's row by the number the other panels use: the last number in its name
+    (``blocks.3.linear`` is 3, a Sequential's ``16`` is 16); ``head`` is H."""
+    parts = name.split(".")
+    number = next((part for part in reversed(parts) if part.isdigit()), None)
+    if number is not None:
+        return safe_line(number, 3)
+    return "H" if parts[-1] == "head" else safe_line(parts[-1][:1], 3)
 
 
 def layers_per_cell(layers: int) -> int:

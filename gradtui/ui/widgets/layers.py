@@ -54,6 +54,15 @@ def cut_middle(name: str, width: int) -> str:
     return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
 
 
+def layer_label(name: str, kind: str) -> str:
+    """A layer as the panel names it. A bare position (a Sequential's ``4``) gets its kind,
+    ``4 (Linear)``, so it reads as a layer, and as the chain's column 4."""
+    shown = safe_line(name, 120)
+    if kind and shown.replace(".", "").isdigit():
+        return f"{shown} ({safe_line(kind, 30)})"
+    return shown
+
+
 class LayersTable(HistoryPanel):
     """The rows; its container scrolls when there are more layers than lines."""
 
@@ -82,7 +91,7 @@ class LayersTable(HistoryPanel):
         if history is None or history.started is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
         layers = history.started.layers
-        names = [safe_line(layer.name, 120) for layer in layers]
+        names = [layer_label(layer.name, layer.kind) for layer in layers]
         # Names get up to a third of the panel (half when compact), at least 16 characters;
         # longer ones are cut in the middle.
         share = 2 if self.compact else 3
@@ -119,5 +128,8 @@ class LayersTable(HistoryPanel):
         return text
 
     def scale_label(self) -> str:
+        """The sparklines' range, once there is a step to have one ("" before)."""
+        if self.history is None or self.history.latest is None:
+            return ""
         low, high = self.scale
         return f"sparkline: log10 {low:.1f} … {high:.1f}"

@@ -1,19 +1,35 @@
 """The loss over steps (textual-plotext), on log10 when it spans decades.
 
-plotext's own log scale breaks when a plot is rebuilt, so log10 values go on a linear axis and
-the axis label says so.
+plotext's own log scale breaks when a plot is rebuilt, so log10 values go on a linear axis,
+labelled as powers of ten (1e-2, 1e0) so a tick never reads as a loss value. The raw loss is a
+thin grey line; a smoothed trend (an exponential moving average, as TensorBoard smooths) is
+drawn over it, so a noisy loss does not turn into a solid band.
 """
 
 from __future__ import annotations
 
 import math
 
+import plotext._utility as plotext_utility
 from textual_plotext import PlotextPlot
 
 from gradtui.ui.format import waiting_text
 from gradtui.ui.history import RunHistory
 
+
+def _ordered_no_duplicates(data: list) -> list:
+    return list(dict.fromkeys(data))
+
+
+# plotext (<6) drops duplicate ticks and points through a set, whose order changes from one
+# process to the next (strings hash differently each run): the same ticks could then land on
+# different rows. Keeping the first of each in order draws the same picture every time.
+plotext_utility.no_duplicates = _ordered_no_duplicates
+
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
+SMOOTHING = 0.9  # the trend's EMA weight on the past
+MIN_POINTS_FOR_TREND = 20
+ROOMY_ROWS = 8  # a plot this tall has room for a title and for the raw steps under the trend
 
 
 def finite_losses(history: RunHistory) -> list[tuple[int, float]]:
@@ -42,6 +58,39 @@ def loss_series(
     return [s for s, _ in pairs], [v for _, v in pairs], False
 
 
+def smoothed(values: list[float], weight: float = SMOOTHING) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average, debiased so the first points
+    are not pulled toward zero."""
+    out, average = [], 0.0
+    for n, value in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * value
+        out.append(average / (1 - weight**n))
+    return out
+
+
+def even_ticks(low: float, high: float, most: int, whole: bool) -> list[float]:
+    """As many ticks as fit in ``most`` (at least two when the range allows), at a round
+    spacing (1, 2 or 5 times a power of ten; whole numbers when ``whole``), inside the range."""
+    span = max(high - low, 1e-12)
+    top = math.floor(math.log10(span))
+    spacings = [m * 10.0**k for k in range(top - 2, top + 2) for m in (1, 2, 5)]
+    for spacing in (s for s in spacings if not whole or (s >= 1 and s == int(s))):
+        first, last = math.ceil(low / spacing - 1e-9), math.floor(high / spacing + 1e-9)
+        if last - first + 1 <= most:
+            return [k * spacing for k in range(first, last + 1)]
+    return [round((low + high) / 2)] if whole else [(low + high) / 2]
+
+
+def value_ticks(low: float, high: float, use_log: bool, most: int = 3) -> tuple[list, list]:
+    """Evenly spaced y ticks inside [low, high] and their labels: whole powers of ten on the
+    log10 axis (``1e-2``), round values on a linear one."""
+    if use_log:
+        ticks = [int(t) for t in even_ticks(low, high, most, whole=True)]
+        return ticks, [f"1e{t}" for t in ticks]
+    ticks = even_ticks(low, high, most, whole=False)
+    return ticks, [f"{t:.3g}" for t in ticks]
+
+
 def step_ticks(last: int, most: int = 5) -> list[int]:
     """Whole-number ticks from 0 to about `last`, at a round spacing."""
     if last <= 0:
@@ -56,6 +105,12 @@ class LossPlot(PlotextPlot):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._drawn: tuple | None = None
+        self._shown: tuple | None = None  # show's arguments, to draw again at a new size
+
+    def on_resize(self) -> None:
+        """A new height may make room for the title and the raw steps (or take it away)."""
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(
         self,
@@ -64,7 +119,9 @@ class LossPlot(PlotextPlot):
         ylim: tuple[float, float] | None = None,
     ) -> None:
         """use_log and ylim: compare puts both runs on one axis."""
-        key = (history.key, use_log, ylim)
+        roomy = self.size.height >= ROOMY_ROWS
+        key = (history.key, use_log, ylim, roomy)
+        self._shown = (history, use_log, ylim)
         if key == self._drawn:
             return
         self._drawn = key
@@ -75,15 +132,31 @@ class LossPlot(PlotextPlot):
         if ylim is not None:
             plt.ylim(*ylim)
         plt.xlabel("step")
-        plt.ylabel("log10 loss" if use_log else "loss")
+        plt.ylabel("loss, log scale" if use_log else "loss")
         if steps:
-            plt.plot(steps, values, marker="hd", color="cyan")
+            self._draw_loss(steps, values, roomy)
             ticks = step_ticks(steps[-1])
             plt.xticks(ticks, [str(t) for t in ticks])
+            low, high = ylim if ylim is not None else (min(values), max(values))
+            positions, labels = value_ticks(low, high, use_log)
+            if not roomy:  # a row or two of plot: any label would sit beside the wrong value
+                positions, labels = [], []
+            plt.yticks(positions, labels)
         nonfinite = history.first_nonfinite_step
         if nonfinite is not None:
             plt.vline(nonfinite, "red")
             plt.title(f"non-finite from step {nonfinite} (red line)")
         elif not steps:
             plt.title(waiting_text(history.ended))
+        elif roomy and len(values) >= MIN_POINTS_FOR_TREND:
+            plt.title("grey: each step · cyan: smoothed trend")
         self.refresh()
+
+    def _draw_loss(self, steps: list[int], values: list[float], roomy: bool) -> None:
+        """The steps and the trend; a plot a few rows high shows the trend alone."""
+        if len(values) < MIN_POINTS_FOR_TREND:
+            self.plt.plot(steps, values, marker="hd", color="cyan")
+            return
+        if roomy:
+            self.plt.plot(steps, values, marker="hd", color="gray")
+        self.plt.plot(steps, smoothed(values), marker="hd", color="cyan")
