@@ -10,17 +10,14 @@ from gradtui.cli import main
 
 
 @cache
-def report(name: str) -> dict:
-    return _run_json(name)
-
-
-def _run_json(name: str) -> dict:
+def report(name: str, status: int = 0) -> dict:
+    """The run's JSON report; ``status`` is the exit status it must end with."""
     import contextlib
     import io
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["run", name, "--json"]) == 0
+        assert main(["run", name, "--json"]) == status
     return json.loads(out.getvalue())
 
 
@@ -101,8 +98,8 @@ def test_naive_log_softmax_goes_non_finite_and_fused_cross_entropy_does_not():
     assert naive["loss"][0] == pytest.approx(fused["loss"][0], rel=1e-5)  # same data, same net
 
 
-def test_inplace_op_reports_autograd_error_and_exits_cleanly():
-    r = report("inplace_op")
+def test_inplace_op_reports_autograd_error_and_exits_with_a_failure():
+    r = report("inplace_op", status=1)  # the training raised: a failed run (issue 13)
     assert r["error"]["type"] == "RuntimeError"
     assert "inplace operation" in r["error"]["message"]
     assert "models.py" in r["error"]["forward_trace"]

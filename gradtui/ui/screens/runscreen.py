@@ -40,6 +40,7 @@ class RunScreen(Screen):
         self.feeds = feeds
         self.paused = False
         self.ticks = 0
+        self._ended = False  # every run has ended: the footer offers no pause or step
 
     @property
     def speed(self) -> float | None:
@@ -76,8 +77,12 @@ class RunScreen(Screen):
         for feed in self.feeds:
             for diagnosis in feed.history.take_unannounced():
                 self.announce(feed, diagnosis)
+        ended = all(feed.history.ended for feed in self.feeds)
+        if ended != self._ended:
+            self._ended = ended
+            self.refresh_bindings()  # the footer follows check_action at once, not on a key
         if self.app.screen is self:
-            quiet = self.paused or all(feed.history.ended for feed in self.feeds)
+            quiet = self.paused or ended
             with self.app.batch_update():
                 self.redraw(full=quiet or self.ticks % SLOW_PANELS_EVERY == 0)
 
