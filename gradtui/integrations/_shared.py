@@ -70,6 +70,20 @@ def guarded(hook: Hook) -> Hook:
     return run  # type: ignore[return-value]
 
 
+class WatchingCallback:
+    """What both frameworks' callbacks offer beside their hooks: the file and the findings."""
+
+    watching: Watching
+
+    @property
+    def path(self) -> Path | None:
+        """The file this process records to, once training has started."""
+        return self.watching.path
+
+    def diagnoses(self) -> list[Diagnosis]:
+        return self.watching.diagnoses()
+
+
 class Watching:
     """A monitor fed by a trainer's callback hooks. ``start`` once the model and optimizer
     exist; ``add_loss`` for each micro-batch; ``optimizer_step`` after the last backward and

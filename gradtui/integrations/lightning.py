@@ -18,7 +18,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gradtui.integrations._shared import RECORDING_NAME, Watching, guarded, require
+from gradtui.integrations._shared import (
+    RECORDING_NAME,
+    Watching,
+    WatchingCallback,
+    guarded,
+    require,
+)
 
 try:
     pl = require("lightning.pytorch", "Lightning", "lightning")
@@ -28,7 +34,7 @@ except ImportError:
 log = logging.getLogger("lightning.pytorch.callbacks.gradtui")
 
 
-class GradtuiCallback(pl.Callback):
+class GradtuiCallback(WatchingCallback, pl.Callback):
     """Watch the LightningModule's gradients with ``gradtui.watch``'s probe and diagnoses.
 
     record: the JSON Lines file (default ``gradtui.jsonl`` in the trainer's log directory);
@@ -43,14 +49,6 @@ class GradtuiCallback(pl.Callback):
         self._forward_hook: Any = None
         self._batch: tuple[Any, int] | None = None
         self._redirected = False  # the module's last call had training_step's arguments
-
-    @property
-    def path(self) -> Path | None:
-        """The file this process records to, once training has started."""
-        return self.watching.path
-
-    def diagnoses(self) -> list:
-        return self.watching.diagnoses()
 
     @guarded
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:

@@ -24,14 +24,20 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gradtui.integrations._shared import RECORDING_NAME, Watching, guarded, require
+from gradtui.integrations._shared import (
+    RECORDING_NAME,
+    Watching,
+    WatchingCallback,
+    guarded,
+    require,
+)
 
 hf = require("transformers", "The Hugging Face transformers library", "transformers")
 
 log = logging.getLogger("transformers.gradtui")  # under the library's logger and its verbosity
 
 
-class GradtuiCallback(hf.TrainerCallback):
+class GradtuiCallback(WatchingCallback, hf.TrainerCallback):
     """Watch the Trainer's model with ``gradtui.watch``'s probe and diagnoses.
 
     record: the JSON Lines file (default ``gradtui.jsonl`` in ``args.output_dir``); each rank
@@ -45,14 +51,6 @@ class GradtuiCallback(hf.TrainerCallback):
         self._clip_norm = 0.0
         self._args: Any = None
         self._loss_hook: Any = None
-
-    @property
-    def path(self) -> Path | None:
-        """The file this process records to, once training has begun."""
-        return self.watching.path
-
-    def diagnoses(self) -> list:
-        return self.watching.diagnoses()
 
     @guarded
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
