@@ -99,8 +99,10 @@ class StepStats:
     nonfinite: tuple[int, ...]
     weight_norm: tuple[float, ...]
     update_ratio: tuple[float, ...]
-    # Per block, every step: L2 norm of dL/d(output of block), None if no gradient reached it.
-    block_grad_norm: tuple[float | None, ...]
+    # Per block: L2 norm of dL/d(output of block), an entry None if no gradient reached it.
+    # The whole tuple is None on a step whose chain was not read: ``gradtui.watch`` reads it
+    # on heavy steps and on the steps after one that looked odd (see probe.Probe.arm).
+    block_grad_norm: tuple[float | None, ...] | None
     # L2 norm of gradients already in .grad before this step's backward: non-zero means the
     # previous step's gradients were not cleared and this step adds to them.
     carried_grad_norm: float = 0.0
@@ -123,6 +125,19 @@ class StepStats:
     @property
     def is_heavy(self) -> bool:
         return self.grad_mean_abs is not None
+
+    def evolve(self, **changes: Any) -> StepStats:
+        """``dataclasses.replace`` for the watch path, where it runs a few times a step: the
+        fields are copied as they are, without running ``__init__`` again."""
+        unknown = changes.keys() - _STEP_FIELD_NAMES
+        if unknown:
+            raise TypeError(f"StepStats has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(StepStats)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
+
+_STEP_FIELD_NAMES = frozenset(f.name for f in fields(StepStats))
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,13 @@ class ChainTracker:
         self.gain: list[float | None] = [None] * n
         self.cumulative: list[float | None] = [None] * n
         self.from_loss: list[float | None] = [None] * n
+        self.norms: tuple[float | None, ...] | None = None  # the last chain read
 
-    def update(self, block_grad_norm: tuple[float | None, ...]) -> None:
+    def update(self, block_grad_norm: tuple[float | None, ...] | None) -> None:
+        """Take a step's chain in; a step that did not read it (None) leaves the last one."""
+        if block_grad_norm is None:
+            return
+        self.norms = block_grad_norm
         g = block_grad_norm[: len(self.names)]  # a malformed event cannot overrun the windows
         last = g[-1] if g else None
         for j, out_norm in enumerate(g):

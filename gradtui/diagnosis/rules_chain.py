@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
+from math import isfinite
 
 from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
@@ -183,7 +184,7 @@ class ExplodingRule:
         s = view.stats
         if finite(s.grad_norm_total):
             self.totals.append(s.grad_norm_total)
-        updates = [u for u in s.update_ratio if finite(u)]
+        updates = [u for u in s.update_ratio if isfinite(u)]  # a ratio is never None
         self._last_update = max(updates) if updates else None
         for window, norm in zip(self.layer_norms, s.grad_norm, strict=True):
             if finite(norm):

@@ -83,13 +83,14 @@ class DivergenceRule:
             return False
         s = view.stats
         young = s.step < T.DIVERGE_ZERO_INIT_STEPS
+        limit = T.DIVERGE_UPDATE
         over = [
             (u, i)
             for i, (u, w) in enumerate(zip(s.update_ratio, s.weight_norm, strict=True))
-            if self.run.trainable[i]
+            if u > limit  # first: almost always false (and false for NaN)
             and finite(u)
+            and self.run.trainable[i]
             and w > 0
-            and u > T.DIVERGE_UPDATE
             and not (young and i in (self.zero_init or ()))
         ]
         if not over:

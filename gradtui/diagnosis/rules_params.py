@@ -69,8 +69,8 @@ class MissingRule(_LayerStreakRule):
         message = (
             f"{name_list(names)} got no gradient on any step since step {first} (.grad is "
             f"None after backward, {self.streak[layers[0]]} steps in a row), so their weights "
-            f"have not changed. {self._cut(view.stats, layers)}"
-        )
+            f"have not changed. {self._cut(view.chain.norms, layers)}"
+        ).rstrip()
         return [
             (
                 MISSING,
@@ -80,25 +80,26 @@ class MissingRule(_LayerStreakRule):
             )
         ]
 
-    def _cut(self, stats: StepStats, layers: list[int]) -> str:
-        """Where the chain breaks: the first block after the missing ones that has a gradient."""
+    def _cut(self, norms: tuple[float | None, ...] | None, layers: list[int]) -> str:
+        """Where the chain breaks, as the last chain read shows it: the first block after
+        the missing ones that has a gradient."""
+        if norms is None or len(norms) != len(self.run.blocks):
+            return ""
         blocks = self.run.blocks
         missing_blocks = {self.run.layer_block[i] for i in layers}
-        dark = [b for b in sorted(missing_blocks) if stats.block_grad_norm[b] is None]
+        dark = [b for b in sorted(missing_blocks) if norms[b] is None]
         if not dark:
             return (
                 "Their blocks' outputs do receive a gradient, so these parameters take no part "
                 "in computing them: an unused branch, or weights read through .data."
             )
-        after = [
-            b for b in range(max(dark) + 1, len(blocks)) if stats.block_grad_norm[b] is not None
-        ]
+        after = [b for b in range(max(dark) + 1, len(blocks)) if norms[b] is not None]
         if not after:
             return "No block output receives a gradient: the loss is not connected to them."
         cut = after[0]
         return (
             f"The chain is cut at the input of {blocks[cut]}: its output receives a gradient "
-            f"({num(stats.block_grad_norm[cut])}) but none flows back into {blocks[cut - 1]}."
+            f"({num(norms[cut])}) but none flows back into {blocks[cut - 1]}."
         )
 
 
@@ -121,7 +122,10 @@ class FrozenRule(_LayerStreakRule):
         step_size: float | None = None
         self.none_moved = False
         flagged = []
-        for i in range(len(self.streak)):
+        for i, (grad, update) in enumerate(zip(s.grad_norm, s.update_ratio, strict=True)):
+            if update != 0 and grad:  # a gradient came and the weight moved: the usual case
+                self.streak[i] = 0
+                continue
             frozen, zero = self._frozen_now(view, i, step_size)
             if frozen is None:
                 step_size = self._step_size(s)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
+from math import isfinite
 
 from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
-from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
+from gradtui.diagnosis.context import Finding, RunInfo, StepView
 from gradtui.diagnosis.words import name_list, num
 from gradtui.events import Diagnosis, Severity
 
@@ -34,7 +35,7 @@ class UpdateRatioRule:
         skip = view.explained | covered
         high_err, low_err = [], []
         for i, u in enumerate(s.update_ratio):
-            if not finite(u):
+            if not isfinite(u):  # a ratio is never None
                 self.high_streak[i] = self.low_streak[i] = 0
                 continue
             self.windows[i].append(u)

@@ -64,7 +64,7 @@ class RunDigest:
         self.missing = tuple(name for name, n in zip(self.layers, norms, strict=False) if n is None)
         if norms and norms[0] and norms[-1] and finite:
             self.first_layer_grad, self.last_layer_grad = norms[0], norms[-1]
-        blocks = stats.block_grad_norm
+        blocks = stats.block_grad_norm or ()
         if len(blocks) > 1 and blocks[0] is not None and blocks[-1] and finite:
             self.first_block_grad, self.last_block_grad = blocks[0], blocks[-1]
         ratios = [r for r in stats.update_ratio if math.isfinite(r) and r > 0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -92,10 +92,25 @@ def _short(frame: str) -> str:
         return frame
 
 
-def backward_culprit(stats: StepStats, blocks: list[str]) -> str:
+def backward_culprit(stats: StepStats, blocks: list[str], layer_blocks: Sequence[int] = ()) -> str:
     """With a finite forward pass, the first link (from the loss side) whose backward turned
-    a finite gradient non-finite: "loss" if dL/d(output) is already bad, else a block."""
+    a finite gradient non-finite: "loss" if dL/d(output) is already bad, else a block.
+
+    On a step whose chain was not read, the layers' gradients stand in (``layer_blocks``:
+    each layer's block): a layer's weight gradient is its block's output gradient times a
+    finite input, so the last block with a non-finite layer gradient is the last whose output
+    gradient was bad, and the link after it broke."""
     norms = stats.block_grad_norm
+    if norms is None:
+        bad = [
+            layer_blocks[i]
+            for i, norm in enumerate(stats.grad_norm)
+            if i < len(layer_blocks) and norm is not None and not math.isfinite(norm)
+        ]
+        if not bad:
+            return "backward"
+        last = max(bad)
+        return "loss" if last == len(blocks) - 1 else blocks[last + 1]
     for j in range(len(norms) - 1, -1, -1):
         if norms[j] is not None and not math.isfinite(norms[j]):
             return "loss" if j == len(norms) - 1 else blocks[j + 1]

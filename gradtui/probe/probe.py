@@ -8,6 +8,7 @@ together, so the event for step t is completed (and emitted) at step t+1 or at `
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +28,11 @@ from gradtui.probe.updates import (
 )
 
 _ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
+# Under plain SGD the weights' norms are read on heavy steps and kept in between, while the
+# updates since the last read (|ΔW| = lr·|grad|, known each step) could have moved a norm by
+# at most this share of it: the update ratios are then off by at most this share too, and a
+# run whose weights move fast (one diverging) has its weights read every step.
+WEIGHT_NORM_DRIFT = 0.01
 # Plans kept for different sets of measured shapes (a last, smaller batch makes a second one;
 # a model fed sequences of varying length could make one per step).
 MAX_READINGS = 8
@@ -99,7 +105,12 @@ class Watched:
 
 class Probe:
     """``guard`` wraps every hook the probe registers (a monitor on a user's model passes one
-    that turns an error of ours into a log line instead of an exception in their forward)."""
+    that turns an error of ours into a log line instead of an exception in their forward).
+
+    With ``sample_chain`` the block hooks, two Python calls per link and step, are on only
+    for heavy steps (every ``heavy_every``-th, and the step after one that looked odd: a
+    layer's gradient newly zero, or a non-finite step); other steps leave the chain unread
+    (``block_grad_norm`` None). Without it, every step reads the chain."""
 
     def __init__(
         self,
@@ -110,6 +121,7 @@ class Probe:
         block_hooks: bool = True,
         optimizer: torch.optim.Optimizer | None = None,
         gradients_may_change: bool = False,
+        sample_chain: bool = False,
     ) -> None:
         self.heavy_every = heavy_every
         self.watched = watched
@@ -127,6 +139,7 @@ class Probe:
         self._taps: list[torch.Tensor | None] = [None] * self.n_blocks
         self._activations = ActivationTally()  # what each activation saw, on heavy steps
         self._heavy_armed = False
+        self._armed_step: int | None = None
         # Layers whose gradient was exactly zero last step. When one joins them, the next step
         # is heavy too: dead units, the usual cause, are seen when it happens, not k steps on.
         self._zero_grads: frozenset[int] = frozenset()
@@ -149,16 +162,26 @@ class Probe:
             for w, s in zip(self.weights, strides, strict=True)
         ]
         self._seen_grads = _GradientMarks([])
+        self._weight_norms: tuple[float, ...] | None = None  # last read, plain SGD only
+        self._weight_drift = [0.0] * len(self.weights)  # sum of |ΔW| since that read
+        self._weights_stale = True
         self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
         # Without block hooks the model must call ``tap`` on each block output itself.
-        self._handles = [
-            module.register_forward_hook(guard(self._block_hook(i)))
+        self._block_hooks = [
+            (module, guard(self._block_hook(i)))
             for i, (_, module) in enumerate(watched.blocks)
             if block_hooks
         ]
+        self._sample_chain = sample_chain and bool(self._block_hooks)
+        self._chain_read = True
+        self._handles = (
+            []
+            if self._sample_chain
+            else [module.register_forward_hook(hook) for module, hook in self._block_hooks]
+        )
         self._activation_handles: list = []  # present only during a heavy step's forward
         self._activation_hooks: list[tuple[nn.Module, Callable[..., Any]]] | None = None
 
@@ -215,6 +238,16 @@ class Probe:
         self._handles.clear()
         self._activation_handles.clear()
 
+    def _arm_block_hooks(self, armed: bool) -> None:
+        if armed and not self._handles:
+            self._handles = [
+                module.register_forward_hook(hook) for module, hook in self._block_hooks
+            ]
+        elif not armed and self._handles:
+            for handle in self._handles:
+                handle.remove()
+            self._handles = []
+
     def _arm_activation_hooks(self, armed: bool) -> None:
         """Activation hooks cost a call per module per forward: attach them only when used."""
         if armed and not self._activation_handles:
@@ -239,10 +272,16 @@ class Probe:
         self.set_carried(self.carried_norms())
 
     def arm(self, step: int) -> None:
-        """Start a step: heavy statistics on or off, last step's block gradients forgotten."""
-        self._heavy_armed = step % self.heavy_every == 0 or self._look_closer
-        self._look_closer = False
+        """Start a step: heavy statistics on or off, last step's block gradients forgotten.
+        Arming again within a step (one forward per micro-batch) keeps the step's choice."""
+        if step != self._armed_step:
+            self._armed_step = step
+            self._heavy_armed = step % self.heavy_every == 0 or self._look_closer
+            self._look_closer = False
         self._arm_activation_hooks(self._heavy_armed)
+        if self._sample_chain:
+            self._arm_block_hooks(self._heavy_armed)
+            self._chain_read = self._heavy_armed
         self._activations.clear()
         self._block_grads = [None] * self.n_blocks
         self._taps = [None] * self.n_blocks
@@ -275,10 +314,15 @@ class Probe:
         present = [g for g in grads if g is not None]
         block_grads = self._block_grads
         block_present = [g for g in block_grads if g is not None]
-        # Under plain SGD the weights need no copy kept: measure them with the gradients.
-        measured = [*present, *block_present, *(self._weights_measured() if self._sgd else ())]
+        # Under plain SGD the weights need no copy kept: measure them with the gradients,
+        # when due (see WEIGHT_NORM_DRIFT).
+        read_weights = self._sgd is not None and (
+            self._weights_stale or self._heavy_armed or self._weight_norms is None
+        )
+        measured = [*present, *block_present, *(self._weights_measured() if read_weights else ())]
         key = (
             len(present) == len(grads) or tuple(g is not None for g in grads),
+            read_weights,
             *(g.shape for g in block_present),
         )
         reading = self._readings.get(key)
@@ -301,18 +345,27 @@ class Probe:
             values = torch.cat(parts).tolist()
         loss_value = values[0]
         grad_norm = tuple([values[i] if i else None for i in reading.grad_at])
-        block_norm = tuple([values[i] if i else None for i in reading.block_at])
+        block_norm = (
+            tuple([values[i] if i else None for i in reading.block_at])
+            if self._chain_read
+            else None
+        )
         cursor = 1 + plan.size
         if self._sgd is None:
             weight_norm = tuple(updates.arrange(values[cursor : cursor + updates.size]))
             cursor += updates.size
-        else:
+        elif read_weights or self._weight_norms is None:
             weight_norm = tuple(
                 [
                     values[i] * scale
                     for i, scale in zip(reading.weight_at, self._weight_scales, strict=True)
                 ]
             )
+            self._weight_norms = weight_norm
+            self._weight_drift = [0.0] * len(weight_norm)
+            self._weights_stale = False
+        else:
+            weight_norm = self._weight_norms
         if changed:
             self._complete_pending(updates.arrange(values[cursor : cursor + updates.size]))
             cursor += updates.size
@@ -332,8 +385,12 @@ class Probe:
         )
         if self._sgd is not None and self._sgd_checks:
             self._seen_grads = _GradientMarks(self.weights)
-        zero = frozenset(i for i, norm in enumerate(grad_norm) if norm == 0.0)
-        self._look_closer = not zero <= self._zero_grads
+        zero = (
+            frozenset(i for i, norm in enumerate(grad_norm) if norm == 0.0)
+            if 0.0 in grad_norm
+            else frozenset()
+        )
+        self._look_closer = went_bad or not zero <= self._zero_grads
         self._zero_grads = zero
         if self._heavy_armed or went_bad:
             stats = self._with_heavy(stats)
@@ -366,10 +423,18 @@ class Probe:
                 scale = 1.0 if clipped is None or clipped == total else clipped / total
                 deltas = self._sgd.update_norms(stats.grad_norm, scale)
             self._complete_pending(deltas)
+            self._note_drift(deltas, stats.weight_norm)
             return
         with torch.no_grad():
             self._updates.mark_step()
         self._pending = stats
+
+    def _note_drift(self, deltas: list[float], weight_norm: tuple[float, ...]) -> None:
+        drift = self._weight_drift
+        for i, delta in enumerate(deltas):
+            drift[i] += delta
+            if not drift[i] <= WEIGHT_NORM_DRIFT * weight_norm[i]:  # NaN counts as stale
+                self._weights_stale = True
 
     def take_completed(self) -> StepStats | None:
         """The previous step's event, once ``after_backward`` has completed it."""
@@ -392,7 +457,7 @@ class Probe:
             d / w if w > 0 else (0.0 if d == 0 else math.inf)
             for d, w in zip(deltas, self._pending.weight_norm, strict=True)
         )
-        self._completed = replace(self._pending, update_ratio=ratios)
+        self._completed = self._pending.evolve(update_ratio=ratios)
         self._pending = None
         self._updates.changed = False
 
@@ -427,14 +492,15 @@ class _GradientMarks:
 
     def __init__(self, weights: Sequence[torch.Tensor]) -> None:
         self._grads = [w.grad for w in weights]
-        self._versions = [-1 if g is None else g._version for g in self._grads]
+        self._versions = _versions(self._grads)
 
     def unchanged(self, weights: Sequence[torch.Tensor]) -> bool:
-        for weight, grad, version in zip(weights, self._grads, self._versions, strict=True):
-            now = weight.grad
-            if now is not grad or (now is not None and now._version != version):
-                return False
-        return True
+        grads = [w.grad for w in weights]
+        return all(map(operator.is_, grads, self._grads)) and _versions(grads) == self._versions
+
+
+def _versions(grads: Sequence[torch.Tensor | None]) -> list[int]:
+    return [-1 if g is None else g._version for g in grads]
 
 
 def _grad_norms_now(weights: Sequence[torch.Tensor]) -> list[float | None]:

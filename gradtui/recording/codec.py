@@ -12,6 +12,7 @@ decades), the scalars in full, and fields still at their default value left out.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import MISSING, asdict, fields
@@ -58,10 +59,15 @@ def _number(value: Any) -> str:
     return json.dumps(value)
 
 
+@functools.cache
+def _row_format(spec: str, count: int) -> str:
+    return ",".join([spec] * count)
+
+
 def _values(values: tuple, spec: str) -> str:
     """A per-layer tuple as a JSON array: floats in ``spec`` ('%.4g') with the exponent
-    unpadded (1.235e-5), counts exact, None as null. One format call per value, then a few
-    replacements over the whole array."""
+    unpadded (1.235e-5), counts exact, None as null. One format call for the whole row (one
+    per value when a None is among them), then a few replacements over the whole array."""
     if not values:
         return "[]"
     if type(values[0]) is int:
@@ -69,7 +75,7 @@ def _values(values: tuple, spec: str) -> str:
     if None in values:
         text = ",".join(["null" if v is None else spec % v for v in values])
     else:
-        text = ",".join([spec % v for v in values])
+        text = _row_format(spec, len(values)) % values
     if "e" in text:
         text = text.replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
     if "n" in text:  # inf, -inf, nan (null too, which these leave alone)
@@ -84,8 +90,8 @@ def step_to_json(stats: StepStats, digits: int = LAYER_DIGITS) -> str:
     parts = ['{"type":"step"']
     for name, default in _STEP_FIELDS:
         value = getattr(stats, name)
-        if default is not MISSING and (value is default or value == default):
-            continue  # at its default: the reader fills it in
+        if value is None or (default is not MISSING and (value is default or value == default)):
+            continue  # at its default, or None: the reader fills it in
         if name == "graph_issues":  # rare (step 0 only) and not numbers: the plain encoding
             text = json.dumps(_encode([asdict(issue) for issue in value]), separators=(",", ":"))
         else:

@@ -199,7 +199,7 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         nonfinite=per_layer("nonfinite", _integer),
         weight_norm=per_layer("weight_norm", _number),
         update_ratio=per_layer("update_ratio", _number),
-        block_grad_norm=per_block("block_grad_norm", _number_or_none),
+        block_grad_norm=per_block("block_grad_norm", _number_or_none, optional=True),
         carried_grad_norm=_number(_get(data, "carried_grad_norm", 0.0), "carried_grad_norm"),
         grad_mean_abs=per_layer("grad_mean_abs", _number_or_none, optional=True),
         grad_max_abs=per_layer("grad_max_abs", _number_or_none, optional=True),

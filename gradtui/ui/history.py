@@ -204,7 +204,8 @@ class RunHistory:
     def _absorb_step(self, stats: StepStats) -> None:
         self.latest = stats
         self.steps_seen += 1
-        if all(g is None or math.isfinite(g) for g in stats.block_grad_norm):
+        chain = stats.block_grad_norm
+        if chain is not None and all(g is None or math.isfinite(g) for g in chain):
             self.chain_stats = stats
         logs = tuple(log10_of(g) for g in stats.grad_norm)
         for spark, value in zip(self.sparks, logs, strict=False):

@@ -31,10 +31,12 @@ def watch(
         otherwise at the next forward pass.
     record: a JSON Lines file for ``gradtui attach`` / ``replay`` / ``report``; in a
         distributed run each rank writes ``NAME.rankN.jsonl``.
-    every (16): steps between the heavier statistics (activation fractions, mean and max
-        |grad|, zero fractions, finiteness of every module output).
-    finite_checks ("sampled"): check every module's output on heavy steps ("sampled"), on
-        every step ("always") or never ("off"); a non-finite step without checks is replayed.
+    every (16): steps between the heavier statistics (the chain's link gains, activation
+        fractions, mean and max |grad|, zero fractions).
+    finite_checks ("sampled"): how the module whose output first went non-finite is found.
+        "sampled": the first non-finite step is replayed with a check on every module's
+        output, and the checks stay on while steps stay non-finite; "always": every step
+        is checked as it runs (no replay); "off": only the backward side is named.
     name: the run's name (default: the recording's file name, or the model's class).
     total_steps: for the progress display, when known.
     diagnose (True): run the diagnosis rules as it goes and log each finding once.

@@ -191,4 +191,4 @@ class WithUntrained:
                 else (self.weight_norms[-1 - i] if field == "weight_norm" else fill[field])
                 for i in self.plan
             )
-        return replace(stats, **changes)
+        return stats.evolve(**changes)

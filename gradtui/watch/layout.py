@@ -16,9 +16,10 @@ then, and for modules the forward never calls, ``named_modules()`` order stands.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from torch import nn
 from torch.utils.hooks import RemovableHandle
@@ -271,11 +272,16 @@ class Layout:
             block_perm=tuple(block_perm),
         )
 
+    @functools.cached_property
+    def in_probe_order(self) -> bool:
+        """The probe already measures in this layout's order: nothing to reorder."""
+        return self.layer_perm == tuple(range(len(self.layer_perm))) and self.block_perm == tuple(
+            range(len(self.block_perm))
+        )
+
     def reorder(self, stats: StepStats) -> StepStats:
         """A probe event with its per-layer and per-block tuples put in this layout's order."""
-        if self.layer_perm == tuple(range(len(self.layer_perm))) and self.block_perm == tuple(
-            range(len(self.block_perm))
-        ):
+        if self.in_probe_order:
             return stats
         changes = {}
         for field, perm in [(f, self.layer_perm) for f in LAYER_FIELDS] + [
@@ -284,4 +290,4 @@ class Layout:
             values = getattr(stats, field)
             if values is not None:
                 changes[field] = tuple(values[i] for i in perm)
-        return replace(stats, **changes)
+        return stats.evolve(**changes)

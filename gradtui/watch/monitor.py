@@ -142,6 +142,7 @@ class Monitor:
             guard=hook,
             optimizer=optimizer,
             gradients_may_change=True,
+            sample_chain=not self.compiled,
         )
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
@@ -255,8 +256,7 @@ class Monitor:
         self._apply_update()
         self._probe.arm(self.steps)
         if not self.compiled and (
-            self.finite_mode == "always"
-            or (self.finite_mode == "sampled" and (self._probe.heavy_armed or self._went_bad))
+            self.finite_mode == "always" or (self.finite_mode == "sampled" and self._went_bad)
         ):
             self._finite.attach()
 
@@ -383,7 +383,7 @@ class Monitor:
         finite_checks="off" only the backward side can be named."""
         assert self._layout is not None
         if self.finite_mode == "off":
-            return backward_culprit(self._layout.reorder(stats), list(self._layout.blocks))
+            return self._backward_culprit(stats)
         found = None
         if self._finite.checked():
             found = self._finite.first_bad()
@@ -395,7 +395,13 @@ class Monitor:
             return found
         if not math.isfinite(stats.loss) and (self._finite.checked() or self._inputs.seen):
             return "loss"  # every module output was finite: the loss made the first one
-        return backward_culprit(self._layout.reorder(stats), list(self._layout.blocks))
+        return self._backward_culprit(stats)
+
+    def _backward_culprit(self, stats: StepStats) -> str:
+        assert self._layout is not None
+        layout = self._layout
+        blocks = [info.block for info in layout.layers]
+        return backward_culprit(layout.reorder(stats), list(layout.blocks), blocks)
 
     def _emit_completed(self) -> None:
         done = self._probe.take_completed()

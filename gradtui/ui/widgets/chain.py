@@ -65,7 +65,7 @@ class ChainPanel(HistoryPanel):
         if history is None or history.latest is None or history.started is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
         stats = history.chain_stats or history.latest
-        norms = stats.block_grad_norm
+        norms = stats.block_grad_norm or ()
         if len(norms) < 2:
             return _one_link(norms[0] if norms else None)
         links = chain_links(norms)
