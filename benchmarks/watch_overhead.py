@@ -130,23 +130,33 @@ NO_TENSORBOARD = {"large 4x3500"}
 STEPS_SCALE = {"large 4x3500": 0.05, "W3 mlp 8x1024 relu": 0.5}
 
 
+# Each variant is a context manager that yields (after_backward, finish): after_backward runs
+# in every step, finish once at the end of the timed loop, inside the timing, so that work a
+# variant leaves to a thread of its own (gradtui's writer, TensorBoard's) is paid for.
+Hooks = tuple[Callable[[torch.Tensor], None], Callable[[], None]]
+
+
+def _nothing(*_: object) -> None:
+    return None
+
+
 @contextlib.contextmanager
-def no_extra(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Callable]:
-    yield lambda loss: None
+def no_extra(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Hooks]:
+    yield _nothing, _nothing
 
 
 def watch_variant(every: int) -> Callable:
     @contextlib.contextmanager
-    def variant(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Callable]:
+    def variant(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Hooks]:
         monitor = gradtui.watch(model, opt, record=folder / f"w{every}.jsonl", every=every)
-        yield monitor.step
+        yield monitor.step, monitor.flush
         monitor.close()
 
     return variant
 
 
 @contextlib.contextmanager
-def tensorboard(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Callable]:
+def tensorboard(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Hooks]:
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(folder / "tb"))
@@ -159,14 +169,14 @@ def tensorboard(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> I
                 writer.add_histogram(f"grad/{name}", p.grad, state["step"])
         state["step"] += 1
 
-    yield log
+    yield log, writer.flush
     writer.close()
 
 
 @contextlib.contextmanager
-def anomaly(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Callable]:
+def anomaly(model: nn.Module, opt: torch.optim.Optimizer, folder: Path) -> Iterator[Hooks]:
     with torch.autograd.set_detect_anomaly(True):
-        yield lambda loss: None
+        yield _nothing, _nothing
 
 
 def has_tensorboard() -> bool:
@@ -195,21 +205,25 @@ def timed_loop(
     model, x, y, opt, loss_fn = setup(label, device)
     if compile:  # compiled at the first warm-up step, which is not timed
         model = torch.compile(model)
-    with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as after_backward:
+    with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as hooks:
+        after_backward, finish = hooks
         for _ in range(3):  # warm-up steps, not timed
             _one_step(model, opt, x, y, loss_fn, after_backward)
         _sync(device)
+        finish()
         start = time.perf_counter()
         for _ in range(steps):
             _one_step(model, opt, x, y, loss_fn, after_backward)
         _sync(device)
+        finish()
         return (time.perf_counter() - start) / steps
 
 
 def syncs_per_step(label: str, variant: Callable, steps: int, device: torch.device) -> float:
     """Host-device synchronisations per step (CUDA's sync debug mode counts them)."""
     model, x, y, opt, loss_fn = setup(label, device)
-    with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as after_backward:
+    with tempfile.TemporaryDirectory() as tmp, variant(model, opt, Path(tmp)) as hooks:
+        after_backward, _ = hooks
         for _ in range(3):
             _one_step(model, opt, x, y, loss_fn, after_backward)
         with warnings.catch_warnings(record=True) as caught:
@@ -242,7 +256,7 @@ def memory_child(label: str, variant: str, steps: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model, x, y, opt, loss_fn = setup(label, device)
         make = watch_variant(16) if variant == "watch" else no_extra
-        with make(model, opt, Path(tmp)) as after_backward:
+        with make(model, opt, Path(tmp)) as (after_backward, _):
             for _ in range(steps):
                 _one_step(model, opt, x, y, loss_fn, after_backward)
     print(_peak_resident())

@@ -61,11 +61,13 @@ class LossLevel:
         self._first: list[float] = []
         self._recent: deque[float] = deque(maxlen=T.LOSS_START_STEPS)
         self.start: float | None = None
+        self._recent_median: float | None = None  # taken once a step: several rules ask
 
     def add(self, loss: float) -> None:
         if not math.isfinite(loss):
             return
         self._recent.append(loss)
+        self._recent_median = statistics.median(self._recent)
         if len(self._first) < T.LOSS_START_STEPS:
             self._first.append(loss)
             self.start = statistics.median(self._first)
@@ -73,14 +75,15 @@ class LossLevel:
     @property
     def recent_median(self) -> float | None:
         """The median of the last few finite losses."""
-        return statistics.median(self._recent) if self._recent else None
+        return self._recent_median
 
     @property
     def converged(self) -> bool:
         """Down by CONVERGED_DROP from the start; the small-gradient checks stand down then."""
         if self.start is None or self.start <= 0 or len(self._first) < T.LOSS_START_STEPS:
             return False
-        return statistics.median(self._recent) <= T.CONVERGED_DROP * self.start
+        assert self._recent_median is not None  # a loss was added
+        return self._recent_median <= T.CONVERGED_DROP * self.start
 
 
 @dataclass

@@ -99,6 +99,7 @@ class Diagnoser:
         self._run: RunInfo | None = None
         self._rules: _Rules | None = None
         self._chain: ChainTracker | None = None
+        self._faint: frozenset[int] | None = None  # the chain's faint blocks, as last read
         self._loss = LossLevel()
         self._by_key: dict[str, Diagnosis] = {}
         self._covered: frozenset[int] = frozenset()
@@ -154,6 +155,7 @@ class Diagnoser:
         self._run = RunInfo.from_event(event)
         self._rules = _Rules(self._run, event)
         self._chain = ChainTracker(event.blocks, T.GAIN_WINDOW)
+        self._faint = None
         self._loss = LossLevel()
         self._by_key = {}
         self._covered = frozenset()
@@ -164,10 +166,12 @@ class Diagnoser:
     def _step(self, stats: StepStats) -> list[Finding]:
         assert self._rules is not None and self._run is not None and self._chain is not None
         rules = self._rules
-        self._chain.update(stats.block_grad_norm)
+        if stats.block_grad_norm is not None or self._faint is None:
+            self._chain.update(stats.block_grad_norm)
+            self._faint = faint_blocks(self._chain)  # changes only with a chain read
         self._loss.add(stats.loss)
         view = StepView(stats, self._run, self._chain, self._loss)
-        view.faint_blocks = faint_blocks(self._chain)
+        view.faint_blocks = self._faint
         grew = any(key.startswith(EXPLODING) for key in self._by_key)
         findings = rules.setup.step(view)
         findings += rules.graph.step(view)

@@ -44,11 +44,13 @@ class VanishingRule:
         """``dead``: mostly dead blocks (share of dead units over the threshold)."""
         self.dead = dead or {}
         by_layers = len(self.run.blocks) < 2  # no links measured: compare the layers instead
-        d, faint = layer_depth(self.run, view) if by_layers else self._chain_depth(view)
+        d, faint = layer_depth(self.run, view) if by_layers else (view.chain.depth_gain, None)
         if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
             self.streak = 0
             self.flagged = frozenset()
             return []
+        if faint is None:
+            faint = frozenset(_layers_of(self.run, view.faint_blocks))
         if self.streak == 0:
             self.first_step = view.step
         self.streak += 1
@@ -66,9 +68,6 @@ class VanishingRule:
         if self.reported_first is None:
             self.reported_first = self.first_step
         return [(VANISHING, self._diagnosis(view, d, severity))]
-
-    def _chain_depth(self, view: StepView) -> tuple[float | None, frozenset[int]]:
-        return view.chain.depth_gain, frozenset(_layers_of(self.run, view.faint_blocks))
 
     def _severity(self, view: StepView) -> Severity:
         first = [i for i in self.run.block_layers[0] if self.run.trainable[i]]
@@ -187,7 +186,7 @@ class ExplodingRule:
         updates = [u for u in s.update_ratio if isfinite(u)]  # a ratio is never None
         self._last_update = max(updates) if updates else None
         for window, norm in zip(self.layer_norms, s.grad_norm, strict=True):
-            if finite(norm):
+            if norm is not None and isfinite(norm):  # finite(), inlined: runs per layer
                 window.append(norm)
         return findings
 
@@ -196,6 +195,9 @@ class ExplodingRule:
         s = view.stats
         total = s.grad_norm_total
         if not finite(total) or not self.totals:
+            self.jump_layers = frozenset()
+            return None
+        if total < T.EXPLODE_JUMP * min(self.totals):  # under it times the median too
             self.jump_layers = frozenset()
             return None
         median = statistics.median(self.totals)

@@ -68,7 +68,7 @@ class DivergenceRule:
     def _track_jump(self, total: float, step: int) -> None:
         if not finite(total):
             return
-        if self.totals:
+        if self.totals and total >= T.DIVERGE_JUMP * min(self.totals):
             median = statistics.median(self.totals)
             if median > 0 and total / median >= T.DIVERGE_JUMP:
                 ratio = total / median

@@ -161,7 +161,7 @@ class Probe:
             math.sqrt(w.numel() / sampled(w, s).numel()) if s else 1.0
             for w, s in zip(self.weights, strides, strict=True)
         ]
-        self._seen_grads = _GradientMarks([])
+        self._seen_grads = _NO_MARKS
         self._weight_norms: tuple[float, ...] | None = None  # last read, plain SGD only
         self._weight_drift = [0.0] * len(self.weights)  # sum of |ΔW| since that read
         self._weights_stale = True
@@ -313,6 +313,10 @@ class Probe:
         grads = [p.grad for p in self.params]
         present = [g for g in grads if g is not None]
         block_grads = self._block_grads
+        # Let go of the block outputs and their gradients as soon as they are read: memory
+        # the probe holds on to is memory the next step cannot reuse, warm in the cache.
+        self._block_grads = [None] * self.n_blocks
+        self._taps = [None] * self.n_blocks
         block_present = [g for g in block_grads if g is not None]
         # Under plain SGD the weights need no copy kept: measure them with the gradients,
         # when due (see WEIGHT_NORM_DRIFT).
@@ -332,7 +336,9 @@ class Probe:
             reading = self._readings[key] = _Reading(self, grads, block_grads, measured)
         plan, updates = reading.plan, self._updates
         changed = self._pending is not None and updates.changed
-        with torch.no_grad():
+        grad_mode = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)  # torch.no_grad() without its Python layers
+        try:
             parts = [loss.detach().float().reshape(1), *plan.norms(plan.gather(measured))]
             if changed:  # before the snapshot below reuses their buffers
                 change_norms = updates.change_norms()
@@ -343,6 +349,8 @@ class Probe:
             if self._carried:
                 parts.append(torch.stack(self._carried))
             values = torch.cat(parts).tolist()
+        finally:
+            torch._C._set_grad_enabled(grad_mode)
         loss_value = values[0]
         grad_norm = tuple([values[i] if i else None for i in reading.grad_at])
         block_norm = (
@@ -422,6 +430,7 @@ class Probe:
                 clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
                 scale = 1.0 if clipped is None or clipped == total else clipped / total
                 deltas = self._sgd.update_norms(stats.grad_norm, scale)
+            self._seen_grads = _NO_MARKS  # holding the gradients would keep their memory
             self._complete_pending(deltas)
             self._note_drift(deltas, stats.weight_norm)
             return
@@ -430,11 +439,12 @@ class Probe:
         self._pending = stats
 
     def _note_drift(self, deltas: list[float], weight_norm: tuple[float, ...]) -> None:
-        drift = self._weight_drift
-        for i, delta in enumerate(deltas):
-            drift[i] += delta
-            if not drift[i] <= WEIGHT_NORM_DRIFT * weight_norm[i]:  # NaN counts as stale
-                self._weights_stale = True
+        drift = [a + d for a, d in zip(self._weight_drift, deltas, strict=True)]
+        self._weight_drift = drift
+        limit = WEIGHT_NORM_DRIFT
+        # "not <=": a NaN counts as stale
+        if any([not d <= limit * w for d, w in zip(drift, weight_norm, strict=True)]):
+            self._weights_stale = True
 
     def take_completed(self) -> StepStats | None:
         """The previous step's event, once ``after_backward`` has completed it."""
@@ -454,8 +464,10 @@ class Probe:
         if self._pending is None:
             return
         ratios = tuple(
-            d / w if w > 0 else (0.0 if d == 0 else math.inf)
-            for d, w in zip(deltas, self._pending.weight_norm, strict=True)
+            [
+                d / w if w > 0 else (0.0 if d == 0 else math.inf)
+                for d, w in zip(deltas, self._pending.weight_norm, strict=True)
+            ]
         )
         self._completed = self._pending.evolve(update_ratio=ratios)
         self._pending = None
@@ -501,6 +513,9 @@ class _GradientMarks:
 
 def _versions(grads: Sequence[torch.Tensor | None]) -> list[int]:
     return [-1 if g is None else g._version for g in grads]
+
+
+_NO_MARKS = _GradientMarks([])
 
 
 def _grad_norms_now(weights: Sequence[torch.Tensor]) -> list[float | None]:

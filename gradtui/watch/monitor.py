@@ -211,8 +211,14 @@ class Monitor:
 
     def diagnoses(self) -> list[Diagnosis]:
         """Every finding so far, once the writer thread has seen every step handed to it."""
-        self._worker.drain()
+        self.flush()
         return self.diagnoser.diagnoses() if self.diagnoser else []
+
+    def flush(self) -> None:
+        """Wait until the writer thread has handled every event handed to it so far: run
+        the rules on it, logged what they found and written it to the recording. (The last
+        step measured waits for its update, and is handed over at the next step or close.)"""
+        self._worker.drain()
 
     def __enter__(self) -> Monitor:
         return self
