@@ -21,7 +21,8 @@ from collections.abc import Callable
 import torch
 
 from gradtui.probe.norms import NormPlan
-from gradtui.probe.probe import Probe, _gradients
+from gradtui.probe.probe import Probe
+from gradtui.probe.taps import gradients_of
 from gradtui.scenario.loop import loss_function, make_optimizer, watch_points
 from gradtui.scenario.models import batches, build_model, make_data
 from gradtui.scenario.spec import ScenarioSpec
@@ -87,7 +88,7 @@ def reads_loop(spec: ScenarioSpec, steps: int) -> float:
         optimizer.zero_grad(set_to_none=True)
         outputs.clear()
         loss = loss_fn(net(x), y)
-        grads = _gradients(loss, (*params, *outputs))
+        grads = gradients_of(loss, (*params, *outputs))
         for param, grad in zip(params, grads, strict=False):
             param.grad = grad
         measured = [*grads, *weights]

@@ -7,6 +7,7 @@ together, so the event for step t is completed (and emitted) at step t+1 or at `
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -18,7 +19,9 @@ from torch import nn
 
 from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
-from gradtui.probe.norms import NormPlan
+from gradtui.probe.marks import NO_MARKS, GradientMarks, grad_norms_now
+from gradtui.probe.reading import Reading
+from gradtui.probe.taps import accumulate, gradients_of
 from gradtui.probe.updates import (
     SAMPLE_ABOVE,
     UpdateTracker,
@@ -27,7 +30,6 @@ from gradtui.probe.updates import (
     sampled,
 )
 
-_ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
 # Under plain SGD the weights' norms are read on heavy steps and kept in between, while the
 # updates since the last read (|ΔW| = lr·|grad|, known each step) could have moved a norm by
 # at most this share of it: the update ratios are then off by at most this share too, and a
@@ -53,37 +55,13 @@ def first_tensor(output: object) -> torch.Tensor | None:
     return None
 
 
-def _gradients(loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> tuple:
-    """``torch.autograd.grad(loss, inputs, allow_unused=True)`` straight from the C++ engine:
-    the Python wrapper costs as much as measuring every gradient of a small MLP."""
-    global _ENGINE
-    if _ENGINE is not None:
-        try:
-            return _ENGINE.run_backward(
-                (loss,), (torch.ones_like(loss),), False, False, inputs, True, False
-            )
-        except TypeError:  # arguments refused before any work: a torch whose private API moved
-            _ENGINE = None
-    return torch.autograd.grad(loss, inputs, allow_unused=True)
+_GRAD = operator.attrgetter("grad")
 
 
-def _accumulate(params: Sequence[nn.Parameter], grads: Sequence[torch.Tensor | None]) -> None:
-    """Put fresh gradients into ``.grad`` the way backward does: adopt a new one, add in place
-    to one already there (a loop without zero_grad), never let two parameters share a tensor."""
-    shared = len({id(g) for g in grads}) < len(grads)  # None counts once: rare anyway
-    seen: set[int] = set()
-    with torch.no_grad():
-        for param, grad in zip(params, grads, strict=True):
-            if grad is None:
-                continue
-            if shared:
-                if id(grad) in seen:
-                    grad = grad.clone()
-                seen.add(id(grad))
-            if param.grad is None:
-                param.grad = grad
-            else:
-                param.grad.add_(grad)
+def any_gradient(params: Sequence[torch.Tensor]) -> bool:
+    """Whether any of ``params`` has a ``.grad``: C-level iteration, for hooks that run each
+    step on models with many parameters."""
+    return any(map(operator.is_not, map(_GRAD, params), itertools.repeat(None)))
 
 
 def _unguarded(hook: Callable[..., Any]) -> Callable[..., Any]:
@@ -161,11 +139,11 @@ class Probe:
             math.sqrt(w.numel() / sampled(w, s).numel()) if s else 1.0
             for w, s in zip(self.weights, strides, strict=True)
         ]
-        self._seen_grads = _NO_MARKS
+        self._seen_grads = NO_MARKS
         self._weight_norms: tuple[float, ...] | None = None  # last read, plain SGD only
         self._weight_drift = [0.0] * len(self.weights)  # sum of |ΔW| since that read
         self._weights_stale = True
-        self._readings: dict[tuple, _Reading] = {}  # by which gradients are present
+        self._readings: dict[tuple, Reading] = {}  # by which gradients are present
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
@@ -218,9 +196,9 @@ class Probe:
         gradient at each tapped block output, which no hook then has to catch."""
         taps = self._taps
         outputs = [t for t in taps if t is not None]
-        grads = _gradients(loss, (*self.params, *outputs))
+        grads = gradients_of(loss, (*self.params, *outputs))
         count = len(self.params)
-        _accumulate(self.params, grads[:count])
+        accumulate(self.params, grads[:count])
         captured = iter(grads[count:])
         self._block_grads = [None if t is None else next(captured) for t in taps]
 
@@ -310,7 +288,7 @@ class Probe:
 
         A few stacked reductions over every tensor measured, one concatenation, one transfer.
         """
-        grads = [p.grad for p in self.params]
+        grads = list(map(_GRAD, self.params))
         present = [g for g in grads if g is not None]
         block_grads = self._block_grads
         # Let go of the block outputs and their gradients as soon as they are read: memory
@@ -333,7 +311,9 @@ class Probe:
         if reading is None:
             if len(self._readings) >= MAX_READINGS:  # shapes that keep changing: start over
                 self._readings.clear()
-            reading = self._readings[key] = _Reading(self, grads, block_grads, measured)
+            reading = self._readings[key] = Reading(
+                self.weight_param_index, grads, block_grads, measured
+            )
         plan, updates = reading.plan, self._updates
         changed = self._pending is not None and updates.changed
         grad_mode = torch.is_grad_enabled()
@@ -392,7 +372,7 @@ class Probe:
             carried_grad_norm=_root_sum_square(values[cursor:]),
         )
         if self._sgd is not None and self._sgd_checks:
-            self._seen_grads = _GradientMarks(self.weights)
+            self._seen_grads = GradientMarks(self.weights)
         zero = (
             frozenset(i for i, norm in enumerate(grad_norm) if norm == 0.0)
             if 0.0 in grad_norm
@@ -414,7 +394,7 @@ class Probe:
         """The caller has just scaled the gradients by the factor ``grad_norm_clipped`` says
         (clipping through the monitor): that change is accounted for."""
         if self._sgd is not None and self._sgd_checks:
-            self._seen_grads = _GradientMarks(self.weights)
+            self._seen_grads = GradientMarks(self.weights)
 
     def after_optimizer(self, stats: StepStats, stepped: bool = True) -> None:
         """Hold the event: its weight-update norms travel with the next step's transfer.
@@ -425,12 +405,12 @@ class Probe:
             if not stepped:
                 deltas = [0.0] * len(self.weights)
             elif self._sgd_checks and not self._seen_grads.unchanged(self.weights):
-                deltas = self._sgd.update_norms(_grad_norms_now(self.weights), 1.0)
+                deltas = self._sgd.update_norms(grad_norms_now(self.weights), 1.0)
             else:
                 clipped, total = stats.grad_norm_clipped, stats.grad_norm_total
                 scale = 1.0 if clipped is None or clipped == total else clipped / total
                 deltas = self._sgd.update_norms(stats.grad_norm, scale)
-            self._seen_grads = _NO_MARKS  # holding the gradients would keep their memory
+            self._seen_grads = NO_MARKS  # holding the gradients would keep their memory
             self._complete_pending(deltas)
             self._note_drift(deltas, stats.weight_norm)
             return
@@ -496,55 +476,3 @@ class Probe:
             dead_frac=dead,
             saturated_frac=saturated,
         )
-
-
-class _GradientMarks:
-    """Which gradient tensor each weight held, and its version counter (an in-place change
-    such as clipping bumps it), to tell later whether the gradients are still those seen."""
-
-    def __init__(self, weights: Sequence[torch.Tensor]) -> None:
-        self._grads = [w.grad for w in weights]
-        self._versions = _versions(self._grads)
-
-    def unchanged(self, weights: Sequence[torch.Tensor]) -> bool:
-        grads = [w.grad for w in weights]
-        return all(map(operator.is_, grads, self._grads)) and _versions(grads) == self._versions
-
-
-def _versions(grads: Sequence[torch.Tensor | None]) -> list[int]:
-    return [-1 if g is None else g._version for g in grads]
-
-
-_NO_MARKS = _GradientMarks([])
-
-
-def _grad_norms_now(weights: Sequence[torch.Tensor]) -> list[float | None]:
-    """Each weight's gradient norm as it is now (one transfer): the rare step whose gradients
-    the caller changed after the probe looked."""
-    present = [w.grad for w in weights if w.grad is not None]
-    if not present:
-        return [None] * len(weights)
-    with torch.no_grad():
-        values = iter(torch.stack(torch._foreach_norm(present)).tolist())
-    return [None if w.grad is None else next(values) for w in weights]
-
-
-class _Reading:
-    """Where each statistic sits in a step's transferred values, for one set of measured
-    tensors: the plan that reduces them, then indices into ``[loss, *plan's norms, ...]``
-    (0, the loss's place, stands for a gradient that is None)."""
-
-    def __init__(
-        self,
-        probe: Probe,
-        grads: list[torch.Tensor | None],
-        block_grads: list[torch.Tensor | None],
-        measured: list[torch.Tensor],
-    ) -> None:
-        self.plan = NormPlan(measured)
-        places = iter([1 + place for place in self.plan.position])
-        param_at = [0 if g is None else next(places) for g in grads]
-        self.block_at = [0 if g is None else next(places) for g in block_grads]
-        self.weight_at = list(places)  # the weights, when measured along (plain SGD)
-        self.param_at = [i for i in param_at if i]
-        self.grad_at = [param_at[i] for i in probe.weight_param_index]

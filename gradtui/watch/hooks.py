@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from gradtui.probe.probe import any_gradient
+
 Guard = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
@@ -67,7 +69,7 @@ class StepHooks:
         by the monitor to tell a monitor.step called before backward()."""
         if self._grad_handles:
             return self._arrived
-        return not self._looked and any(p.grad is not None for p in self._params)
+        return not self._looked and any_gradient(self._params)
 
     @gradients.setter
     def gradients(self, value: bool) -> None:
@@ -92,7 +94,7 @@ class StepHooks:
             self._on_forward(args, kwargs)
 
     def _hook_params_if_needed(self) -> None:
-        if not any(p.grad is not None for p in self._params):
+        if not any_gradient(self._params):
             self._none_this_step = True
             self._unhook_params()
             return
