@@ -29,23 +29,24 @@ class ActivityRule:
         self.reported: frozenset[int] = frozenset()
         self.zero_grad_layers: set[int] = set()  # layers whose gradient was exactly 0, latest
         self.severity: Severity | None = None
+        # What the latest check explains and finds, kept until the next check: the shares
+        # come on heavy steps only, and the rules ask every step.
+        self._explains: frozenset[int] = frozenset()
+        self._mostly_dead: dict[int, float] = {}
         self.threshold = T.DEAD_FRAC if self.dead else T.SATURATED_FRAC
         if self.dead and run.batch:
             # a live unit active on half the samples looks dead on a batch of B with 0.5**B
             self.threshold = min(1.0, T.DEAD_FRAC + 0.5**run.batch)
 
     def step(self, view: StepView) -> list[Finding]:
-        self.zero_grad_layers = {i for i, g in enumerate(view.stats.grad_norm) if g == 0}
+        norms = view.stats.grad_norm
+        self.zero_grad_layers = (
+            {i for i, g in enumerate(norms) if g == 0} if 0.0 in norms else set()
+        )
         shares = view.stats.dead_frac if self.dead else view.stats.saturated_frac
         if shares is not None:
             self._measure(view.step, shares)
-        # A block over the threshold explains its layers' zero gradients even before the
-        # patience is met; a block where every unit is dead also silences the next block's
-        # weights, whose inputs are then all zero.
-        view.explained |= self._layers(self.over)
-        if self.dead:
-            full = {b + 1 for b in self.over if (self.latest[b] or 0) >= T.DEAD_ERROR_FRAC}
-            view.explained |= self._layers(frozenset(b for b in full if b < len(self.latest)))
+        view.explained |= self._explains
         if shares is None or not self.flagged_blocks:
             return []
         severity: Severity = "warning"
@@ -64,13 +65,7 @@ class ActivityRule:
     @property
     def mostly_dead(self) -> dict[int, float]:
         """Blocks over the dead threshold at the latest check, with their share."""
-        if not self.dead:
-            return {}
-        return {
-            b: share
-            for b, share in enumerate(self.latest)
-            if share is not None and share > self.threshold
-        }
+        return self._mostly_dead
 
     @property
     def fully_dead(self) -> frozenset[int]:
@@ -98,6 +93,19 @@ class ActivityRule:
                 flagged.append(b)
         self.flagged_blocks = frozenset(flagged)
         self.over = frozenset(over)
+        # A block over the threshold explains its layers' zero gradients even before the
+        # patience is met; a block where every unit is dead also silences the next block's
+        # weights, whose inputs are then all zero.
+        explains = self._layers(self.over)
+        if self.dead:
+            full = {b + 1 for b in self.over if (self.latest[b] or 0) >= T.DEAD_ERROR_FRAC}
+            explains |= self._layers(frozenset(b for b in full if b < len(self.latest)))
+            self._mostly_dead = {
+                b: share
+                for b, share in enumerate(self.latest)
+                if share is not None and share > self.threshold
+            }
+        self._explains = explains
 
     def _layers(self, blocks: frozenset[int]) -> frozenset[int]:
         return frozenset(i for b in blocks for i in self.run.block_layers[b])

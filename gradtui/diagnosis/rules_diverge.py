@@ -37,6 +37,7 @@ class DivergenceRule:
         self.rise_step: int | None = None
         self.steps = 0
         self.first: list[float] = []  # the first few finite losses
+        self._start: float | None = None  # their median
 
     @property
     def step_of(self) -> int | None:
@@ -106,12 +107,13 @@ class DivergenceRule:
 
     @property
     def start(self) -> float | None:
-        return statistics.median(self.first) if self.first else None
+        return self._start
 
     def _loss_stays_high(self, view: StepView) -> bool:
         loss = view.stats.loss
         if finite(loss) and len(self.first) < T.DIVERGE_START_STEPS:
             self.first.append(loss)
+            self._start = statistics.median(self.first)
         start, recent = self.start, view.loss.recent_median
         high = (
             start is not None

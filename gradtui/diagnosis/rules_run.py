@@ -25,6 +25,9 @@ class NonfiniteRule:
 
     def step(self, view: StepView, grew: bool) -> list[Finding]:
         s = view.stats
+        if math.isfinite(s.grad_norm_total) and math.isfinite(s.loss) and not any(s.nonfinite):
+            self.flagged = frozenset()  # a finite total means every layer's norm is finite
+            return []
         bad = [
             i
             for i, (norm, count) in enumerate(zip(s.grad_norm, s.nonfinite, strict=True))
