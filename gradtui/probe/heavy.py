@@ -19,14 +19,20 @@ SATURATION_Z = {"Sigmoid": 3.64, "Tanh": 1.82}
 RELU_FAMILY = ("ReLU", "LeakyReLU", "GELU", "ReLU6", "SiLU", "ELU")
 
 Column = tuple[float | None, ...]
+# Plans kept for different sets of gradient shapes (as probe.MAX_READINGS).
+MAX_SPREAD_PLANS = 8
 
 
-def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Column, Column]:
-    """Per gradient: mean |g|, max |g| and the share of entries exactly zero (None for None)."""
+def gradient_spread(
+    grads: Sequence[torch.Tensor | None], plans: dict[tuple, NormPlan] | None = None
+) -> tuple[Column, Column, Column]:
+    """Per gradient: mean |g|, max |g| and the share of entries exactly zero (None for None).
+    ``plans``: plans kept from earlier calls, by the gradients' shapes (a plan keeps its
+    stacking buffers, so a heavy step then allocates nothing large)."""
     present = [g for g in grads if g is not None and g.numel() > 0]
     if not present:
         return ((None,) * len(grads),) * 3  # type: ignore[return-value]
-    plan = NormPlan(present)
+    plan = _plan_for(present, plans)
     sums, maxes, zeros = [], [], []
     for part in plan.gather(present)[: len(plan.stacks)]:
         rows = part.reshape(part.shape[0], -1)
@@ -77,6 +83,18 @@ def gradient_spread(grads: Sequence[torch.Tensor | None]) -> tuple[Column, Colum
         zero_frac.append(zeros_in_g / g.numel())
         k += 1
     return tuple(mean_abs), tuple(max_abs), tuple(zero_frac)
+
+
+def _plan_for(tensors: list[torch.Tensor], plans: dict[tuple, NormPlan] | None) -> NormPlan:
+    if plans is None:
+        return NormPlan(tensors)
+    key = tuple((t.shape, t.dtype, t.device) for t in tensors)
+    plan = plans.get(key)
+    if plan is None:
+        if len(plans) >= MAX_SPREAD_PLANS:
+            plans.clear()
+        plan = plans[key] = NormPlan(tensors)
+    return plan
 
 
 def _large_spread(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

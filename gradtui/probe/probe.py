@@ -20,6 +20,7 @@ from torch import nn
 from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
 from gradtui.probe.marks import NO_MARKS, GradientMarks, grad_norms_now
+from gradtui.probe.norms import NormPlan
 from gradtui.probe.reading import Reading
 from gradtui.probe.taps import accumulate, gradients_of
 from gradtui.probe.updates import (
@@ -116,6 +117,7 @@ class Probe:
         self._block_grads: list[torch.Tensor | None] = [None] * self.n_blocks
         self._taps: list[torch.Tensor | None] = [None] * self.n_blocks
         self._activations = ActivationTally()  # what each activation saw, on heavy steps
+        self._spread_plans: dict[tuple, NormPlan] = {}
         self._heavy_armed = False
         self._armed_step: int | None = None
         # Layers whose gradient was exactly zero last step. When one joins them, the next step
@@ -205,8 +207,7 @@ class Probe:
     def _activation_hook(self, block: int, kind: str):
         def on_forward(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
             if inputs and isinstance(inputs[0], torch.Tensor):
-                with torch.no_grad():
-                    self._activations.add(block, kind, inputs[0])
+                self._activations.add(block, kind, inputs[0])  # detached there: no graph
 
         return on_forward
 
@@ -319,7 +320,8 @@ class Probe:
         grad_mode = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)  # torch.no_grad() without its Python layers
         try:
-            parts = [loss.detach().float().reshape(1), *plan.norms(plan.gather(measured))]
+            first = loss.reshape(1) if loss.dtype is torch.float32 else loss.float().reshape(1)
+            parts = [first, *plan.norms(plan.gather(measured))]
             if changed:  # before the snapshot below reuses their buffers
                 change_norms = updates.change_norms()
             if self._sgd is None:
@@ -465,7 +467,9 @@ class Probe:
 
     def _with_heavy(self, stats: StepStats) -> StepStats:
         with torch.no_grad():
-            mean_abs, max_abs, zero_frac = gradient_spread([w.grad for w in self.weights])
+            mean_abs, max_abs, zero_frac = gradient_spread(
+                [w.grad for w in self.weights], self._spread_plans
+            )
             dead, saturated = self._activations.fractions(self.n_blocks)
         self._activations.clear()
         return replace(

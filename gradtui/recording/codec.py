@@ -59,6 +59,21 @@ def _number(value: Any) -> str:
     return json.dumps(value)
 
 
+# The last text of each per-layer field, by the tuple it was made from: a watched run hands
+# the same tuple object over on step after step (weights' norms kept between reads, no
+# non-finite entries), and it is then written again without formatting it again.
+_LAST_ROWS: dict[str, tuple[tuple, str, str]] = {}
+
+
+def _row_text(name: str, values: tuple, spec: str) -> str:
+    last = _LAST_ROWS.get(name)
+    if last is not None and last[0] is values and last[1] == spec:
+        return last[2]
+    text = _values(values, spec)
+    _LAST_ROWS[name] = (values, spec, text)
+    return text
+
+
 @functools.cache
 def _row_format(spec: str, count: int) -> str:
     return ",".join([spec] * count)
@@ -94,8 +109,10 @@ def step_to_json(stats: StepStats, digits: int = LAYER_DIGITS) -> str:
             continue  # at its default, or None: the reader fills it in
         if name == "graph_issues":  # rare (step 0 only) and not numbers: the plain encoding
             text = json.dumps(_encode([asdict(issue) for issue in value]), separators=(",", ":"))
+        elif isinstance(value, tuple):
+            text = _row_text(name, value, spec)
         else:
-            text = _values(value, spec) if isinstance(value, tuple) else _number(value)
+            text = _number(value)
         parts.append(f'"{name}":{text}')
     return ",".join(parts) + "}"
 
