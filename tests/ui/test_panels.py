@@ -88,6 +88,22 @@ async def test_the_chain_panel_blames_the_block_that_stops_the_gradient() -> Non
     assert "links pass no gradient" not in shown
 
 
+async def test_steps_that_did_not_read_the_chain_leave_the_last_one_on_screen() -> None:
+    """Under gradtui.watch most steps carry no chain (it is read on heavy steps): the panel
+    keeps the last chain read, and a run that reads it again shows the new one."""
+    run = started(depth=3)
+    history = RunHistory()
+    history.absorb(run)
+    history.absorb(healthy(run, 0, block_grad_norm=(0.0, 0.0, 0.2, 0.3)))
+    for step in range(1, 5):
+        history.absorb(healthy(run, step, block_grad_norm=None))
+    (before,) = await chain_text(history)
+    assert "blocks.2 passes no gradient" in before
+    history.absorb(healthy(run, 5, block_grad_norm=chain(run, 0.9)))
+    (after,) = await chain_text(history)
+    assert "passes no gradient" not in after and "product of the gains" in after
+
+
 def test_chain_columns_are_labelled_by_the_blocks_the_layers_panel_names() -> None:
     """A Sequential's blocks 0, 2, 4 ... label the columns as 0, 2, 4 (not 0, 1, 2); a
     scenario's blocks.3 is 3 and its head is H; the last column always shows."""
