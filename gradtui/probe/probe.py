@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
@@ -63,6 +64,21 @@ def any_gradient(params: Sequence[torch.Tensor]) -> bool:
     """Whether any of ``params`` has a ``.grad``: C-level iteration, for hooks that run each
     step on models with many parameters."""
     return any(map(operator.is_not, map(_GRAD, params), itertools.repeat(None)))
+
+
+def _forward_hooks_on(
+    handles: list[RemovableHandle],
+    hooks: Sequence[tuple[nn.Module, Callable[..., Any]]],
+    armed: bool,
+) -> list[RemovableHandle]:
+    """The handles of ``hooks`` put on (``armed``) or taken off, as they were if already so."""
+    if armed and not handles:
+        return [module.register_forward_hook(hook) for module, hook in hooks]
+    if not armed and handles:
+        for handle in handles:
+            handle.remove()
+        return []
+    return handles
 
 
 def _unguarded(hook: Callable[..., Any]) -> Callable[..., Any]:
@@ -162,7 +178,7 @@ class Probe:
             if self._sample_chain
             else [module.register_forward_hook(hook) for module, hook in self._block_hooks]
         )
-        self._activation_handles: list = []  # present only during a heavy step's forward
+        self._activation_handles: list[RemovableHandle] = []  # only in a heavy step's forward
         self._activation_hooks: list[tuple[nn.Module, Callable[..., Any]]] | None = None
 
     # -- hooks -----------------------------------------------------------------------------
@@ -218,30 +234,18 @@ class Probe:
         self._activation_handles.clear()
 
     def _arm_block_hooks(self, armed: bool) -> None:
-        if armed and not self._handles:
-            self._handles = [
-                module.register_forward_hook(hook) for module, hook in self._block_hooks
-            ]
-        elif not armed and self._handles:
-            for handle in self._handles:
-                handle.remove()
-            self._handles = []
+        self._handles = _forward_hooks_on(self._handles, self._block_hooks, armed)
 
     def _arm_activation_hooks(self, armed: bool) -> None:
         """Activation hooks cost a call per module per forward: attach them only when used."""
-        if armed and not self._activation_handles:
-            if self._activation_hooks is None:  # made once: wrapping costs more than hooking
-                self._activation_hooks = [
-                    (module, self._guard(self._activation_hook(block, type(module).__name__)))
-                    for block, module in self.watched.activations
-                ]
-            self._activation_handles = [
-                module.register_forward_hook(hook) for module, hook in self._activation_hooks
+        if armed and self._activation_hooks is None:  # made once: wrapping costs more
+            self._activation_hooks = [
+                (module, self._guard(self._activation_hook(block, type(module).__name__)))
+                for block, module in self.watched.activations
             ]
-        elif not armed and self._activation_handles:
-            for handle in self._activation_handles:
-                handle.remove()
-            self._activation_handles = []
+        self._activation_handles = _forward_hooks_on(
+            self._activation_handles, self._activation_hooks or [], armed
+        )
 
     # -- one step ----------------------------------------------------------------------------
     def before_forward(self, step: int) -> None:

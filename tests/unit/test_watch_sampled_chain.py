@@ -11,9 +11,10 @@ from torch import nn
 
 import gradtui
 from gradtui.diagnosis.chain import ChainTracker
-from gradtui.events import LayerInfo, RunStarted, StepStats
+from gradtui.events import StepStats
 from gradtui.probe.locate import backward_culprit
 from gradtui.recording.codec import LAYER_DIGITS, event_from_json, event_to_json
+from tests.unit.diagnosis_fakes import one_link
 
 
 def mlp(depth: int, activation: type[nn.Module], width: int = 16) -> nn.Sequential:
@@ -103,17 +104,8 @@ def test_a_step_without_a_chain_keeps_the_last_one_read():
 
 
 def test_a_step_without_a_chain_is_recorded_without_one():
-    started = RunStarted(
-        scenario="x",
-        title="x",
-        lesson="",
-        spec={},
-        layers=(LayerInfo("fc", "Linear", 0, 10),),
-        blocks=("fc",),
-        total_steps=0,
-        heavy_every=4,
-    )
-    stats = StepStats(1, 1.0, 1.0, None, (1.0,), (0,), (2.0,), (1e-3,), None)
+    started = one_link(depth=1)  # two layers, one block
+    stats = StepStats(1, 1.0, 1.0, None, (1.0, 0.5), (0, 0), (2.0, 3.0), (1e-3, 2e-3), None)
     for line in (event_to_json(stats, LAYER_DIGITS), event_to_json(stats)):
         assert event_from_json(line, 2, started) == stats
     compact = event_to_json(stats, LAYER_DIGITS)
