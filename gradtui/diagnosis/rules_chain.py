@@ -39,6 +39,13 @@ class VanishingRule:
         self.dead: dict[int, float] = {}
         self.reported_first: int | None = None  # the step of the first report
         self.dead_story: bool | None = None  # told as dead units' (decided at first report)
+        # The trainable layers of the first block (of the first layer alone when one block
+        # holds them all), whose updates say whether the weights still move.
+        first = [i for i in run.block_layers[0] if run.trainable[i]] if run.blocks else []
+        self._first_layers = first[:1] if len(run.blocks) < 2 else first
+        # The layers of the faint blocks, for the faint blocks they were made from: the
+        # blocks change only when a chain is read.
+        self._faint_layers: tuple[frozenset[int], frozenset[int]] | None = None
 
     def step(self, view: StepView, dead: dict[int, float] | None = None) -> list[Finding]:
         """``dead``: mostly dead blocks (share of dead units over the threshold)."""
@@ -50,7 +57,7 @@ class VanishingRule:
             self.flagged = frozenset()
             return []
         if faint is None:
-            faint = frozenset(_layers_of(self.run, view.faint_blocks))
+            faint = self._layers_of_faint(view.faint_blocks)
         if self.streak == 0:
             self.first_step = view.step
         self.streak += 1
@@ -69,11 +76,13 @@ class VanishingRule:
             self.reported_first = self.first_step
         return [(VANISHING, self._diagnosis(view, d, severity))]
 
+    def _layers_of_faint(self, blocks: frozenset[int]) -> frozenset[int]:
+        if self._faint_layers is None or self._faint_layers[0] is not blocks:
+            self._faint_layers = (blocks, frozenset(_layers_of(self.run, blocks)))
+        return self._faint_layers[1]
+
     def _severity(self, view: StepView) -> Severity:
-        first = [i for i in self.run.block_layers[0] if self.run.trainable[i]]
-        if len(self.run.blocks) < 2:  # one block holds every layer: the first layer alone
-            first = first[:1]
-        ratios = [view.stats.update_ratio[i] for i in first]
+        ratios = [view.stats.update_ratio[i] for i in self._first_layers]
         stalled = bool(ratios) and all(r < T.STALLED_UPDATE_RATIO for r in ratios)
         return "error" if stalled else "warning"
 

@@ -34,6 +34,7 @@ class UpdateRatioRule:
         s = view.stats
         skip = view.explained | covered
         high_err, low_err = [], []
+        low_excused = view.loss.converged or slow_explained
         for i, u in enumerate(s.update_ratio):
             if not isfinite(u):  # a ratio is never None
                 self.high_streak[i] = self.low_streak[i] = 0
@@ -43,7 +44,7 @@ class UpdateRatioRule:
                 self.high_streak[i] = self.low_streak[i] = 0
                 continue
             self.high_streak[i] = self.high_streak[i] + 1 if u > T.UPDATE_ERROR_HIGH else 0
-            low = u < T.UPDATE_ERROR_LOW and not (view.loss.converged or slow_explained)
+            low = u < T.UPDATE_ERROR_LOW and not low_excused
             self.low_streak[i] = self.low_streak[i] + 1 if low else 0
             if self.high_streak[i] >= 2:
                 high_err.append(i)

@@ -42,8 +42,9 @@ def event_to_json(event: Event, layer_digits: int | None = None) -> str:
 
 LAYER_DIGITS = 4
 _NONFINITE_TEXT = {math.inf: '"Infinity"', -math.inf: '"-Infinity"'}
-# (name, default) of each StepStats field, in declaration order; MISSING when required.
-_STEP_FIELDS = [(f.name, f.default) for f in fields(StepStats)]
+# (name, default, '"name":') of each StepStats field, in declaration order; the default is
+# MISSING when the field is required.
+_STEP_FIELDS = [(f.name, f.default, f'"{f.name}":') for f in fields(StepStats)]
 
 
 def _number(value: Any) -> str:
@@ -103,17 +104,18 @@ def step_to_json(stats: StepStats, digits: int = LAYER_DIGITS) -> str:
     """A step as compact JSON, straight from its fields (no deep copy)."""
     spec = f"%.{digits}g"
     parts = ['{"type":"step"']
-    for name, default in _STEP_FIELDS:
-        value = getattr(stats, name)
+    fields_now = vars(stats)
+    for name, default, key in _STEP_FIELDS:
+        value = fields_now[name]
         if value is None or (default is not MISSING and (value is default or value == default)):
             continue  # at its default, or None: the reader fills it in
         if name == "graph_issues":  # rare (step 0 only) and not numbers: the plain encoding
             text = json.dumps(_encode([asdict(issue) for issue in value]), separators=(",", ":"))
-        elif isinstance(value, tuple):
+        elif type(value) is tuple:
             text = _row_text(name, value, spec)
         else:
             text = _number(value)
-        parts.append(f'"{name}":{text}')
+        parts.append(key + text)
     return ",".join(parts) + "}"
 
 
