@@ -99,9 +99,21 @@ async def test_steps_that_did_not_read_the_chain_leave_the_last_one_on_screen() 
         history.absorb(healthy(run, step, block_grad_norm=None))
     (before,) = await chain_text(history)
     assert "blocks.2 passes no gradient" in before
+    assert "the chain at step 0: it is read every" in before and "nan/inf" not in before
     history.absorb(healthy(run, 5, block_grad_norm=chain(run, 0.9)))
+    history.absorb(healthy(run, 6, block_grad_norm=(math.nan,) * len(run.blocks)))
     (after,) = await chain_text(history)
     assert "passes no gradient" not in after and "product of the gains" in after
+    assert "the chain at step 5: the latest step's has nan/inf" in after
+
+
+async def test_a_watched_run_with_no_chain_read_yet_says_so() -> None:
+    run = started(depth=3)
+    history = RunHistory()
+    history.absorb(run)
+    history.absorb(healthy(run, 0, block_grad_norm=None))
+    (shown,) = await chain_text(history)
+    assert shown.startswith("no chain read yet: it is read every")
 
 
 def test_chain_columns_are_labelled_by_the_blocks_the_layers_panel_names() -> None:

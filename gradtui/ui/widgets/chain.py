@@ -66,6 +66,8 @@ class ChainPanel(HistoryPanel):
             return Text(waiting_text(history is not None and history.ended), style="dim")
         stats = history.chain_stats or history.latest
         norms = stats.block_grad_norm or ()
+        if not norms and len(history.started.blocks) > 1:  # a watched run reads it now and then
+            return Text(f"no chain read yet: {_read_every(history)}", style="dim")
         if len(norms) < 2:
             return _one_link(norms[0] if norms else None)
         links = chain_links(norms)
@@ -83,8 +85,18 @@ class ChainPanel(HistoryPanel):
         text.append("\n")
         text.append(_summary(history, links, verdicts))
         if stats is not history.latest:
-            text.append(f"\nlatest step has nan/inf gradients: showing step {stats.step}", "dim")
+            why = (
+                _read_every(history)
+                if history.latest.block_grad_norm is None
+                else "the latest step's has nan/inf"
+            )
+            text.append(f"\nthe chain at step {stats.step}: {why}", "dim")
         return text
+
+
+def _read_every(history: RunHistory) -> str:
+    assert history.started is not None
+    return f"it is read every {history.started.heavy_every} steps"
 
 
 def link_labels(blocks: Sequence[str], column: int) -> str:
