@@ -355,8 +355,8 @@ UNTRAINED_FIX = (
 
 # -- gradtui.watch's own recording ---------------------------------------------------------------
 RECORDING_GAP_WHY = (
-    "gradtui hands each step to a thread of its own and never makes training wait for it; a "
-    "machine busy elsewhere can starve that thread."
+    "gradtui hands each step to a writer of its own (a process, or a thread) and never makes "
+    "training wait for it; a machine busy elsewhere can starve that writer."
 )
 RECORDING_GAP_FIX = "Nothing to fix in the model. Free a CPU core, or pass a larger every=."
 RECORDING_THINNED_WHY = "A long run recorded in full grows by about a kilobyte a step."

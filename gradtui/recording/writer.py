@@ -33,8 +33,22 @@ class Recorder:
         self._file: IO[str] = open_target(path, force)
         self._file.write(json.dumps({"format": FORMAT, **(header or {})}) + "\n")
 
+    @classmethod
+    def continuing(cls, file: IO[str], path: Path, layer_digits: int | None = None) -> Recorder:
+        """A recorder that goes on writing ``file``, opened and headed by another (a writer
+        process given the file the monitor opened)."""
+        recorder = cls.__new__(cls)
+        recorder.path, recorder.layer_digits, recorder._file = path, layer_digits, file
+        return recorder
+
     def __call__(self, event: Event) -> None:
         self._file.write(event_to_json(event, self.layer_digits) + "\n")
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
 
     def close(self) -> None:
         self._file.close()

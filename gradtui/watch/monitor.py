@@ -49,13 +49,15 @@ from gradtui.recording.codec import LAYER_DIGITS
 from gradtui.recording.writer import Thinning
 from gradtui.stopping import StopSignals
 from gradtui.watch.compiled import output_link_watched, running_eagerly, runs_compiled
+from gradtui.watch.consumer import Consumer, nonfinite
 from gradtui.watch.coverage import Coverage, WithUntrained, untrained_layers
 from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
-from gradtui.watch.notes import gap_note, thinning_note
+from gradtui.watch.notes import gap_note
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.sidecar import Sidecar, SidecarUnavailable
 from gradtui.watch.usage import CallOrder, check_arguments, check_loss
 from gradtui.watch.worker import Worker, capacity_for
 from gradtui.watch.world import World
@@ -127,8 +129,7 @@ class Monitor:
             if self.path
             else None
         )
-        self._thinned_from: int | None = None  # the first step the recording left out
-        self._dropped: list[int] = []  # steps left out while the writer thread fell behind
+        self._dropped: list[int] = []  # steps left out while the writer fell behind
         # A hook on a module compiled in place (model.compile()) runs inside compiled code:
         # dynamo must call it, not trace it.
         hook = self._guard.wrap if not self.compiled else self._untraced
@@ -167,7 +168,8 @@ class Monitor:
             on_optimizer_step=self._on_optimizer_step,
             lazy=not self.compiled,
         )
-        self._worker = Worker(self._consume, capacity_for(len(self._watched.layers)))
+        self._consumer: Consumer | None = None  # on the writer thread, when there is one
+        self._worker = self._writer(capacity_for(len(self._watched.layers)))
         atexit.register(self.close)
         self._signals = StopSignals(wait=False).install()  # a stop signal ends it stopped=True
 
@@ -210,9 +212,17 @@ class Monitor:
         self._signals.raise_deferred()
 
     def diagnoses(self) -> list[Diagnosis]:
-        """Every finding so far, once the writer thread has seen every step handed to it."""
+        """Every finding so far, once the writer has seen every step handed to it."""
         self.flush()
+        if isinstance(self._worker, Sidecar):
+            return list(self._worker.diagnoses)
         return self.diagnoser.diagnoses() if self.diagnoser else []
+
+    @property
+    def writer(self) -> Literal["process", "thread"]:
+        """Where the rules run and the recording is written: a process of their own (the
+        default), or a thread of this one (with ``on_event``, or where no process starts)."""
+        return "process" if isinstance(self._worker, Sidecar) else "thread"
 
     def flush(self) -> None:
         """Wait until the writer thread has handled every event handed to it so far: run
@@ -322,8 +332,9 @@ class Monitor:
 
     # -- one step ------------------------------------------------------------------------------
     def _step(self, loss: torch.Tensor | float) -> None:
-        if self._worker.error is not None:  # the writer thread failed: stop here, safely
-            raise self._worker.error
+        if self._worker.error is not None:  # the writer failed: stop watching, safely
+            self._release()
+            return
         gradients, self._hooks.gradients = self._hooks.gradients, False
         if self._call_order.misuse(gradients, self.steps):
             self._hooks.expect_new_step()
@@ -422,7 +433,7 @@ class Monitor:
                 event = self._layout.reorder(event)
                 if self._untrained is not None:
                     event = self._untrained.extend(event)
-            if not self._worker.put(event, force=_nonfinite(event)):
+            if not self._worker.put(event, force=nonfinite(event)):
                 self._dropped.append(event.step)
                 return
             if self._dropped:
@@ -431,36 +442,43 @@ class Monitor:
             return
         self._worker.put(event, force=True)
 
-    # -- on the writer thread ------------------------------------------------------------------
-    def _consume(self, event: Event) -> None:
-        fired = self.diagnoser.observe(event) if self.diagnoser is not None else []
-        if self.world.rank == 0:
-            for found in fired:
-                log.log(
-                    LOG_LEVEL[found.severity],
-                    "gradtui: [%s] %s: %s",
-                    found.severity,
-                    found.kind,
-                    found.message,
+    # -- the writer ------------------------------------------------------------------------------
+    def _writer(self, capacity: int) -> Worker | Sidecar:
+        """A writer process, unless the user's ``on_event`` must run here (or there is
+        nothing to write or diagnose); else, or where it cannot start, a writer thread."""
+        if self._on_event is None and (self._recorder is not None or self.diagnoser is not None):
+            try:
+                sidecar = Sidecar(
+                    self._recorder,
+                    self.diagnoser is not None,
+                    self._thinning,
+                    self._announce,
+                    capacity,
                 )
-        if self._recorder is not None:
-            self._record(event, bool(fired))
-        if self._on_event is not None:
-            self._on_event(event)
+            except SidecarUnavailable as exc:
+                log.debug("gradtui.watch writes on a thread: %s", exc)
+            else:
+                if self._recorder is not None:
+                    self._recorder.close()  # the process holds the file (and its lock) now
+                self._recorder = self.diagnoser = None
+                return sidecar
+        self._consumer = Consumer(
+            self.diagnoser, self._recorder, self._thinning, self._announce, self._on_event
+        )
+        return Worker(self._consumer, capacity)
 
-    def _record(self, event: Event, fired: bool) -> None:
-        assert self._recorder is not None
-        thinning = self._thinning
-        if (
-            thinning is not None
-            and isinstance(event, StepStats)
-            and not thinning.keeps(event.step, fired or _nonfinite(event))
-        ):
-            if self._thinned_from is None:
-                self._thinned_from = event.step
-                self._recorder(thinning_note(thinning.describe(), event.step))
+    def _announce(self, fired: list[Diagnosis]) -> None:
+        """Log findings as they fire (on the writer thread, or the writer process's reader)."""
+        if self.world.rank != 0:
             return
-        self._recorder(event)
+        for found in fired:
+            log.log(
+                LOG_LEVEL[found.severity],
+                "gradtui: [%s] %s: %s",
+                found.severity,
+                found.kind,
+                found.message,
+            )
 
     # -- the end -------------------------------------------------------------------------------
     def _finish(self, last: RunFinished | RunFailed) -> None:
@@ -487,13 +505,12 @@ class Monitor:
         """After an error of ours: tell a reader the recording ends here, then let go."""
         if not self.closed:
             end = RunFinished(steps_run=self.steps, stopped=True)
-            self._worker.close()  # what it still holds is written first (unless it failed)
-            for sink in (self._recorder, self._on_event):
-                try:
-                    if sink is not None:
-                        sink(end)
-                except Exception:
-                    log.debug("could not mark the run as ended", exc_info=True)
+            # what the writer still holds is written first (unless it failed)
+            if isinstance(self._worker, Sidecar):
+                self._worker.end_with(end)
+            elif self._consumer is not None:
+                self._worker.close()
+                self._consumer.end(end)
         self._release()
 
     def _release(self) -> None:
@@ -510,13 +527,13 @@ class Monitor:
             self._order.remove()
         self._worker.close()
         if self._worker.error is not None:
-            log.error("gradtui.watch: writing the recording failed", exc_info=self._worker.error)
+            log.error(
+                "gradtui.watch stopped: its writer failed (%s); your training goes on unchanged",
+                self._worker.error,
+                exc_info=self._worker.error if self.writer == "thread" else None,
+            )
         if self._recorder is not None:
             self._recorder.close()
         self._inputs.forget()
         atexit.unregister(self.close)
         self._signals.uninstall()
-
-
-def _nonfinite(stats: StepStats) -> bool:
-    return not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))

@@ -15,7 +15,7 @@ def gap_note(dropped: list[int]) -> Diagnosis:
         step=first,
         layers=(),
         message=f"{len(dropped)} steps between step {first} and step {last} were neither "
-        "recorded nor diagnosed: gradtui's writer thread fell behind the training.",
+        "recorded nor diagnosed: gradtui's writer fell behind the training.",
         why=texts.RECORDING_GAP_WHY,
         fix=texts.RECORDING_GAP_FIX,
     )

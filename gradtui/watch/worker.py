@@ -1,9 +1,10 @@
 """The writer thread: what the training thread need not wait for.
 
 The monitor hands each event to a ``Worker``, which runs ``consume`` on it (the diagnosis
-rules, logging, the recording, ``on_event``) on its own thread, one event at a time, in the
-order they were handed over. Handing over never blocks: past ``capacity`` events waiting,
-``put`` refuses a step and the monitor leaves it out (and says so in the recording).
+rules, logging, the recording, ``on_event``; or, for the writer process, sending batches of
+events to it) on its own thread, in the order they were handed over. Handing over never
+blocks: past ``capacity`` events waiting, ``put`` refuses a step and the monitor leaves it
+out (and says so in the recording).
 
 An exception inside ``consume`` stops the consuming and is kept in ``error``: the monitor
 looks at it from the training thread, where taking its hooks away is safe.
@@ -33,10 +34,16 @@ def capacity_for(layers: int) -> int:
 
 
 class Worker:
-    def __init__(self, consume: Callable[[Any], None], capacity: int = MAX_QUEUED) -> None:
+    """``batches``: ``consume`` takes a list of the events waiting (up to a ``drain``), not
+    one event at a time."""
+
+    def __init__(
+        self, consume: Callable[[Any], None], capacity: int = MAX_QUEUED, batches: bool = False
+    ) -> None:
         self.capacity = capacity
         self.error: Exception | None = None
         self._consume = consume
+        self._batches = batches
         self._items: deque = deque()  # appends and pops from two threads are atomic
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gradtui-watch", daemon=True)
@@ -81,7 +88,13 @@ class Worker:
                     item.set()
                 elif self.error is None:
                     try:
-                        self._consume(item)
+                        self._consume(self._batch_from(item) if self._batches else item)
                     except Exception as exc:
                         self.error = exc
                     time.sleep(0)  # let the training thread have the GIL back, if it waits
+
+    def _batch_from(self, first: Any) -> list[Any]:
+        batch, items = [first], self._items
+        while items and items[0] is not _STOP and not isinstance(items[0], threading.Event):
+            batch.append(items.popleft())
+        return batch

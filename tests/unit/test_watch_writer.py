@@ -97,4 +97,4 @@ def test_a_writer_that_falls_behind_leaves_steps_out_and_never_blocks(tmp_path, 
     steps = [e.step for e in events if isinstance(e, StepStats)]
     assert len(steps) < 10 and steps[0] == 0
     gaps = [e for e in events if isinstance(e, Diagnosis) and e.kind == "recording_gap"]
-    assert gaps and "writer thread fell behind" in gaps[0].message
+    assert gaps and "writer fell behind" in gaps[0].message
