@@ -42,18 +42,16 @@ def gradient_spread(
         # sign(|g|) is 1 for every entry but the zeros: a float sum, several times quicker
         # on a CPU than comparing and counting booleans. sign(NaN) is 0, so a gradient with
         # a NaN (its |g| sum is not finite) is counted again below, the slow way.
-        zeros.append(rows.shape[1] - magnitude.sign().sum(1))
+        zeros.append(rows.shape[1] - magnitude.sign().sum(1, dtype=torch.float32))
     singles = [present[i] for i in plan.singles]
     if singles:  # one call each for the odd tensors (on a GPU, a few fused kernels)
         small = [g for g in singles if g.numel() <= SAMPLE_ABOVE]
         spreads = iter([])
         if small and small[0].device.type == "cpu":
-            # On a CPU an inf-norm, counting booleans and a 1-norm are each several times
-            # slower than a min-max pass, count_nonzero and summing |g|: for a 256 x 256
-            # MLP's 19 hidden weights, 6 ms against 0.7 ms (and against 5 ms stacked).
-            spreads = iter(
-                [(g.abs().sum(), _max_abs(g), g.numel() - torch.count_nonzero(g)) for g in small]
-            )
+            # On a CPU, passes over one |g| (sum, max, and sign summed for the non-zeros)
+            # take about half the time of a min-max pass, count_nonzero and a sum of |g|, and
+            # a fraction of an inf-norm's or a 1-norm's. As above, a NaN is counted again.
+            spreads = iter([_spread_of_magnitude(g.abs()) for g in small])
         elif small:  # fused kernels, a few for all of them
             spreads = iter(
                 zip(
@@ -110,6 +108,13 @@ def _large_spread(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     )
 
 
+def _spread_of_magnitude(
+    magnitude: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    nonzero = magnitude.sign().sum(dtype=torch.float32)  # exact to 2^24 whatever the dtype
+    return magnitude.sum(), magnitude.amax(), magnitude.numel() - nonzero
+
+
 def _max_abs(g: torch.Tensor) -> torch.Tensor:
     """max |g| in one min-max pass (an inf-norm is many times slower on a CPU)."""
     low, high = torch.aminmax(g.detach())
@@ -124,7 +129,10 @@ def _rows(z: torch.Tensor) -> torch.Tensor:
 def _counts(kind: str, stacked: torch.Tensor) -> torch.Tensor:
     """Per (samples, units) slice of ``stacked``: saturated entries, or dead units."""
     if kind in SATURATION_Z:
-        return (stacked.abs() > SATURATION_Z[kind]).flatten(1).sum(1)
+        # sign(max(|z| - limit, 0)) is 1 exactly where |z| > limit: a float sum, about twice
+        # as quick on a CPU as comparing and counting booleans
+        beyond = stacked.abs().sub_(SATURATION_Z[kind]).clamp_(min=0)
+        return beyond.sign_().flatten(1).sum(1)
     # a unit is dead when no sample of the batch lifts it above zero
     return (stacked.amax(dim=1) <= 0).sum(1)
 

@@ -71,6 +71,17 @@ def test_zero_share_stays_exact_when_a_gradient_holds_nan():
     assert math.isnan(mean_abs[2])
 
 
+def test_zero_share_of_a_gradient_reduced_alone_stays_exact_with_nan_and_half_floats():
+    odd = torch.ones(3, 5, 7)  # a shape of its own: reduced alone, not stacked
+    odd[0, :3] = 0.0
+    odd[1, 0, 0] = math.nan
+    half = torch.ones(2, 11, dtype=torch.bfloat16)
+    half[0, :4] = 0.0
+    mean_abs, max_abs, zero_frac = gradient_spread([odd, half])
+    assert zero_frac == pytest.approx((21 / 105, 4 / 22))
+    assert math.isnan(mean_abs[0]) and max_abs[1] == 1.0
+
+
 def test_activation_fractions_match_block_by_block():
     g = torch.Generator().manual_seed(1)
     big = MAX_STACKED_NUMEL // 8 + 1  # 8 samples of this many units: reduced on the spot
