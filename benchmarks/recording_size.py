@@ -2,10 +2,10 @@
 
 Trains the W2 MLP (20 x Linear(64, 64) ReLU and a head: 21 layers) for a few hundred steps
 under ``gradtui.watch`` to collect real step events, then hands a long run of them (the same
-events, renumbered) to a monitor's writer thread the way training would, thinned as a
-recording is by default. Prints bytes per step, the file size of the long run (and what
-keeping every step would take), and the peak of Python memory (tracemalloc) while it was
-written.
+events, renumbered) to a monitor's writer the way training would, thinned as a recording is
+by default. Prints bytes per step, the file size of the long run (and what keeping every step
+would take), the peak of Python memory (tracemalloc) in the training process while it was
+written, and the writer process's peak resident memory (Linux; the whole interpreter).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def real_steps(steps: int) -> list[StepStats]:
 
 
 def write_run(path: Path, samples: list[StepStats], steps: int, keep_every_step: bool):
-    """Hand ``steps`` events to a monitor's writer; returns (file bytes, peak bytes, seconds)."""
+    """Hand ``steps`` events to a monitor's writer; returns (file bytes, peak bytes here,
+    the writer process's peak resident bytes or None, seconds)."""
     monitor = gradtui.watch(w2(), record=path, diagnose=False, keep_every_step=keep_every_step)
     monitor._start()  # the header and run_started, as a first step would
     tracemalloc.start()
@@ -57,11 +58,22 @@ def write_run(path: Path, samples: list[StepStats], steps: int, keep_every_step:
         monitor._emit(dataclasses.replace(samples[step % len(samples)], step=step))
         if step % 512 == 511:  # training's pace: the writer keeps up
             monitor._worker.drain()
+    monitor.flush()
+    writer = _peak_resident(monitor._worker._process.pid) if monitor.writer == "process" else None
     monitor.close()
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return path.stat().st_size, peak, seconds
+    return path.stat().st_size, peak, writer, seconds
+
+
+def _peak_resident(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kb = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), None)
+    return None if kb is None else int(kb) * 1024
 
 
 def main() -> None:
@@ -72,16 +84,20 @@ def main() -> None:
     samples = real_steps(args.train_steps)
     heavy = sum(s.is_heavy for s in samples)
     with tempfile.TemporaryDirectory() as tmp:
-        full, _, _ = write_run(Path(tmp) / "full.jsonl", samples, len(samples), True)
+        full, *_ = write_run(Path(tmp) / "full.jsonl", samples, len(samples), True)
         print(
             f"W2, 21 layers: {full / len(samples):.0f} bytes a step recorded in full "
             f"({heavy} of {len(samples)} steps heavy)"
         )
-        size, peak, seconds = write_run(Path(tmp) / "long.jsonl", samples, args.steps, False)
+        size, peak, writer, seconds = write_run(
+            Path(tmp) / "long.jsonl", samples, args.steps, False
+        )
+        process = f"{writer / 1e6:.0f} MB" if writer is not None else "not measured"
         print(
             f"{args.steps} steps, thinned (the default): file {size / 1e6:.1f} MB (every step "
-            f"kept: about {full / len(samples) * args.steps / 1e6:.0f} MB), writer peak "
-            f"{peak / 1e6:.1f} MB of Python memory, {seconds:.0f} s to write"
+            f"kept: about {full / len(samples) * args.steps / 1e6:.0f} MB), {seconds:.0f} s to "
+            f"write; Python memory in the training process peaked {peak / 1e6:.1f} MB over "
+            f"its start, the writer process's resident memory at {process}"
         )
 
 

@@ -237,8 +237,9 @@ def syncs_per_step(label: str, variant: Callable, steps: int, device: torch.devi
     return sum("synchroniz" in str(w.message) for w in caught) / steps
 
 
-def peak_memory(label: str, variant: str, steps: int) -> int:
-    """Peak resident bytes of a fresh process that trains ``label`` for ``steps`` steps."""
+def peak_memory(label: str, variant: str, steps: int) -> tuple[int, int]:
+    """Peak resident bytes of a fresh process that trains ``label`` for ``steps`` steps, and
+    of its writer process (0 for none)."""
     code = f"import watch_overhead as w; w.memory_child({label!r}, {variant!r}, {steps})"
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -247,30 +248,37 @@ def peak_memory(label: str, variant: str, steps: int) -> int:
         text=True,
         check=True,
     )
-    return int(done.stdout.split()[-1])
+    trainer, writer = done.stdout.split()[-2:]
+    return int(trainer), int(writer)
 
 
 def memory_child(label: str, variant: str, steps: int) -> None:
+    """Prints this process's peak resident bytes, and the writer process's (0 if none)."""
     torch.set_num_threads(1)
     device = torch.device("cpu")
     with tempfile.TemporaryDirectory() as tmp:
         model, x, y, opt, loss_fn = setup(label, device)
-        make = watch_variant(16) if variant == "watch" else no_extra
-        with make(model, opt, Path(tmp)) as (after_backward, _):
-            for _ in range(steps):
-                _one_step(model, opt, x, y, loss_fn, after_backward)
-    print(_peak_resident())
+        monitor = gradtui.watch(model, opt, record=Path(tmp) / "w.jsonl") if variant else None
+        for _ in range(steps):
+            _one_step(model, opt, x, y, loss_fn, monitor.step if monitor else _nothing)
+        writer = 0
+        if monitor is not None:
+            monitor.flush()
+            if monitor.writer == "process":
+                writer = _peak_resident(monitor._worker._process.pid)
+            monitor.close()
+    print(_peak_resident(), writer)
 
 
-def _peak_resident() -> int:
-    """This process's peak resident bytes: VmHWM (ru_maxrss would carry over the parent's
-    peak across fork and exec)."""
+def _peak_resident(pid: int | str = "self") -> int:
+    """A process's peak resident bytes: VmHWM (ru_maxrss would carry over the parent's peak
+    across fork and exec)."""
     try:
-        status = Path("/proc/self/status").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
         kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
         return int(kb) * 1024
     except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 if pid == "self" else 0
 
 
 def _one_step(model, opt, x, y, loss_fn: Callable, after_backward: Callable) -> None:
@@ -345,12 +353,14 @@ def main() -> None:
     if "large 4x3500" in args.models and device.type == "cpu" and not args.compile:
         model, *_ = setup("large 4x3500", device)
         state = 3 * sum(p.numel() * p.element_size() for p in model.parameters())  # w + Adam
-        bare = peak_memory("large 4x3500", "bare", args.memory_steps)
-        watched = peak_memory("large 4x3500", "watch", args.memory_steps)
+        bare, _ = peak_memory("large 4x3500", "", args.memory_steps)
+        watched, writer = peak_memory("large 4x3500", "watch", args.memory_steps)
+        extra = watched - bare + writer
         print(
             f"large 4x3500 peak memory: bare {bare / 2**20:.0f} MB, watched {watched / 2**20:.0f}"
-            f" MB: +{(watched - bare) / 2**20:.0f} MB, {100 * (watched - bare) / state:.1f}% of "
-            f"the parameters and Adam's state ({state / 2**20:.0f} MB)"
+            f" MB, and its writer process {writer / 2**20:.0f} MB: +{extra / 2**20:.0f} MB in "
+            f"all, {100 * extra / state:.1f}% of the parameters and Adam's state "
+            f"({state / 2**20:.0f} MB)"
         )
     if device.type == "cuda":
         print("host-device synchronisations per step (the bare loop's loss.item() is one):")
