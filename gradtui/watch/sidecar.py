@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import select
 import subprocess
 import sys
@@ -42,6 +43,16 @@ _CHILD = (
 )
 
 
+# An embedded or frozen interpreter's executable is the host program (an application, a
+# server): started with "-I -c", it would run that program, not Python.
+_PYTHON_NAME = re.compile(r"(python|pypy)[\d.]*(\.exe)?", re.IGNORECASE)
+
+
+def _plain_python(executable: str) -> bool:
+    name = os.path.basename(executable)
+    return not getattr(sys, "frozen", False) and bool(_PYTHON_NAME.fullmatch(name))
+
+
 class SidecarUnavailable(Exception):
     """The writer process could not start here: use the writer thread."""
 
@@ -57,8 +68,8 @@ class Sidecar:
         announce: Announce,
         capacity: int,
     ) -> None:
-        if os.name != "posix" or not sys.executable:
-            raise SidecarUnavailable("needs POSIX and a Python executable")
+        if os.name != "posix" or not _plain_python(sys.executable):
+            raise SidecarUnavailable("needs POSIX and a plain Python executable")
         fds = (recorder.fileno(),) if recorder is not None else ()
         try:
             self._process = subprocess.Popen(

@@ -116,8 +116,11 @@ def test_a_writer_process_that_dies_stops_the_watching_not_the_training(tmp_path
     [
         lambda monkeypatch: monkeypatch.setattr(sidecar_module.sys, "executable", "/no/python"),
         lambda monkeypatch: monkeypatch.setattr(sidecar_module, "_CHILD", "raise SystemExit(3)"),
+        # an embedded interpreter's executable is its host program: never started as Python
+        lambda monkeypatch: monkeypatch.setattr(sidecar_module.sys, "executable", "/usr/bin/app"),
+        lambda monkeypatch: monkeypatch.setattr(sidecar_module.sys, "frozen", True, raising=False),
     ],
-    ids=["no executable", "exits at once"],
+    ids=["no executable", "exits at once", "embedded", "frozen"],
 )
 def test_where_no_process_starts_the_thread_writes(tmp_path: Path, monkeypatch, broken):
     broken(monkeypatch)
