@@ -54,8 +54,13 @@ def steps_in(path: Path) -> int:
         return 0
 
 
-def signal_after_a_few_steps(command: list[str], path: Path, signum: int) -> int:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def signal_after_a_few_steps(
+    command: list[str], path: Path, signum: int, to_group: bool = False
+) -> int:
+    """``to_group``: the signal goes to the process's whole group, as a terminal's Ctrl+C."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=to_group
+    )
     try:
         deadline = time.monotonic() + WAIT_S
         while steps_in(path) < 3:
@@ -63,7 +68,10 @@ def signal_after_a_few_steps(command: list[str], path: Path, signum: int) -> int
             if time.monotonic() > deadline:  # a generous wait, not a speed check
                 pytest.fail("no steps were written")
             time.sleep(0.1)
-        process.send_signal(signum)
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
         return process.wait(WAIT_S)
     finally:
         if process.poll() is None:
@@ -95,6 +103,15 @@ def test_a_signal_to_a_watched_run_writes_the_end_event(tmp_path: Path, signum: 
     path = tmp_path / "watched.jsonl"
     code = signal_after_a_few_steps([sys.executable, "-c", WATCHED, str(path)], path, signum)
     assert code != 0
+    assert_ended_and_complete(path)
+
+
+def test_a_ctrl_c_to_the_whole_group_still_ends_the_recording(tmp_path: Path):
+    """Ctrl+C reaches every process in the terminal's group; the writer process, in a session
+    of its own, goes on writing until the watched run has closed its recording."""
+    path = tmp_path / "group.jsonl"
+    command = [sys.executable, "-c", WATCHED, str(path)]
+    assert signal_after_a_few_steps(command, path, signal.SIGINT, to_group=True) != 0
     assert_ended_and_complete(path)
 
 
