@@ -57,6 +57,10 @@ class SidecarUnavailable(Exception):
     """The writer process could not start here: use the writer thread."""
 
 
+class WriterGone(OSError):
+    """The writer process is no longer there to write to."""
+
+
 class Sidecar:
     """Worker's interface (``put``, ``drain``, ``close``, ``error``), consumed elsewhere."""
 
@@ -153,7 +157,10 @@ class Sidecar:
     # -- the threads -------------------------------------------------------------------------
     def _send(self, batch: list[Any]) -> None:
         with self._lock:
-            send(self._to, batch)
+            try:
+                send(self._to, batch)
+            except OSError as exc:  # its end of the pipe is closed: it has ended
+                raise WriterGone(f"the writer process ended ({exc.strerror or exc})") from None
 
     def _ask(self, what: str, timeout: float | None) -> bool:
         number = next(self._ids)
