@@ -41,7 +41,8 @@ def watch(
     total_steps: for the progress display, when known.
     diagnose (True): run the diagnosis rules as it goes and log each finding once.
     on_event: a callable that receives every event (StepStats, ...), in order, on gradtui's
-        writer thread.
+        writer thread; with it, the rules and the recording run on that thread too, and
+        without it in a writer process of gradtui's (``monitor.writer`` says which).
     keep_every_step (False): record every step; by default a run longer than 10,000 steps
         keeps one step in 16 after that, plus every step where a rule fired or that went
         non-finite (the recording says so).

@@ -225,9 +225,9 @@ class Monitor:
         return "process" if isinstance(self._worker, Sidecar) else "thread"
 
     def flush(self) -> None:
-        """Wait until the writer thread has handled every event handed to it so far: run
-        the rules on it, logged what they found and written it to the recording. (The last
-        step measured waits for its update, and is handed over at the next step or close.)"""
+        """Wait until the writer has handled every event handed to it so far: run the rules
+        on it, logged what they found and written it to the recording. (The last step
+        measured waits for its update, and is handed over at the next step or close.)"""
         self._worker.drain()
 
     def __enter__(self) -> Monitor:
@@ -426,7 +426,7 @@ class Monitor:
             self._emit(done)
 
     def _emit(self, event: Event) -> None:
-        """Hand ``event`` to the writer thread. A step that does not fit in its queue is left
+        """Hand ``event`` to the writer. A step that does not fit in its queue is left
         out (never a non-finite one), and a note says so once the writer catches up."""
         if isinstance(event, StepStats):
             if self._layout is not None:

@@ -7,7 +7,7 @@ from gradtui.events import Diagnosis
 
 
 def gap_note(dropped: list[int]) -> Diagnosis:
-    """Steps the writer thread could not take, neither recorded nor diagnosed."""
+    """Steps the writer could not take, neither recorded nor diagnosed."""
     first, last = dropped[0], dropped[-1]
     return Diagnosis(
         kind="recording_gap",
