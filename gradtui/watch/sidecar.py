@@ -113,7 +113,9 @@ class Sidecar:
         }
         try:
             send(self._to, config)
-            ready, _, _ = select.select([self._from], [], [], STARTUP_SECONDS)
+            answered = select.poll()  # not select(): a busy process may hold fds past 1024
+            answered.register(self._from, select.POLLIN)
+            ready = answered.poll(STARTUP_SECONDS * 1000)
             answer = receive(self._from) if ready else None
         except (OSError, EOFError, ValueError):
             answer = None

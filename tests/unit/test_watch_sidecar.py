@@ -202,3 +202,21 @@ def _frame_of(batch: object) -> bytes:
     os.close(read)
     assert repr(pickle.loads(data[4:])) == repr(batch)
     return data
+
+
+def test_a_process_holding_over_a_thousand_files_still_gets_a_writer_process(tmp_path: Path):
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200  # select() cannot wait on a descriptor past 1024
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip("the hard limit on open files is too low here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        losses, monitor = train(4, record=tmp_path / "run.jsonl")
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert monitor.writer == "process" and losses == train(4)[0]
