@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from watch_overhead import peak_resident  # this folder: run as a script
 
 import gradtui
 from gradtui.events import StepStats
@@ -59,21 +60,12 @@ def write_run(path: Path, samples: list[StepStats], steps: int, keep_every_step:
         if step % 512 == 511:  # training's pace: the writer keeps up
             monitor._worker.drain()
     monitor.flush()
-    writer = _peak_resident(monitor._worker._process.pid) if monitor.writer == "process" else None
+    writer = peak_resident(monitor._worker._process.pid) if monitor.writer == "process" else None
     monitor.close()
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return path.stat().st_size, peak, writer, seconds
-
-
-def _peak_resident(pid: int) -> int | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    kb = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), None)
-    return None if kb is None else int(kb) * 1024
 
 
 def main() -> None:
@@ -92,7 +84,7 @@ def main() -> None:
         size, peak, writer, seconds = write_run(
             Path(tmp) / "long.jsonl", samples, args.steps, False
         )
-        process = f"{writer / 1e6:.0f} MB" if writer is not None else "not measured"
+        process = f"{writer / 1e6:.0f} MB" if writer else "not measured"
         print(
             f"{args.steps} steps, thinned (the default): file {size / 1e6:.1f} MB (every step "
             f"kept: about {full / len(samples) * args.steps / 1e6:.0f} MB), {seconds:.0f} s to "

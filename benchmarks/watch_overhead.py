@@ -265,12 +265,12 @@ def memory_child(label: str, variant: str, steps: int) -> None:
         if monitor is not None:
             monitor.flush()
             if monitor.writer == "process":
-                writer = _peak_resident(monitor._worker._process.pid)
+                writer = peak_resident(monitor._worker._process.pid)
             monitor.close()
-    print(_peak_resident(), writer)
+    print(peak_resident(), writer)
 
 
-def _peak_resident(pid: int | str = "self") -> int:
+def peak_resident(pid: int | str = "self") -> int:
     """A process's peak resident bytes: VmHWM (ru_maxrss would carry over the parent's peak
     across fork and exec)."""
     try:

@@ -67,7 +67,7 @@ def test_the_process_and_the_thread_write_the_same_run(tmp_path: Path):
 def test_findings_are_logged_in_the_users_process(tmp_path: Path, caplog):
     with caplog.at_level("WARNING", logger="gradtui.watch"):
         _, monitor = train(30, lr=4.0, record=tmp_path / "run.jsonl")
-    assert monitor.writer == "process"
+    assert monitor.writer == "process" and monitor.diagnoses()
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gradtui: [")]
     assert {d.kind for d in monitor.diagnoses()} <= {m.split("] ")[1].split(":")[0] for m in logged}
 
