@@ -24,6 +24,7 @@ from gradtui.diagnosis.rules_chain import (
     ExplodingRule,
     VanishingRule,
 )
+from gradtui.diagnosis.rules_clipping import ClippingRule
 from gradtui.diagnosis.rules_diverge import DIVERGENCE, DivergenceRule
 from gradtui.diagnosis.rules_graph import GraphRule
 from gradtui.diagnosis.rules_params import (
@@ -87,6 +88,7 @@ class _Rules:
         self.update = UpdateRatioRule(run)
         self.loss = LossRule(run)
         self.spike = SpikeRule(run)
+        self.clipping = ClippingRule()
 
     def with_status(self):
         return (
@@ -201,6 +203,7 @@ class Diagnoser:
         findings += rules.loss.step(view, slow_explained or bool(self._covered))
         if not self._by_key.keys() & _DIVERGED:  # after a divergence its bands say nothing
             findings += rules.spike.step(view)
+            findings += rules.clipping.step(view)
         findings = [_with_onset(f, rules.spike) for f in findings]
         if rules.spike.just_recovered is not None:
             self._retract_jump(rules.spike.just_recovered.start, stats.step)

@@ -208,3 +208,22 @@ SPIKE_PATIENCE = 2 * LOSS_START_STEPS
 # This many recovered spikes in one run make the fix name the learning rate (own heuristic:
 # one or two are the data's; more are the optimiser's).
 SPIKE_REPEATS = 3
+
+# -- clipping saturated -------------------------------------------------------------------------
+# The clip sets the step size when it cuts the norm on at least CLIP_SAT_SHARE of the last
+# CLIP_SAT_WINDOW steps by a median of CLIP_SAT_RATIO or more (own heuristic: at 2x every update
+# is at most half of what the gradient asked for; a window of 50 steps outlasts the large
+# gradients of a run's first steps: the shipped exploding_clipped run cuts 94 of its 200 steps,
+# nearly all early and by under 4x).
+# A step counts as cut when the norm after clipping is under CLIP_CUT times the norm before
+# (clip_grad_norm_ leaves a norm at max_norm within rounding when it cuts by nothing).
+CLIP_SAT_WINDOW = 50
+CLIP_SAT_SHARE = 0.9
+CLIP_SAT_RATIO = 2.0
+CLIP_CUT = 0.999
+# The first steps are not judged: large early gradients are what a clip is for (a healthy
+# ReLU net at lr 0.2 with momentum cut 47 of its first 50 steps by 3x). Own heuristic.
+CLIP_SAT_SKIP = 2 * LOSS_START_STEPS
+# A saturated clip while the loss has halved from its start is a note, not a warning: the run
+# trains, at the clip's pace (own heuristic: the loss rule's own CONVERGED_DROP is stricter).
+CLIP_SAT_FALLING = 0.5
