@@ -25,15 +25,15 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check gradtui tests benchmarks examples
-	$(BIN)/ruff format --check gradtui tests benchmarks examples
+	$(BIN)/ruff check gradtui tests benchmarks examples tools
+	$(BIN)/ruff format --check gradtui tests benchmarks examples tools
 
 snapshots: $(STAMP)
 	$(BIN)/python -m pytest -q tests/ui --snapshot-update
 
 screenshots: $(STAMP)
-	$(BIN)/python -m gradtui.ui.screenshots screenshots
-	$(BIN)/python -m gradtui.learn.screenshots screenshots
+	$(BIN)/python tools/screenshots_ui.py screenshots
+	$(BIN)/python tools/screenshots_learn.py screenshots
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py

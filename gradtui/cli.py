@@ -83,10 +83,10 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="the recording (it may not exist yet); rank files, or their common name, side by side",
     )
-    from gradtui.check import command as check_command
+    from gradtui.commands import check as check_command
 
     check_command.add_parser(commands)
-    from gradtui.learn import command as learn_command
+    from gradtui.commands import learn as learn_command
 
     learn_command.add_parsers(commands)
     serve = commands.add_parser(
@@ -289,19 +289,19 @@ def _attach(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gradtui.check import command as check_command
+    from gradtui.commands import check as check_command
 
     return check_command.run(args)
 
 
 def _learn(args: argparse.Namespace) -> int:
-    from gradtui.learn import command as learn_command
+    from gradtui.commands import learn as learn_command
 
     return learn_command.learn(args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from gradtui.learn import command as learn_command
+    from gradtui.commands import learn as learn_command
 
     return learn_command.sweep(args)
 

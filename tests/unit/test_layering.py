@@ -27,7 +27,7 @@ FORBIDDEN = {
     "gradtui.numbers": ("torch", "textual", "rich"),
 }
 # Modules that run only inside the training process may load the trainer, lazily.
-TRAINING_PROCESS = {"gradtui.ui.worker", "gradtui.ui.screenshots"}
+TRAINING_PROCESS = {"gradtui.ui.worker"}
 TRAINER_ENTRY = "gradtui.scenario.entry"
 
 

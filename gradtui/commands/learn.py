@@ -30,8 +30,8 @@ def learn(args: argparse.Namespace) -> int:
 
 
 def sweep(args: argparse.Namespace) -> int:
+    from gradtui.learn.sweep import format_sweep, json_rows, parse_lrs, sweep_specs
     from gradtui.scenario.spec import resolve
-    from gradtui.scenario.sweep import format_sweep, json_rows, parse_lrs, sweep_specs
 
     spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps)
     specs = sweep_specs(spec, parse_lrs(args.lr))
@@ -41,7 +41,7 @@ def sweep(args: argparse.Namespace) -> int:
 
         GradApp(discover(args.scenarios), start=specs).run()
         return 0
-    from gradtui.scenario.sweep import run_sweep
+    from gradtui.learn.sweep import run_sweep
 
     rows = run_sweep(specs)
     if args.json:
