@@ -7,6 +7,7 @@ p switches it.
 
 from __future__ import annotations
 
+import sys
 from itertools import chain
 from typing import ClassVar
 
@@ -117,5 +118,6 @@ def shared_loss_axis(histories: list[RunHistory]) -> tuple[bool, tuple[float, fl
     if not values:
         return use_log, None
     low, high = min(values), max(values)
-    pad = (high - low) * 0.05 or 0.5
-    return use_log, (low - pad, high + pad)
+    pad = (high / 2 - low / 2) * 0.1 or 0.5  # halves: the span of two huge losses overflows
+    edge = sys.float_info.max
+    return use_log, (max(low - pad, -edge), min(high + pad, edge))

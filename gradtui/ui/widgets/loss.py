@@ -9,6 +9,7 @@ drawn over it, so a noisy loss does not turn into a solid band.
 from __future__ import annotations
 
 import math
+import sys
 
 from textual_plotext import PlotextPlot
 
@@ -21,6 +22,8 @@ keep_plotext_order()
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
 SMOOTHING = 0.9  # the trend's EMA weight on the past
 MIN_POINTS_FOR_TREND = 20
+PLOT_LIMIT = 1e100  # plotext's own arithmetic overflows near float's limits: larger values are
+# drawn in units of a power of ten, named on the axis
 ROOMY_ROWS = 8  # a plot this tall has room for a title and for the raw steps under the trend
 
 
@@ -50,27 +53,46 @@ def loss_series(
     return [s for s, _ in pairs], [v for _, v in pairs], False
 
 
+def in_plot_units(
+    values: list[float], ylim: tuple[float, float] | None
+) -> tuple[list[float], tuple[float, float] | None, int]:
+    """The values (and limits) divided by 10**exponent when they reach PLOT_LIMIT, and the
+    exponent (0 when they are drawn as they are)."""
+    magnitude = max((abs(v) for v in [*values, *(ylim or ())]), default=0.0)
+    if magnitude < PLOT_LIMIT:
+        return values, ylim, 0
+    exponent = math.floor(math.log10(magnitude))
+    unit = 10.0**exponent
+    scaled = (ylim[0] / unit, ylim[1] / unit) if ylim is not None else None
+    return [v / unit for v in values], scaled, exponent
+
+
 def smoothed(values: list[float], weight: float = SMOOTHING) -> list[float]:
     """TensorBoard's smoothing: an exponential moving average, debiased so the first points
     are not pulled toward zero."""
     out, average = [], 0.0
     for n, value in enumerate(values, start=1):
         average = weight * average + (1 - weight) * value
-        out.append(average / (1 - weight**n))
+        out.append(min(max(average / (1 - weight**n), -sys.float_info.max), sys.float_info.max))
     return out
 
 
 def even_ticks(low: float, high: float, most: int, whole: bool) -> list[float]:
     """As many ticks as fit in ``most`` (at least two when the range allows), at a round
-    spacing (1, 2 or 5 times a power of ten; whole numbers when ``whole``), inside the range."""
-    span = max(high - low, 1e-12)
-    top = math.floor(math.log10(span))
-    spacings = [m * 10.0**k for k in range(top - 2, top + 2) for m in (1, 2, 5)]
+    spacing (1, 2 or 5 times a power of ten; whole numbers when ``whole``), inside the range.
+    Any finite range works, up to float's limits (the halves keep the span from overflowing)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high < low:
+        return []
+    half_span = max(high / 2 - low / 2, max(abs(low), abs(high)) * 1e-12, 1e-300)
+    top = math.floor(math.log10(half_span) + math.log10(2))
+    powers = range(max(top - 2, -300), min(top + 2, 309))
+    spacings = [m * 10.0**k for k in powers for m in (1, 2, 5) if math.isfinite(m * 10.0**k)]
     for spacing in (s for s in spacings if not whole or (s >= 1 and s == int(s))):
         first, last = math.ceil(low / spacing - 1e-9), math.floor(high / spacing + 1e-9)
-        if last - first + 1 <= most:
+        if first <= last and last - first + 1 <= most:
             return [k * spacing for k in range(first, last + 1)]
-    return [round((low + high) / 2)] if whole else [(low + high) / 2]
+    middle = low / 2 + high / 2
+    return [round(middle)] if whole else [middle]
 
 
 def value_ticks(low: float, high: float, use_log: bool, most: int = 3) -> tuple[list, list]:
@@ -118,13 +140,14 @@ class LossPlot(PlotextPlot):
             return
         self._drawn = key
         steps, values, use_log = loss_series(history, use_log)
+        values, ylim, exponent = in_plot_units(values, ylim)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         if ylim is not None:
             plt.ylim(*ylim)
         plt.xlabel("step")
-        plt.ylabel("loss, log scale" if use_log else "loss")
+        plt.ylabel("loss, log scale" if use_log else f"loss ×1e{exponent}" if exponent else "loss")
         if steps:
             self._draw_loss(steps, values, roomy)
             ticks = step_ticks(steps[-1])
