@@ -229,13 +229,14 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from gradtui.recording import RecordingError, read_recording
+    from gradtui.recording import RecordingError
+    from gradtui.recording.reader import read_run
 
     if len(args.files) > 2:
         print("gradtui: replay takes one file, or two to compare", file=sys.stderr)
         return 2
     try:
-        loaded = [read_recording(path) for path in args.files]
+        loaded = [read_run(path) for path in args.files]
     except RecordingError as exc:
         return _say(str(exc), 2)
     for warning in (w for item in loaded for w in item.warnings):

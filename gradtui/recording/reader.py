@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradtui.events import Event
+from gradtui.events import Event, RunStarted
 from gradtui.recording.lines import LineSplitter
 from gradtui.recording.parser import LineParser, RecordingError, shown
 from gradtui.regular import open_regular, reason
@@ -55,8 +55,24 @@ def stream_recording(path: Path, parser: LineParser | None = None) -> Iterator[E
         parser.note("the last line is incomplete (was the writer stopped?); ignored it")
 
 
+def require_start(first: Event | None, path: Path) -> RunStarted:
+    """The run's start, the first event; RecordingError when the file has none. ``report``
+    and ``replay`` give the same verdict on a file through this one check."""
+    if not isinstance(first, RunStarted):
+        raise RecordingError(f"{shown(path)}: no run_started event: not a complete recording")
+    return first
+
+
 def read_recording(path: Path) -> Loaded:
     """All complete, valid events of a recording, with a warning per skipped line."""
     parser = LineParser(path)
     events = list(stream_recording(path, parser))
     return Loaded(events, tuple(parser.summary()))
+
+
+def read_run(path: Path) -> Loaded:
+    """A recording of a run, to show or replay: as read_recording, and RecordingError when
+    no run_started comes first (the verdict report gives on the same file)."""
+    loaded = read_recording(path)
+    require_start(loaded.events[0] if loaded.events else None, path)
+    return loaded

@@ -20,11 +20,11 @@ from typing import Any
 
 from gradtui.diagnosis import Diagnoser
 from gradtui.diagnosis.ranks import RankStreams, rank_of
-from gradtui.events import Diagnosis, Event, RunStarted, StepStats, most_severe_first
+from gradtui.events import Diagnosis, Event, StepStats, most_severe_first
 from gradtui.numbers import pct, short
 from gradtui.recording import RecordingError
 from gradtui.recording.parser import LineParser, shown
-from gradtui.recording.reader import stream_recording
+from gradtui.recording.reader import require_start, stream_recording
 from gradtui.report.build import format_report, report_of
 from gradtui.report.summary import RunSummary
 
@@ -45,9 +45,7 @@ class _RankFile:
         self.parser = LineParser(path)
         self.events: Iterator[Event] = stream_recording(path, self.parser)
         self.ended = False
-        first = next(self.events, None)
-        if not isinstance(first, RunStarted):
-            raise RecordingError(f"{shown(path)}: no run_started event: not a complete recording")
+        first = require_start(next(self.events, None), path)
         self.started = first
         self.rank = rank_of(first, path, fallback)
         self.head: Event | None = first
