@@ -24,9 +24,8 @@ from gradtui.events import (
     RunStarted,
     StepStats,
 )
+from gradtui.recording.limits import MAX_INT, MAX_LAYERS
 
-MAX_INT = 2**63 - 1
-MAX_LAYERS = 100_000
 RUN_SOURCES = ("scenario", "watch")
 # How the writer spells non-finite floats, so every line stays strict JSON.
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gradtui.recording.limits import MAX_INT
 from gradtui.scenario.budget import too_big
 from gradtui.scenario.files import ScenarioError, fail, read_toml
 from gradtui.text import safe_line
@@ -53,7 +54,9 @@ class TrainSpec(_Strict):
     momentum: float = Field(0.0, ge=0, lt=1)
     clip_grad_norm: float = Field(0.0, ge=0, description="0 = off")
     zero_grad: bool = True
-    heavy_every: int = Field(10, ge=1, description="steps between the heavier statistics")
+    heavy_every: int = Field(
+        10, ge=1, le=MAX_INT, description="steps between the heavier statistics"
+    )
 
 
 class FaultSpec(_Strict):

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from gradtui.recording.limits import MAX_INT
+
 RIGHT_ORDER = (
     "the right order is: optimizer.zero_grad(); loss = ...; loss.backward(); "
     "monitor.step(loss); optimizer.step()"
@@ -45,10 +47,12 @@ def check_arguments(
     for name, value in (("every", every), ("total_steps", total_steps)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"gradtui.watch: {name} must be an int, got {type(value).__name__}")
-    if every < 1:
-        raise ValueError("gradtui.watch: every must be at least 1")
-    if total_steps < 0:
-        raise ValueError("gradtui.watch: total_steps must be 0 (unknown) or more")
+    if not 1 <= every <= MAX_INT:
+        raise ValueError(f"gradtui.watch: every must be from 1 to {MAX_INT} (2**63 - 1)")
+    if not 0 <= total_steps <= MAX_INT:
+        raise ValueError(
+            f"gradtui.watch: total_steps must be 0 (unknown) or more, up to {MAX_INT}"
+        )
     if finite_checks not in FINITE_MODES:
         raise ValueError(
             f"gradtui.watch: finite_checks must be one of {', '.join(FINITE_MODES)}, "
