@@ -8,4 +8,3 @@ from __future__ import annotations
 
 MAX_INT = 2**63 - 1  # a signed 64-bit integer: what JSON readers elsewhere (and numpy) hold
 MAX_LAYERS = 100_000  # layers in one run_started; more would be a recording of many megabytes
-

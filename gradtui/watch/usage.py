@@ -50,9 +50,7 @@ def check_arguments(
     if not 1 <= every <= MAX_INT:
         raise ValueError(f"gradtui.watch: every must be from 1 to {MAX_INT} (2**63 - 1)")
     if not 0 <= total_steps <= MAX_INT:
-        raise ValueError(
-            f"gradtui.watch: total_steps must be 0 (unknown) or more, up to {MAX_INT}"
-        )
+        raise ValueError(f"gradtui.watch: total_steps must be 0 (unknown) or more, up to {MAX_INT}")
     if finite_checks not in FINITE_MODES:
         raise ValueError(
             f"gradtui.watch: finite_checks must be one of {', '.join(FINITE_MODES)}, "

@@ -17,8 +17,8 @@ from torch import nn
 import gradtui
 from gradtui.events import LayerInfo, RunStarted
 from gradtui.recording import Recorder, RecordingError, read_recording
-from gradtui.recording.reader import read_run
 from gradtui.recording.limits import MAX_INT
+from gradtui.recording.reader import read_run
 from gradtui.scenario.spec import ScenarioError, TrainSpec, load_scenario
 
 STARTED = RunStarted(
@@ -60,9 +60,7 @@ def test_what_a_scenario_accepts_the_reader_reads(tmp_path_factory, every: int):
 
 def test_a_scenario_with_a_huge_heavy_every_is_one_line_naming_the_field(tmp_path: Path):
     path = tmp_path / "huge.toml"
-    path.write_text(
-        f'name = "huge"\ntitle = "t"\nlesson = "l"\n[train]\nheavy_every = {2**63}\n'
-    )
+    path.write_text(f'name = "huge"\ntitle = "t"\nlesson = "l"\n[train]\nheavy_every = {2**63}\n')
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     message = str(info.value)
