@@ -11,6 +11,19 @@ from gradtui.events import Diagnosis, GraphIssue
 LOG_OF_SOFTMAX = "log_of_softmax"
 SOFTMAX_INTO_LOSS = "softmax_into_loss"
 SIGMOID_INTO_BCE = "sigmoid_into_bce"
+UNREGISTERED = "unregistered"
+UNREGISTERED_WHY = (
+    "The optimizer was built from model.parameters(), which lists only tensors registered "
+    "on a Module (an nn.Parameter attribute, or a module in nn.ModuleList/ModuleDict). A "
+    "tensor kept in a plain list or dict, on an object that is not a Module, or made in a "
+    "closure gets a gradient from backward but is never stepped, saved or moved to the device."
+)
+UNREGISTERED_FIX = (
+    "Register it: make it an nn.Parameter attribute of a Module, hold sub-modules in "
+    "nn.ModuleList / nn.ModuleDict instead of a list or dict, and tensors in "
+    "nn.ParameterList / nn.ParameterDict. If it is an input you meant to differentiate, "
+    "ignore this."
+)
 
 
 class GraphRule:
@@ -83,4 +96,14 @@ class GraphRule:
             return Diagnosis(
                 MISSING, "warning", step, layers, message, texts.UNREACHED_WHY, texts.MISSING_FIX
             )
+        if issue.kind == UNREGISTERED and issue.params:
+            return _unregistered(step, issue)
         return None
+
+
+def _unregistered(step: int, issue: GraphIssue) -> Diagnosis:
+    message = (
+        f"At step {step} the loss reaches {len(issue.params)} trainable tensor(s) that are not "
+        f"among the model's named_parameters(): {listed(issue.params)}."
+    )
+    return Diagnosis(UNREGISTERED, "warning", step, (), message, UNREGISTERED_WHY, UNREGISTERED_FIX)
