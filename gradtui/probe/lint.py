@@ -103,6 +103,21 @@ def _note_leaf(
             leaves[id(variable)] = (variable, used_by)
 
 
+# Losses that cannot go below 0 for inputs in their domain, by backward node.
+FLOORED = {
+    "BinaryCrossEntropy": "binary_cross_entropy",
+    "BinaryCrossEntropyWithLogits": "binary_cross_entropy_with_logits",
+    "NllLoss": "cross_entropy",
+}
+
+
+def _floored(root: Any) -> GraphIssue | None:
+    """The loss's last operation when it is a loss that cannot go below 0 in its domain: the
+    rules then watch the loss's value (a negative one means targets outside the domain)."""
+    name = re.sub(r"Backward\d*$", "", _name(root))
+    return GraphIssue("floored_loss", (FLOORED[name],)) if name in FLOORED else None
+
+
 def lint_loss_graph(
     loss: torch.Tensor, named_parameters: Iterable[tuple[str, nn.Parameter]]
 ) -> tuple[GraphIssue, ...]:
@@ -110,7 +125,7 @@ def lint_loss_graph(
     root = getattr(loss, "grad_fn", None)
     if root is None:
         return ()
-    issues: list[GraphIssue] = []
+    issues: list[GraphIssue] = [i for i in (_floored(root),) if i is not None]
     reached: set[int] = set()
     leaves: dict[int, tuple[torch.Tensor, str]] = {}
     seen: set[int] = {id(root)}
