@@ -75,3 +75,28 @@ def test_a_closure_parameter_is_found_and_an_input_without_grad_is_not():
     stray = [i for i in issues if i.kind == "unregistered"]
     assert len(stray) == 1 and stray[0].params == ("tensor 2 used by Mul",)
     assert lint_loss_graph(model(x).sum(), model.named_parameters()) == ()
+
+
+class ListMoE(nn.Module):
+    """A mixture of experts whose experts sit in a plain list; each step routes the whole
+    batch to one expert, so the others are reached on some steps only."""
+
+    def __init__(self, registered: bool) -> None:
+        super().__init__()
+        experts = [nn.Linear(8, 4) for _ in range(3)]
+        self.experts = nn.ModuleList(experts) if registered else experts
+        self.router = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = torch.softmax(self.router(x), dim=1)
+        pick = int(weights.mean(0).argmax())
+        return self.experts[pick](x) * weights[:, pick : pick + 1]
+
+
+def test_experts_in_a_plain_list_are_named_even_though_only_one_is_used():
+    result = train(seeded(lambda: ListMoE(False), 0), regression_batch, 6, adam, loss_fn=mse)
+    d = result.one("unregistered")
+    assert "2 trainable tensor(s)" in d.message  # the one expert used at step 0
+    assert "tensor 4x8 used by" in d.message and "tensor 4 used by" in d.message
+    twin = train(seeded(lambda: ListMoE(True), 0), regression_batch, 6, adam, loss_fn=mse)
+    assert "unregistered" not in twin.kinds()
