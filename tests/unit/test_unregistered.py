@@ -8,7 +8,15 @@ import torch
 from torch import nn
 
 from gradtui.probe.lint import lint_loss_graph
-from tests.unit.trust_loops import GRUNet, regression_batch, seeded, sequence_batch, train
+from tests.unit.trust_loops import (
+    GRUNet,
+    TinyGPT,
+    regression_batch,
+    seeded,
+    sequence_batch,
+    token_batch,
+    train,
+)
 
 
 def adam(model):
@@ -99,4 +107,29 @@ def test_experts_in_a_plain_list_are_named_even_though_only_one_is_used():
     assert "2 trainable tensor(s)" in d.message  # the one expert used at step 0
     assert "tensor 4x8 used by" in d.message and "tensor 4 used by" in d.message
     twin = train(seeded(lambda: ListMoE(True), 0), regression_batch, 6, adam, loss_fn=mse)
+    assert "unregistered" not in twin.kinds()
+
+
+class GPTWithPlainBias(nn.Module):
+    """A tiny transformer plus a learned output bias made as a plain tensor attribute."""
+
+    def __init__(self, registered: bool) -> None:
+        super().__init__()
+        self.gpt = TinyGPT()
+        bias = torch.zeros(16, requires_grad=True)
+        self.bias = nn.Parameter(bias) if registered else bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gpt(x) + self.bias
+
+
+def lm_loss(out, y):
+    return torch.nn.functional.cross_entropy(out.flatten(0, 1), y.flatten())
+
+
+def test_a_plain_tensor_attribute_of_a_transformer_is_named():
+    result = train(seeded(lambda: GPTWithPlainBias(False), 0), token_batch, 3, adam, lm_loss)
+    d = result.one("unregistered")
+    assert d.message.endswith("tensor 16 used by Add.") and "1 trainable tensor(s)" in d.message
+    twin = train(seeded(lambda: GPTWithPlainBias(True), 0), token_batch, 3, adam, lm_loss)
     assert "unregistered" not in twin.kinds()
