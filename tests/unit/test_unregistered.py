@@ -11,6 +11,7 @@ from gradtui.probe.lint import lint_loss_graph
 from tests.unit.trust_loops import (
     GRUNet,
     TinyGPT,
+    image_batch,
     regression_batch,
     seeded,
     sequence_batch,
@@ -132,4 +133,27 @@ def test_a_plain_tensor_attribute_of_a_transformer_is_named():
     d = result.one("unregistered")
     assert d.message.endswith("tensor 16 used by Add.") and "1 trainable tensor(s)" in d.message
     twin = train(seeded(lambda: GPTWithPlainBias(True), 0), token_batch, 3, adam, lm_loss)
+    assert "unregistered" not in twin.kinds()
+
+
+class ListCNN(nn.Module):
+    """Convolutions in a plain list, a registered classifier after them."""
+
+    def __init__(self, registered: bool) -> None:
+        super().__init__()
+        convs = [nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)]
+        self.convs = nn.ModuleList(convs) if registered else convs
+        self.head = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return self.head(x.mean((2, 3)))
+
+
+def test_convolutions_in_a_plain_list_are_named():
+    result = train(seeded(lambda: ListCNN(False), 0), image_batch, 3, adam)
+    d = result.one("unregistered")
+    assert "tensor 4x1x3x3 used by Convolution" in d.message and "tensor 4x4x3x3" in d.message
+    twin = train(seeded(lambda: ListCNN(True), 0), image_batch, 3, adam)
     assert "unregistered" not in twin.kinds()
