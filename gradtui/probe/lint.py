@@ -4,12 +4,14 @@ Walks ``loss.grad_fn`` back to the parameters and looks for the loss-side mistak
 debugging guides list most often, before they cost a run: ``log`` of a ``softmax`` (finite
 until a probability rounds to 0, then -inf and NaN), a softmax or log-softmax fed to a loss
 that applies its own, a ``sigmoid`` fed to ``binary_cross_entropy``, and trainable
-parameters the loss does not reach at all. The graph's nodes outlive ``backward()`` (only
-their saved tensors are freed), so the walk can run after it.
+parameters the loss does not reach at all, and trainable tensors it reaches that the model
+does not register (held in a plain list or dict, or made in a closure). The graph's nodes
+outlive ``backward()`` (only their saved tensors are freed), so the walk can run after it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,6 +91,33 @@ def _check(node: Any, consumer: Any | None) -> GraphIssue | None:
     return None
 
 
+def _note_leaf(
+    node: Any, consumer: Any, reached: set[int], leaves: dict[int, tuple[torch.Tensor, str]]
+) -> None:
+    """Record the tensor an AccumulateGrad node feeds, and the first node seen using it."""
+    variable = getattr(node, "variable", None)
+    if isinstance(variable, torch.Tensor):
+        reached.add(id(variable))
+        if variable.requires_grad and id(variable) not in leaves:
+            used_by = _name(consumer) if consumer is not None else "the loss"
+            leaves[id(variable)] = (variable, used_by)
+
+
+# Losses that cannot go below 0 for inputs in their domain, by backward node.
+FLOORED = {
+    "BinaryCrossEntropy": "binary_cross_entropy",
+    "BinaryCrossEntropyWithLogits": "binary_cross_entropy_with_logits",
+    "NllLoss": "cross_entropy",
+}
+
+
+def _floored(root: Any) -> GraphIssue | None:
+    """The loss's last operation when it is a loss that cannot go below 0 in its domain: the
+    rules then watch the loss's value (a negative one means targets outside the domain)."""
+    name = re.sub(r"Backward\d*$", "", _name(root))
+    return GraphIssue("floored_loss", (FLOORED[name],)) if name in FLOORED else None
+
+
 def lint_loss_graph(
     loss: torch.Tensor, named_parameters: Iterable[tuple[str, nn.Parameter]]
 ) -> tuple[GraphIssue, ...]:
@@ -96,15 +125,14 @@ def lint_loss_graph(
     root = getattr(loss, "grad_fn", None)
     if root is None:
         return ()
-    issues: list[GraphIssue] = []
+    issues: list[GraphIssue] = [i for i in (_floored(root),) if i is not None]
     reached: set[int] = set()
+    leaves: dict[int, tuple[torch.Tensor, str]] = {}
     seen: set[int] = {id(root)}
     stack: list[tuple[Any, Any]] = [(root, None)]
     while stack and len(seen) < MAX_NODES:
         node, consumer = stack.pop()
-        variable = getattr(node, "variable", None)
-        if isinstance(variable, torch.Tensor):
-            reached.add(id(variable))
+        _note_leaf(node, consumer, reached, leaves)
         issue = _check(node, consumer)
         if issue is not None and issue not in issues:
             issues.append(issue)
@@ -113,9 +141,24 @@ def lint_loss_graph(
                 seen.add(id(child))
                 stack.append((child, node))
     if len(seen) < MAX_NODES:
-        unreached = tuple(
-            name for name, p in named_parameters if p.requires_grad and id(p) not in reached
-        )
+        params = list(named_parameters)
+        unreached = tuple(name for name, p in params if p.requires_grad and id(p) not in reached)
         if unreached:
             issues.append(GraphIssue("unreached", ("loss",), unreached))
+        stray = _unregistered(leaves, {id(p) for _, p in params})
+        if stray:
+            issues.append(GraphIssue("unregistered", ("loss",), stray))
     return tuple(issues)
+
+
+def _unregistered(leaves: dict[int, tuple[torch.Tensor, str]], known: set[int]) -> tuple[str, ...]:
+    """Trainable leaves the loss reaches that the model does not register, each as
+    "(shape) used by Op" (the backward node that consumes it, suffix dropped)."""
+    found = []
+    for key, (tensor, used_by) in leaves.items():
+        if key in known:
+            continue
+        shape = "x".join(str(d) for d in tensor.shape) or "scalar"
+        op = re.sub(r"Backward\d*$", "", used_by)
+        found.append(f"tensor {shape} used by {op}")
+    return tuple(found)
