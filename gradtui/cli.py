@@ -7,6 +7,7 @@ Heavy imports (torch, textual) happen inside the commands that need them, so
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -139,11 +140,28 @@ def _reader_left() -> int:
     return 128 + 13  # as a shell reports a process ended by SIGPIPE
 
 
+def _checked_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
+    """Exit 2 with a did-you-mean when the command word is not one gradtui knows."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    commands = next(a.choices for a in parser._actions if isinstance(a.choices, dict))
+    rest = iter(words)
+    for word in rest:
+        if word == "--scenarios":
+            next(rest, None)
+        elif not word.startswith("-"):
+            if word not in commands:
+                close = difflib.get_close_matches(word, list(commands), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                parser.error(f"unknown command {word!r}{hint}")
+            break
+    return words
+
+
 def _dispatch(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(_checked_command(parser, argv))
     if args.command is None:
-        _parser().print_help()
-        return 0
+        parser.error("a command is needed (see gradtui --help)")
     args.scenarios = [*args.scenarios, *getattr(args, "scenarios_after", [])]
     command = {
         "list": _list,

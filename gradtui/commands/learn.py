@@ -31,7 +31,7 @@ def learn(args: argparse.Namespace) -> int:
 
 
 def sweep(args: argparse.Namespace) -> int:
-    from gradtui.learn.sweep import format_sweep, json_rows, parse_lrs, sweep_specs
+    from gradtui.learn.sweep import format_sweep, parse_lrs, sweep_json, sweep_specs
     from gradtui.scenario.spec import resolve
 
     spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps)
@@ -45,7 +45,7 @@ def sweep(args: argparse.Namespace) -> int:
 
     rows = run_sweep(specs)
     if args.json:
-        print(json.dumps({"scenario": spec.name, "runs": json_rows(rows)}, allow_nan=False))
+        print(json.dumps(sweep_json(spec.name, rows), allow_nan=False))
     else:
         print(format_sweep(spec.name, rows), file=sys.stdout)
     return 0

@@ -54,7 +54,7 @@ def run_sweep(specs: list[ScenarioSpec]) -> list[dict[str, Any]]:
 
 def format_sweep(name: str, rows: list[dict[str, Any]]) -> str:
     lines = [
-        f"{name}: the same run at {len(rows)} learning rates",
+        f"{name}: the same run at {len(rows)} learning rate{'' if len(rows) == 1 else 's'}",
         f"{'lr':>10}  {'steps':>5}  {'largest |grad|':>14}  {'final loss':>10}  outcome",
     ]
     for row in rows:
@@ -76,6 +76,14 @@ def format_sweep(name: str, rows: list[dict[str, Any]]) -> str:
             "lies between"
         )
     return "\n".join(lines)
+
+
+SCHEMA = "gradtui.sweep/1"
+
+
+def sweep_json(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``sweep --json`` document: a schema tag like ``run`` and ``check`` carry."""
+    return {"schema": SCHEMA, "scenario": name, "runs": json_rows(rows)}
 
 
 def json_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

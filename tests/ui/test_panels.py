@@ -104,7 +104,7 @@ async def test_steps_that_did_not_read_the_chain_leave_the_last_one_on_screen() 
     history.absorb(healthy(run, 6, block_grad_norm=(math.nan,) * len(run.blocks)))
     (after,) = await chain_text(history)
     assert "passes no gradient" not in after and "product of the gains" in after
-    assert "the chain at step 5: the latest step's has nan/inf" in after
+    assert "the chain at step 5: the latest step's chain has nan/inf" in after
 
 
 async def test_a_watched_run_with_no_chain_read_yet_says_so() -> None:

@@ -88,7 +88,7 @@ class ChainPanel(HistoryPanel):
             why = (
                 _read_every(history)
                 if history.latest.block_grad_norm is None
-                else "the latest step's has nan/inf"
+                else "the latest step's chain has nan/inf"
             )
             text.append(f"\nthe chain at step {stats.step}: {why}", "dim")
         return text
