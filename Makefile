@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint snapshots screenshots bench clean
+.PHONY: run test test-fast lint snapshots screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +20,20 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Everything not marked slow, for development; CI runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 lint: $(STAMP)
-	$(BIN)/ruff check gradtui tests benchmarks examples
-	$(BIN)/ruff format --check gradtui tests benchmarks examples
+	$(BIN)/ruff check gradtui tests benchmarks examples tools
+	$(BIN)/ruff format --check gradtui tests benchmarks examples tools
 
 snapshots: $(STAMP)
 	$(BIN)/python -m pytest -q tests/ui --snapshot-update
 
 screenshots: $(STAMP)
-	$(BIN)/python -m gradtui.ui.screenshots screenshots
-	$(BIN)/python -m gradtui.learn.screenshots screenshots
+	$(BIN)/python tools/screenshots_ui.py screenshots
+	$(BIN)/python tools/screenshots_learn.py screenshots
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gradtui import cli_launch as launch_command
+from gradtui.commands.app_status import app_status
 from gradtui.events import at_least
 from gradtui.scenario.spec import SCENARIOS_ENV, ScenarioError, discover, resolve
 from gradtui.text import safe_line
@@ -83,10 +84,10 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="the recording (it may not exist yet); rank files, or their common name, side by side",
     )
-    from gradtui.check import command as check_command
+    from gradtui.commands import check as check_command
 
     check_command.add_parser(commands)
-    from gradtui.learn import command as learn_command
+    from gradtui.commands import learn as learn_command
 
     learn_command.add_parsers(commands)
     serve = commands.add_parser(
@@ -241,7 +242,7 @@ def _replay(args: argparse.Namespace) -> int:
         _say(warning)
     from gradtui.ui.app import GradApp
 
-    return launch_command.app_status(
+    return app_status(
         GradApp(discover(args.scenarios), replays=[i.events for i in loaded], own_runs=True)
     )
 
@@ -285,23 +286,23 @@ def _attach(args: argparse.Namespace) -> int:
         return 2
     from gradtui.ui.attach import AttachApp
 
-    return launch_command.app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
+    return app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gradtui.check import command as check_command
+    from gradtui.commands import check as check_command
 
     return check_command.run(args)
 
 
 def _learn(args: argparse.Namespace) -> int:
-    from gradtui.learn import command as learn_command
+    from gradtui.commands import learn as learn_command
 
     return learn_command.learn(args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from gradtui.learn import command as learn_command
+    from gradtui.commands import learn as learn_command
 
     return learn_command.sweep(args)
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gradtui.commands.app_status import app_status
 from gradtui.scenario.spec import Catalog, discover, resolve
 from gradtui.text import safe_line
 
@@ -78,9 +79,3 @@ def overridden(catalog: Any, steps: int | None, seed: int | None) -> Any:
 def say(line: str, code: int) -> int:
     print(f"gradtui: {safe_line(line, 400)}", file=sys.stderr)
     return code
-
-
-def app_status(app: Any) -> int:
-    """Run a Textual app; non-zero when it ended by a crash (Textual sets return_code 1)."""
-    app.run()
-    return app.return_code or 0

@@ -6,9 +6,9 @@ This package is itself callable, and importing it does not import torch (``gradt
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
+
+from gradtui.callable_module import make_callable
 
 if TYPE_CHECKING:
     from gradtui.check.result import CheckReport
@@ -23,9 +23,4 @@ def check(*args: Any, **kwargs: Any) -> CheckReport:
 check.__doc__ = "See gradtui.check.run.check: " + (__doc__ or "")
 
 
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> CheckReport:
-        return check(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, check)

@@ -17,7 +17,14 @@ from gradtui.diagnosis.chain import ChainLink, ChainTracker
 from gradtui.diagnosis.context import Finding, LossLevel, RunInfo, StepView, faint_blocks
 from gradtui.diagnosis.failure import AUTOGRAD_ERROR, failure_diagnosis
 from gradtui.diagnosis.rules_activity import DEAD, SATURATED, ActivityRule
-from gradtui.diagnosis.rules_chain import EXPLODING, VANISHING, ExplodingRule, VanishingRule
+from gradtui.diagnosis.rules_chain import (
+    EXPLODING,
+    JUMP_KEY,
+    VANISHING,
+    ExplodingRule,
+    VanishingRule,
+)
+from gradtui.diagnosis.rules_clipping import ClippingRule
 from gradtui.diagnosis.rules_diverge import DIVERGENCE, DivergenceRule
 from gradtui.diagnosis.rules_graph import GraphRule
 from gradtui.diagnosis.rules_params import (
@@ -30,6 +37,7 @@ from gradtui.diagnosis.rules_params import (
 )
 from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
 from gradtui.diagnosis.rules_setup import SetupRule
+from gradtui.diagnosis.rules_spike import SpikeRule
 from gradtui.diagnosis.rules_update import UPDATE, UpdateRatioRule
 from gradtui.events import (
     SEVERITY_RANK,
@@ -59,6 +67,7 @@ CAUSES = {NONFINITE, MISSING, VANISHING, EXPLODING, FROZEN, DEAD, SATURATED}
 # its consequence: saturated units, collapsed links, stalled weights. These kinds then fire as
 # notes that name the divergence, so the report leads with the cause instead of burying it.
 CONSEQUENCES = {VANISHING, FROZEN, DEAD, SATURATED, UPDATE, LOSS}
+_DIVERGED = {NONFINITE, DIVERGENCE}  # the keys of the findings that say the run diverged
 
 
 class _Rules:
@@ -78,6 +87,8 @@ class _Rules:
         self.accumulation = AccumulationRule(run)
         self.update = UpdateRatioRule(run)
         self.loss = LossRule(run)
+        self.spike = SpikeRule(run)
+        self.clipping = ClippingRule()
 
     def with_status(self):
         return (
@@ -190,6 +201,12 @@ class Diagnoser:
         findings += rules.update.step(view, self._covered, slow_explained)
         # The loss blames the learning rate only when no finding explains the stalled weights.
         findings += rules.loss.step(view, slow_explained or bool(self._covered))
+        if not self._by_key.keys() & _DIVERGED:  # after a divergence its bands say nothing
+            findings += rules.spike.step(view)
+            findings += rules.clipping.step(view)
+        findings = [_with_onset(f, rules.spike) for f in findings]
+        if rules.spike.just_recovered is not None:
+            self._retract_jump(rules.spike.just_recovered.start, stats.step)
         cause = self._diverged_at
         if cause is None:
             cause = min((d.step for _, d in findings if _diverges(d)), default=None)
@@ -220,6 +237,18 @@ class Diagnoser:
             self.revision += 1
         return fired
 
+    def _retract_jump(self, start: int, end: int) -> None:
+        """A jump that training recovered from is the spike note's, not an explosion."""
+        assert self._rules is not None
+        jump = self._by_key.get(JUMP_KEY)
+        if jump is None or not start <= jump.step <= end:
+            return
+        del self._by_key[JUMP_KEY]
+        self._rules.exploding.forget_jump()
+        if self._diverged_at == jump.step and not self._by_key.keys() & _DIVERGED:
+            self._diverged_at = None
+        self.revision += 1
+
     def _mark_consequences(self, step: int) -> None:
         """Findings already fired about what came after a divergence found later (by the
         loss that ended far above its start) say that they are its aftermath."""
@@ -234,6 +263,17 @@ def _consequence(d: Diagnosis, cause: int) -> Diagnosis:
     if d.message.startswith(prefix):
         return d
     return replace(d, severity="info", message=prefix + d.message, fix=texts.CONSEQUENCE_FIX)
+
+
+def _with_onset(finding: Finding, spike: SpikeRule) -> Finding:
+    """A divergence that began as an unrecovered spike says where that spike began."""
+    key, d = finding
+    if d.kind != DIVERGENCE or spike.unrecovered is None:
+        return finding
+    sentence = spike.onset_sentence()
+    if not sentence or sentence in d.message:
+        return finding
+    return key, replace(d, message=d.message + sentence, layers=d.layers or spike.onset_layers())
 
 
 def _diverges(d: Diagnosis) -> bool:

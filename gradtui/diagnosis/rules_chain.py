@@ -20,6 +20,7 @@ from gradtui.events import Diagnosis, LayerStatus, Severity, at_least
 
 VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
+JUMP_KEY = f"{EXPLODING}:jump"
 
 
 def _layers_of(run: RunInfo, blocks) -> list[int]:
@@ -253,7 +254,7 @@ class ExplodingRule:
         why = texts.JUMP_WHY + (texts.JUMP_WHY_CLIPPED if clipped else "")
         names = self.run.names(sorted(self.jump_layers))
         return (
-            f"{EXPLODING}:jump",
+            JUMP_KEY,
             Diagnosis(EXPLODING, severity, s.step, names, message, why, texts.JUMP_FIX),
         )
 
@@ -266,6 +267,11 @@ class ExplodingRule:
             if median > 0:
                 rises.append((i, norm / median))
         return sorted(rises, key=lambda item: item[1], reverse=True)
+
+    def forget_jump(self) -> None:
+        """The jump was a spike that recovered: a later one is reported afresh."""
+        self._jump_severity = None
+        self._jump_first = None
 
     # -- growth along the chain -------------------------------------------------------------
     def _depth(self, view: StepView) -> Finding | None:

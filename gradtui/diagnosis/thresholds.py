@@ -164,3 +164,66 @@ DIVERGE_LOSS_PATIENCE = 2 * LOSS_START_STEPS
 # divergence's message (section (c)'s 10x running median; alone it stays a note of the chain's
 # exploding rule, which wants EXPLODE_JUMP).
 DIVERGE_JUMP = 10.0
+
+# -- spikes -------------------------------------------------------------------------------------
+# A value is a spike when it is SPIKE_RATIO times the median of its last SPIKE_WINDOW finite
+# values and SPIKE_Z robust deviations (1.4826 x the median absolute deviation) above it.
+# SPIKE_Z is OLMo-core's 6 sigma; SPIKE_RATIO is Megatron-LM's 10x and section (c)'s 10x
+# running median. The window is W&B's z-score alert window (30), rounded up; OLMo-core uses 128,
+# too long for the few hundred steps of a scenario. The loss spikes at 2x its median
+# (llm-foundry's KillLossSpike outlier multiplier), also 6 deviations out.
+SPIKE_WINDOW = 32
+SPIKE_RATIO = 10.0
+LOSS_SPIKE_RATIO = 2.0
+SPIKE_Z = 6.0
+# ... and the loss must rise by a quarter of the run's starting loss at least: llm-foundry's 2x
+# is for language models' losses, which never approach 0; near convergence a classifier's
+# batch loss doubles on ordinary noise (seen on the healthy scenarios: 2.5-4.8x, from a median
+# under a tenth of the start). Own heuristic.
+LOSS_SPIKE_OF_START = 0.25
+# A loss spike with every gradient in its band must rise by the whole starting loss: mini-batch
+# losses are heavy-tailed, and the healthy scenarios' batches reach 2.5-4.8x the median (a
+# rise of 0.4x the start) on ordinary noise. Grad-norm spikes precede loss spikes (OLMo 2), so
+# a gradient spike opens the episode in the usual case.
+LOSS_ALONE_OF_START = 1.0
+# Judge nothing before this many finite values: the first ten steps of a healthy run reach
+# 16-24x (see EXPLODE_JUMP), and a median of fewer values moves with every step.
+SPIKE_MIN_HISTORY = 16
+# The cached median that screens ordinary steps is refreshed every this many values (own
+# heuristic: the exact median runs only on a step past half the bound).
+SPIKE_REFRESH = 8
+# One layer's gradient norm out of its band opens no episode (a small layer's norm swings
+# widely: a dead network's head reached 15x on noise); it names where a spike of the total began
+# when it left its band up to this many steps before the total did (own heuristic).
+SPIKE_LEAD = 4
+# Recovered: the gradient norm back under SPIKE_RECOVER times its median before the spike and
+# the loss under SPIKE_LOSS_RECOVER times, for SPIKE_CALM_STEPS steps in a row (the patience of
+# the other sustained conditions). Own heuristic: a healthy band is narrower than both.
+SPIKE_RECOVER = 3.0
+SPIKE_LOSS_RECOVER = 1.5
+SPIKE_CALM_STEPS = PATIENCE
+# Not back after this many steps: a divergence's onset if the loss is still high, else a new
+# level that the bands learn afresh (the divergence rule's own patience, DIVERGE_LOSS_PATIENCE).
+SPIKE_PATIENCE = 2 * LOSS_START_STEPS
+# This many recovered spikes in one run make the fix name the learning rate (own heuristic:
+# one or two are the data's; more are the optimiser's).
+SPIKE_REPEATS = 3
+
+# -- clipping saturated -------------------------------------------------------------------------
+# The clip sets the step size when it cuts the norm on at least CLIP_SAT_SHARE of the last
+# CLIP_SAT_WINDOW steps by a median of CLIP_SAT_RATIO or more (own heuristic: at 2x every update
+# is at most half of what the gradient asked for; a window of 50 steps outlasts the large
+# gradients of a run's first steps: the shipped exploding_clipped run cuts 94 of its 200 steps,
+# nearly all early and by under 4x).
+# A step counts as cut when the norm after clipping is under CLIP_CUT times the norm before
+# (clip_grad_norm_ leaves a norm at max_norm within rounding when it cuts by nothing).
+CLIP_SAT_WINDOW = 50
+CLIP_SAT_SHARE = 0.9
+CLIP_SAT_RATIO = 2.0
+CLIP_CUT = 0.999
+# The first steps are not judged: large early gradients are what a clip is for (a healthy
+# ReLU net at lr 0.2 with momentum cut 47 of its first 50 steps by 3x). Own heuristic.
+CLIP_SAT_SKIP = 2 * LOSS_START_STEPS
+# A saturated clip while the loss has halved from its start is a note, not a warning: the run
+# trains, at the clip's pace (own heuristic: the loss rule's own CONVERGED_DROP is stricter).
+CLIP_SAT_FALLING = 0.5

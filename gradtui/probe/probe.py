@@ -22,6 +22,7 @@ from gradtui.events import StepStats
 from gradtui.probe.heavy import ActivationTally, gradient_spread
 from gradtui.probe.marks import NO_MARKS, GradientMarks, grad_norms_now
 from gradtui.probe.norms import NormPlan
+from gradtui.probe.private_torch import set_grad_enabled
 from gradtui.probe.reading import Reading
 from gradtui.probe.taps import accumulate, gradients_of
 from gradtui.probe.updates import (
@@ -322,7 +323,7 @@ class Probe:
         plan, updates = reading.plan, self._updates
         changed = self._pending is not None and updates.changed
         grad_mode = torch.is_grad_enabled()
-        torch._C._set_grad_enabled(False)  # torch.no_grad() without its Python layers
+        set_grad_enabled(False)  # torch.no_grad() without its Python layers
         try:
             first = loss.reshape(1) if loss.dtype is torch.float32 else loss.float().reshape(1)
             parts = [first, *plan.norms(plan.gather(measured))]
@@ -336,7 +337,7 @@ class Probe:
                 parts.append(torch.stack(self._carried))
             values = torch.cat(parts).tolist()
         finally:
-            torch._C._set_grad_enabled(grad_mode)
+            set_grad_enabled(grad_mode)
         loss_value = values[0]
         grad_norm = tuple([values[i] if i else None for i in reading.grad_at])
         block_norm = (

@@ -8,21 +8,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-_ENGINE = getattr(torch.autograd.Variable, "_execution_engine", None)
+from gradtui.probe.private_torch import engine_grad
 
 
 def gradients_of(loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> tuple:
-    """``torch.autograd.grad(loss, inputs, allow_unused=True)`` straight from the C++ engine:
-    the Python wrapper costs as much as measuring every gradient of a small MLP."""
-    global _ENGINE
-    if _ENGINE is not None:
-        try:
-            return _ENGINE.run_backward(
-                (loss,), (torch.ones_like(loss),), False, False, inputs, True, False
-            )
-        except TypeError:  # arguments refused before any work: a torch whose private API moved
-            _ENGINE = None
-    return torch.autograd.grad(loss, inputs, allow_unused=True)
+    """``torch.autograd.grad(loss, inputs, allow_unused=True)``, without its Python layers."""
+    return engine_grad(loss, inputs)
 
 
 def accumulate(params: Sequence[nn.Parameter], grads: Sequence[torch.Tensor | None]) -> None:

@@ -17,9 +17,13 @@ class RunFeed:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.history = RunHistory(live=source.live)
+        self._started = False
 
     def start(self) -> None:
-        self.source.start()
+        """Start the source; a second call does nothing (restart() runs it again)."""
+        if not self._started:
+            self._started = True
+            self.source.start()
 
     def pump(self, budget_s: float = POLL_BUDGET_S) -> bool:
         """Absorb what arrived since the last tick, for at most budget_s (what is left waits

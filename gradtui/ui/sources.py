@@ -109,6 +109,9 @@ class LiveSource(Source):
         self._death_reported = False
 
     def start(self) -> None:
+        """Start the worker and its run; a started (or closed) source ignores a second call."""
+        if self.process.pid is not None or self._closed:
+            return
         self.process.start()
         self._send_run()
 

@@ -8,9 +8,9 @@ loads on the first call.
 from __future__ import annotations
 
 import logging
-import sys
-import types
 from typing import TYPE_CHECKING, Any
+
+from gradtui.callable_module import make_callable
 
 if TYPE_CHECKING:
     from gradtui.watch.disabled import DisabledMonitor
@@ -71,9 +71,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> Monitor:
-        return watch(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, watch)

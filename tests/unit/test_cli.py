@@ -83,3 +83,6 @@ def test_the_wheel_carries_the_shipped_scenarios(tmp_path: Path):
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {p.name for p in (ROOT / "scenarios").glob("*.toml")}
     assert {Path(n).name for n in names if n.startswith("gradtui/scenarios/")} == shipped
+    assert "gradtui/py.typed" in names
+    assert not [n for n in names if n.endswith("screenshots.py")]  # tools/, not the package
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -15,8 +15,8 @@ from gradtui.learn import handprop, oracle
 from gradtui.learn.client import OracleClient
 from gradtui.learn.digest import RunDigest
 from gradtui.learn.progress import Progress, progress_path
+from gradtui.learn.sweep import parse_lrs, run_sweep, sweep_specs
 from gradtui.scenario.spec import ScenarioError, resolve
-from gradtui.scenario.sweep import parse_lrs, run_sweep, sweep_specs
 
 
 @pytest.mark.parametrize("activation", handprop.ACTIVATIONS)

@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from gradtui.probe import taps as taps_module
+from gradtui.probe import private_torch
 from gradtui.probe.heavy import ActivationTally, gradient_spread
 from gradtui.probe.norms import MAX_STACKED_NUMEL, NormPlan
 from gradtui.probe.probe import MAX_READINGS, Probe
@@ -219,9 +219,9 @@ def test_without_the_private_engine_call_the_public_one_gives_the_same(monkeypat
             raise TypeError("run_backward() takes other arguments now")
 
     expected = probed_steps(deep(), engine_backward=True)
-    monkeypatch.setattr(taps_module, "_ENGINE", MovedApi())
+    monkeypatch.setattr(private_torch, "_ENGINE", MovedApi())
     fallen_back = probed_steps(deep(), engine_backward=True)
-    assert taps_module._ENGINE is None  # it stops trying after the first refusal
+    assert private_torch._ENGINE is None  # it stops trying after the first refusal
     for a, b in zip(expected, fallen_back, strict=True):
         assert (a.loss, a.grad_norm, a.block_grad_norm) == (b.loss, b.grad_norm, b.block_grad_norm)
 

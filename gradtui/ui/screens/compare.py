@@ -65,7 +65,8 @@ class CompareScreen(RunScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls RunScreen.on_mount after this one (each class's handler in turn);
+        # calling it here too started every worker twice.
         self._title_lower()
 
     def action_next_panel(self) -> None:

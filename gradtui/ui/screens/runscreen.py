@@ -11,6 +11,7 @@ from typing import ClassVar
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from gradtui.events import Diagnosis
@@ -44,17 +45,24 @@ class RunScreen(Screen):
         self._ended = False  # every run has ended: the footer offers no pause or step
         self._told: dict[tuple[int, str], int] = {}  # (history, kind): the rank announced
         self._findings_seen: dict[int, tuple] = {}  # history serial: its findings_key
+        self._ticker: Timer | None = None
 
     @property
     def speed(self) -> float | None:
         return self.feeds[0].source.speed
 
     def on_mount(self) -> None:
+        self.start_runs()
+
+    def start_runs(self) -> None:
+        """Start the sources and the tick; once only, however often this is called."""
+        if self._ticker is not None:
+            return
         for feed in self.feeds:
             feed.start()
         if len(self.feeds) > 1:
             lock_step(self.feeds)
-        self.set_interval(TICK_SECONDS, self.tick)
+        self._ticker = self.set_interval(TICK_SECONDS, self.tick)
         self.redraw()
 
     def on_resize(self, event: events.Resize) -> None:

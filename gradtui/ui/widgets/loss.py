@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import math
 
-import plotext._utility as plotext_utility
 from textual_plotext import PlotextPlot
 
 from gradtui.ui.format import waiting_text
 from gradtui.ui.history import RunHistory
+from gradtui.ui.plotext_order import keep_plotext_order
 
-
-def _ordered_no_duplicates(data: list) -> list:
-    return list(dict.fromkeys(data))
-
-
-# plotext (<6) drops duplicate ticks and points through a set, whose order changes from one
-# process to the next (strings hash differently each run): the same ticks could then land on
-# different rows. Keeping the first of each in order draws the same picture every time.
-plotext_utility.no_duplicates = _ordered_no_duplicates
+keep_plotext_order()
 
 DECADES_FOR_LOG = 2.0  # switch to log10 when max/min loss spans this many decades
 SMOOTHING = 0.9  # the trend's EMA weight on the past

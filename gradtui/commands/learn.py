@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from gradtui.commands.app_status import app_status
+
 
 def add_parsers(commands: Any) -> None:
     learn = commands.add_parser("learn", help="the course: the notes' ten practice items")
@@ -25,13 +27,12 @@ def learn(args: argparse.Namespace) -> int:
     from gradtui.scenario.spec import discover
     from gradtui.ui.learn_app import LearnApp
 
-    LearnApp(discover(args.scenarios), seed=args.seed).run()
-    return 0
+    return app_status(LearnApp(discover(args.scenarios), seed=args.seed))
 
 
 def sweep(args: argparse.Namespace) -> int:
+    from gradtui.learn.sweep import format_sweep, json_rows, parse_lrs, sweep_specs
     from gradtui.scenario.spec import resolve
-    from gradtui.scenario.sweep import format_sweep, json_rows, parse_lrs, sweep_specs
 
     spec = resolve(args.scenario, args.scenarios).with_overrides(args.steps)
     specs = sweep_specs(spec, parse_lrs(args.lr))
@@ -39,9 +40,8 @@ def sweep(args: argparse.Namespace) -> int:
         from gradtui.scenario.spec import discover
         from gradtui.ui.app import GradApp
 
-        GradApp(discover(args.scenarios), start=specs).run()
-        return 0
-    from gradtui.scenario.sweep import run_sweep
+        return app_status(GradApp(discover(args.scenarios), start=specs))
+    from gradtui.learn.sweep import run_sweep
 
     rows = run_sweep(specs)
     if args.json:

@@ -1,6 +1,6 @@
 """`make screenshots`: SVG pictures of the real app, from seeded runs replayed to their end.
 
-    python -m gradtui.ui.screenshots [FOLDER]
+    python tools/screenshots_ui.py [FOLDER]
 
 Each scenario is trained once here (torch loads in this command only, never on import), recorded,
 and replayed through the same screens a user sees, at 120x40.

@@ -1,6 +1,6 @@
 """Pictures for the README's Learn and Check sections (part of ``make screenshots``).
 
-    python -m gradtui.learn.screenshots [FOLDER]
+    python tools/screenshots_learn.py [FOLDER]
 
 The lesson is trained here at its scenarios' seeds and replayed, the hand-backprop screen asks
 its worker as it does for a learner, and the checklist is the text ``gradtui check`` prints.
