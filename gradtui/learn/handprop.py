@@ -82,7 +82,7 @@ def forward(net: Net) -> Forward:
 
 
 def derivative_formula(activation: str) -> str:
-    return "h ⊙ (1 − h)" if activation == "sigmoid" else "1 − h²"
+    return "h ⊙ (1 − h)" if activation == "sigmoid" else "(1 − h²)"
 
 
 def backward_lines(net: Net) -> list[Line]:

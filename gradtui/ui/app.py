@@ -115,7 +115,7 @@ class GradApp(App[None]):
         picker = self.screen
         if isinstance(picker, PickerScreen):
             picker.mark_only(scenario)
-            self.notify("Mark a second scenario with space, then press enter to compare.")
+            self.notify("Mark a second scenario with space, then press c again to compare.")
 
     def open_course(self) -> None:
         from gradtui.ui.screens.course import CourseScreen

@@ -1,4 +1,7 @@
-"""Numbers and colours shared by the panels: scientific notation, log10 markers, the palette."""
+"""Numbers and colours shared by the panels: log10 markers and the heatmap's colour bands.
+
+The status colours, which depend on the theme, are in ``gradtui.ui.palette``.
+"""
 
 from __future__ import annotations
 
@@ -56,21 +59,6 @@ def legend_labels() -> list[tuple[str, str]]:
     band starts ("" after the last), low to high; then the markers, each with its name."""
     bar = [(f"{upper:g}" if math.isfinite(upper) else "", colour) for upper, colour in BANDS]
     return [*bar, ("nan", NONFINITE_COLOUR), ("zero", ZERO_COLOUR), ("none", MISSING_COLOUR)]
-
-
-STATUS_STYLE: dict[str, str] = {
-    "ok": "#00aa00",  # green that reads on a light theme too
-    "vanishing": "bold #5555ff",
-    "exploding": "bold #ff5555",
-    "nonfinite": "bold #ff55ff",
-    "missing": "bold #ffff55",
-    "frozen": "bold #00aaaa",
-    "dead": "bold #aaaaaa",
-    "saturated": "bold #aa5500",
-    "untrained": "#aaaaaa",
-    "no data": "dim",
-}
-SEVERITY_STYLE: dict[str, str] = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
 
 
 def waiting_text(ended: bool) -> str:

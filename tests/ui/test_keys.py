@@ -187,6 +187,8 @@ async def test_c_goes_to_picker_with_run_marked(make_app, recorded_events) -> No
         await pilot.press("c")
         assert isinstance(app.screen, PickerScreen)
         assert app.screen.marked == ["sigmoid_deep"]
+        told = [n.message for n in app._notifications]
+        assert told == ["Mark a second scenario with space, then press c again to compare."]
         await pilot.press(*"relu_deep", "escape", "space", "c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
 
@@ -256,7 +258,8 @@ async def test_each_new_warning_or_error_is_announced_once_in_one_line(
         assert toasts == [f"ERROR vanishing gradients: {first} and {len(found[0].layers) - 1} more"]
         assert all(len(t) <= 56 and "\n" not in t for t in toasts)
         toast = app.screen.query_one("Toast")
-        assert toast.region.y <= 1 and toast.region.height == 1  # over the header line
+        assert toast.region.height == 1
+        assert toast.region.bottom == SIZE[1] - 1  # just above the footer
 
 
 async def test_t_turns_the_toasts_off(make_app, recorded_events) -> None:

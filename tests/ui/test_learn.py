@@ -84,6 +84,10 @@ async def lesson_answer(number: int, seed: int) -> str:
         focused = list(screen.query(".lesson-focus"))
         assert focused and focused == list(screen.query(selector))
         assert "Press a for the answer" in str(screen.query_one("#lesson-bar").render())
+        offered = [b.binding.action for b in app.active_bindings.values()]
+        assert "compare" not in offered  # c would only leave the lesson
+        await pilot.press("c")
+        assert app.screen is screen
         await pilot.press("a")
         await pilot.pause(0.1)
         answer = screen.answer_text

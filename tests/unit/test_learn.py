@@ -37,8 +37,8 @@ def test_the_activation_changes_the_local_factor_only():
     tanh = handprop.random_net(3, "tanh")
     assert sigmoid.W1 == tanh.W1 and sigmoid.x == tanh.x
     assert handprop.forward(sigmoid).h != handprop.forward(tanh).h
-    assert "h ⊙ (1 − h)" in handprop.backward_lines(sigmoid)[4].formula
-    assert "1 − h²" in handprop.backward_lines(tanh)[4].formula
+    assert "⊙ h ⊙ (1 − h)" in handprop.backward_lines(sigmoid)[4].formula
+    assert "⊙ (1 − h²)" in handprop.backward_lines(tanh)[4].formula  # not ⊙ 1 − h²
 
 
 def test_the_first_example_is_seven():

@@ -136,6 +136,12 @@ class LessonDashboard(LessonMixin, DashboardScreen):
     def on_mount(self) -> None:
         self.highlight(compare=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A lesson is not compared with another run: c would only leave it."""
+        if action == "compare":
+            return False
+        return super().check_action(action, parameters)
+
 
 class LessonCompare(LessonMixin, CompareScreen):
     BINDINGS: ClassVar[list[BindingType]] = LessonMixin.LESSON_BINDINGS

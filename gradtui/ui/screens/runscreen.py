@@ -22,7 +22,8 @@ from gradtui.ui.widgets.diagnoses import kind_label
 TICK_SECONDS = 1 / 10
 SLOW_PANELS_EVERY = 3  # loss plot, heatmap and chain redraw every 3rd tick (about 3 Hz)
 TOAST_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
-TOAST_WIDTH = 56  # characters: a toast is one line at the top right
+RANK = {"info": 0, "warning": 1, "error": 2}
+TOAST_WIDTH = 56  # characters: a toast is one line at the bottom right, above the footer
 
 
 class RunScreen(Screen):
@@ -42,6 +43,8 @@ class RunScreen(Screen):
         self.paused = False
         self.ticks = 0
         self._ended = False  # every run has ended: the footer offers no pause or step
+        self._told: dict[tuple[int, str], int] = {}  # (history, kind): the rank announced
+        self._findings_seen: dict[int, tuple] = {}  # history serial: its findings_key
         self._ticker: Timer | None = None
 
     @property
@@ -83,8 +86,7 @@ class RunScreen(Screen):
         if len(self.feeds) > 1:
             lock_step(self.feeds)
         for feed in self.feeds:
-            for diagnosis in feed.history.take_unannounced():
-                self.announce(feed, diagnosis)
+            self.announce_new(feed)
         ended = all(feed.history.ended for feed in self.feeds)
         if ended != self._ended:
             self._ended = ended
@@ -93,6 +95,21 @@ class RunScreen(Screen):
             quiet = self.paused or ended
             with self.app.batch_update():
                 self.redraw(full=quiet or self.ticks % SLOW_PANELS_EVERY == 0)
+
+    def announce_new(self, feed: RunFeed) -> None:
+        """Announce each finding that is new, or more severe than when it was announced (a
+        warning that became an error), in the form the Diagnoses panel shows."""
+        history = feed.history
+        fresh = history.take_unannounced()
+        if not fresh and self._findings_seen.get(history.serial) == history.findings_key:
+            return
+        self._findings_seen[history.serial] = history.findings_key
+        latest = {d.kind: d for d in fresh} | {d.kind: d for d in history.diagnoses()}
+        for kind, diagnosis in latest.items():
+            rank = RANK.get(diagnosis.severity, 0)
+            if rank > self._told.get((history.serial, kind), 0):
+                self._told[(history.serial, kind)] = rank
+                self.announce(feed, diagnosis)
 
     def announce(self, feed: RunFeed, diagnosis: Diagnosis) -> None:
         """One line for a new warning or error (the Diagnoses panel explains it); infos and,

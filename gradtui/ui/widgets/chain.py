@@ -17,6 +17,7 @@ from gradtui.numbers import sci
 from gradtui.text import safe_line
 from gradtui.ui.format import waiting_text
 from gradtui.ui.history import RunHistory
+from gradtui.ui.palette import Palette, palette_of, role_of
 from gradtui.ui.widgets.panel import HistoryPanel
 
 ROWS_EACH_SIDE = 3  # bar rows above and below the ×1 line
@@ -37,16 +38,6 @@ def link_verdict(link: Link, out_norm: float | None) -> str:
     if link.gain > LINK_GROW:
         return "grows"
     return "ok"
-
-
-VERDICT_STYLE = {
-    "ok": "#55ff55",
-    "shrinks": "bold #5555ff",
-    "grows": "bold #ff5555",
-    "nonfinite": "bold #ff55ff",
-    "broken": "bold #ffff55",
-    "unknown": "dim",
-}
 
 
 def bar_cell(log_gain: float, row: int) -> bool:
@@ -73,17 +64,18 @@ class ChainPanel(HistoryPanel):
         links = chain_links(norms)
         verdicts = [link_verdict(link, norms[link.block]) for link in links]
         column = max(1, min(3, (self.size.width - 7) // max(len(links), 1)))
+        palette = palette_of(self)
         text = Text(no_wrap=True, overflow="crop")
         for row in range(ROWS_EACH_SIDE, -ROWS_EACH_SIDE - 1, -1):
             text.append(_axis_label(row))
             for link, verdict in zip(links, verdicts, strict=True):
-                text.append(_cell(link, verdict, row, column))
+                text.append(_cell(link, verdict, row, column, palette))
             text.append("\n")
         text.append("block ")
         blocks = list(history.started.blocks[: len(links)])
         text.append(link_labels(blocks + ["?"] * (len(links) - len(blocks)), column))
         text.append("\n")
-        text.append(_summary(history, links, verdicts))
+        text.append(_summary(history, links, verdicts, palette))
         if stats is not history.latest:
             why = (
                 _read_every(history)
@@ -149,8 +141,13 @@ def _axis_label(row: int) -> str:
     return "      │"
 
 
-def _cell(link: Link, verdict: str, row: int, column: int) -> Text:
-    style = VERDICT_STYLE[verdict]
+def verdict_style(verdict: str, palette: Palette) -> str:
+    """A verdict's colour: bold, but for ok (thin, as it is everywhere) and unknown (muted)."""
+    return palette.fg(role_of(verdict), bold=verdict not in ("ok", "unknown"))
+
+
+def _cell(link: Link, verdict: str, row: int, column: int, palette: Palette) -> Text:
+    style = verdict_style(verdict, palette)
     pad = " " if column > 1 else ""
     width = max(1, column - 1)
     if link.gain is None or not math.isfinite(link.gain) or link.gain <= 0:
@@ -170,7 +167,9 @@ def _cell(link: Link, verdict: str, row: int, column: int) -> Text:
     return Text(" " * width + pad)
 
 
-def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) -> Text:
+def _summary(
+    history: RunHistory, links: tuple[Link, ...], verdicts: list[str], palette: Palette
+) -> Text:
     first = next((link for link in links if link.cumulative is not None), None)
     names = [safe_line(name, 60) for name in history.started.blocks] if history.started else []
     text = Text("product of the gains ")
@@ -191,7 +190,9 @@ def _summary(history: RunHistory, links: tuple[Link, ...], verdicts: list[str]) 
         named = len(groups) == 1 and len(which) <= 2
         who = " and ".join(which) if named else f"{len(which)} link{'s' * (len(which) > 1)}"
         text.append(" · " if n else "")
-        text.append(f"{who} {one if len(which) == 1 else many}", style=VERDICT_STYLE[verdict])
+        text.append(
+            f"{who} {one if len(which) == 1 else many}", style=verdict_style(verdict, palette)
+        )
     return text
 
 

@@ -7,14 +7,14 @@ from textual.widgets import Static
 
 from gradtui.events import Diagnosis, RunFailed
 from gradtui.text import safe_line, safe_text
-from gradtui.ui.format import SEVERITY_STYLE
 from gradtui.ui.history import RunHistory
+from gradtui.ui.palette import DARK, Palette, palette_of
 
 
-def failure_text(failure: RunFailed) -> Text:
+def failure_text(failure: RunFailed, palette: Palette = DARK) -> Text:
     text = Text()
-    text.append(" ERROR ", style="reverse bold red")
-    text.append(f" training failed at step {failure.step}\n", style="bold red")
+    text.append(" ERROR ", style=palette.badge("error"))
+    text.append(f" training failed at step {failure.step}\n", style=palette.fg("error", True))
     text.append(f"{safe_line(failure.error_type, 80)}: {safe_text(failure.message).strip()}\n")
     if failure.forward_trace:
         text.append("where: ", style="bold")
@@ -27,17 +27,17 @@ def kind_label(diagnosis: Diagnosis) -> str:
     return safe_line(diagnosis.kind.replace("_", " "), 60)
 
 
-def diagnosis_text(diagnosis: Diagnosis, compact: bool = False) -> Text:
+def diagnosis_text(diagnosis: Diagnosis, compact: bool = False, palette: Palette = DARK) -> Text:
     text = Text()
-    style = SEVERITY_STYLE[diagnosis.severity]
-    text.append(f" {diagnosis.severity.upper()} ", style=f"reverse {style}")
-    text.append(f" {kind_label(diagnosis)}", style=style)
+    role = diagnosis.severity
+    text.append(f" {diagnosis.severity.upper()} ", style=palette.badge(role))
+    text.append(f" {kind_label(diagnosis)}", style=palette.fg(role, bold=role != "info"))
     text.append(f"  from step {diagnosis.step}\n", style="dim")
     text.append(safe_text(diagnosis.message).strip() + "\n")
     if not compact:
         text.append("why: ", style="bold")
         text.append(safe_text(diagnosis.why).strip() + "\n")
-        text.append("fix: ", style="bold green")
+        text.append("fix: ", style=palette.fg("ok", bold=True))
         text.append(safe_text(diagnosis.fix).strip() + "\n")
     return text
 
@@ -49,9 +49,19 @@ class DiagnosisList(Static):
         super().__init__("", **kwargs)
         self.compact = compact
         self._key: tuple = ()
+        self._history: RunHistory | None = None
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        if self._history is not None:
+            self.show(self._history)
 
     def show(self, history: RunHistory) -> None:
-        key = (history.findings_key, history.failure, history.ended)
+        palette = palette_of(self)
+        self._history = history
+        key = (history.findings_key, history.failure, history.ended, palette.name)
         if key == self._key:
             return
         self._key = key
@@ -60,8 +70,8 @@ class DiagnosisList(Static):
         explained = failure and any(
             d.severity == "error" and d.step == failure.step for d in found
         )  # the rules explain most failures; the raw error is the fallback
-        parts = [failure_text(failure)] if failure and not explained else []
-        parts += [diagnosis_text(d, self.compact) for d in found]
+        parts = [failure_text(failure, palette)] if failure and not explained else []
+        parts += [diagnosis_text(d, self.compact, palette) for d in found]
         if not parts:
             done = "in the whole run" if history.ended else "so far"
             parts = [Text(f"No problems found {done}.", style="dim")]

@@ -11,17 +11,18 @@ from textual.widget import Widget
 
 from gradtui.text import safe_line
 from gradtui.ui.history import RunHistory
+from gradtui.ui.palette import palette_of
 from gradtui.ui.sources import speed_label
 
-STATE_STYLE = {
-    "starting": ("… starting", "yellow"),
-    "running": ("▶ running", "bold green"),
-    "paused": ("‖ paused", "bold yellow"),
-    "finished": ("■ finished", "bold cyan"),
-    "stopped": ("■ stopped", "bold cyan"),
-    "diverged": ("■ stopped: loss non-finite", "bold red"),
-    "failed": ("✖ failed", "bold red"),
-    "silent": ("? silent", "bold yellow"),
+STATE_ROLE = {  # each state's words and its palette role
+    "starting": ("… starting", "warning"),
+    "running": ("▶ running", "ok"),
+    "paused": ("‖ paused", "warning"),
+    "finished": ("■ finished", "info"),
+    "stopped": ("■ stopped", "info"),
+    "diverged": ("■ stopped: loss non-finite", "error"),
+    "failed": ("✖ failed", "error"),
+    "silent": ("? silent", "warning"),
 }
 STARTING = "starting the run (a live run loads PyTorch first: a few seconds)…"
 
@@ -35,6 +36,9 @@ class RunHeader(Widget):
         self.label = name
         self._parts: tuple = ()
         self._text = Text()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
 
     def show(
         self,
@@ -51,7 +55,7 @@ class RunHeader(Widget):
             state = "silent"
         total = f"/{history.total_steps}" if history.total_steps else ""
         if silent_s is not None and not history.ended:
-            rate = (f" no new step for {silent_s:.0f} s: has the writer stopped? ", "yellow")
+            rate = (f" no new step for {silent_s:.0f} s: has the writer stopped? ", "warning")
         elif history.live:
             measured = history.steps_per_second()
             still = history.ended or state == "paused" or not started
@@ -71,21 +75,24 @@ class RunHeader(Widget):
         if not self._parts:
             return Text()
         state, title, step, (rate, rate_style), speed = self._parts
-        label, style = STATE_STYLE[state]
+        palette = palette_of(self)
+        label, role = STATE_ROLE[state]
+        style = palette.fg(role, bold=state != "starting")
+        rate_style = palette.fg("warning" if rate_style == "warning" else "muted")
         name = f" {self.label} " if self.label else ""
         fixed = [
             (f" {label} ", style),
             (name, "reverse bold"),
             (step, ""),
             (rate, rate_style),
-            (f" speed {speed} ", "dim"),
+            (f" speed {speed} ", palette.fg("muted")),
         ]
         if sum(len(part) for part, _ in fixed) > width - 8:  # narrow: the short forms
             fixed[0] = (f" {label[0]} ", style)
             fixed[3] = (
                 ("", "") if rate == " replay " else (rate.replace(" steps/s", "/s"), rate_style)
             )
-            fixed[4] = (f" {speed} ", "dim")
+            fixed[4] = (f" {speed} ", palette.fg("muted"))
         room = max(0, width - sum(len(part) for part, _ in fixed) - 2)
         shown = title if len(title) <= room else (title[: room - 1] + "…" if room > 1 else "")
         text = Text(no_wrap=True, overflow="ellipsis")

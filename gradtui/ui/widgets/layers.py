@@ -10,8 +10,9 @@ from rich.text import Text
 
 from gradtui.numbers import sci
 from gradtui.text import safe_line
-from gradtui.ui.format import NONFINITE, STATUS_STYLE, ZERO, band_colour, waiting_text
+from gradtui.ui.format import NONFINITE, ZERO, band_colour, waiting_text
 from gradtui.ui.history import RunHistory
+from gradtui.ui.palette import palette_of, role_of
 from gradtui.ui.widgets.panel import HistoryPanel
 
 TICKS = "▁▂▃▄▅▆▇█"
@@ -104,6 +105,7 @@ class LayersTable(HistoryPanel):
         low, high = self.scale
         latest = history.latest.grad_norm if history.latest else (None,) * len(layers)
         statuses = history.layer_status()
+        palette = palette_of(self)
         text = Text(no_wrap=True, overflow="crop")
         for i, name in enumerate(names):
             if i:
@@ -111,7 +113,7 @@ class LayersTable(HistoryPanel):
             status = statuses[i]
             name_style = "bold"
             if compact and status != "ok":
-                name_style = f"reverse {STATUS_STYLE[status]}"
+                name_style = palette.badge(role_of(status))
             text.append(cut_middle(name, name_width).ljust(name_width), style=name_style)
             text.append(" ")
             recent = list(history.sparks[i])[-spark_width:]
@@ -121,8 +123,8 @@ class LayersTable(HistoryPanel):
                 text.append("".join(char for char, _ in run), style=colour)
             text.append(" " + sci(latest[i]).rjust(VALUE_WIDTH))
             if not compact:
-                style = STATUS_STYLE[status]
-                style = style if status == "ok" else f"reverse {style}"
+                role = role_of(status)
+                style = palette.fg(role) if status == "ok" else palette.badge(role)
                 text.append(" ")
                 text.append(status.center(BADGE_WIDTH), style=style)
         return text

@@ -14,6 +14,9 @@ class HistoryPanel(Widget):
         self._drawn: tuple[int, int] | None = None
         self._rows = 0
 
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
+
     def show(self, history: RunHistory) -> bool:
         """Take the history to draw; False (and no redraw) when nothing changed since."""
         if history.key == self._drawn:
