@@ -16,7 +16,7 @@ from gradtui.recording import read_recording
 from gradtui.scenario.spec import ScenarioSpec, discover, resolve
 from gradtui.ui.learn_app import LearnApp
 from gradtui.ui.screens.course import CourseScreen
-from gradtui.ui.screens.handprop import PAGES, HandpropScreen
+from gradtui.ui.screens.handprop import PAGES, HandpropScreen, backward_text
 from gradtui.ui.screens.lesson import PANELS, LessonCompare, LessonDashboard
 from gradtui.ui.sources import ReplaySource
 from tests.ui.conftest import wait_for
@@ -234,3 +234,15 @@ async def test_the_course_opens_from_the_pickers_command_palette():
         await wait_for(pilot, lambda: isinstance(app.screen, CourseScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
+
+
+def test_a_matrix_gradient_is_shown_as_its_matrix():
+    net = handprop.random_net(3, "tanh")
+    matrices = [line for line in handprop.backward_lines(net) if len(line.shape) == 2]
+    line = max(matrices, key=lambda line: line.shape[0])  # ∂L/∂W1, 3x2
+    rows, columns = line.shape
+    text = backward_text(net, PAGES - 1, None, "").plain
+    after = text.split(f"{line.label} =")[1].split("autograd")[0].splitlines()[1:]
+    shown = [row for row in after if row.strip()]
+    assert rows > 1 and len(shown) == rows
+    assert all(row.count("+") + row.count("-") == columns for row in shown)

@@ -153,6 +153,15 @@ def _vector(values: tuple[float, ...] | list[float]) -> str:
     return "[" + " ".join(f"{v:+.4f}" for v in values) + "]"
 
 
+def _shaped(values: tuple[float, ...] | list[float], shape: tuple[int, ...]) -> str:
+    """A matrix one row a line (the rows after the first indented under it), else a vector."""
+    if len(shape) != 2:
+        return _vector(values)
+    width = shape[1]
+    rows = [_vector(values[r * width : (r + 1) * width]) for r in range(shape[0])]
+    return ("\n" + " " * 13).join(rows)
+
+
 def forward_text(net: handprop.Net) -> Text:
     f = handprop.forward(net)
     name = "σ" if net.activation == "sigmoid" else "tanh"
@@ -214,13 +223,13 @@ def backward_text(
         style = "bold reverse" if current else "bold"
         text.append(f"{index}. {line.label} = {line.formula}", style)
         text.append("\n")
-        text.append(f"   by hand   {_vector(line.value)}\n")
+        text.append(f"   by hand   {_shaped(line.value, line.shape)}\n")
         if autograd is None:
             text.append("   autograd  " + (error or "(asking torch…)") + "\n", "dim")
         else:
             theirs = autograd[line.key]
             diff = handprop.difference(line.value, tuple(theirs))
-            text.append(f"   autograd  {_vector(theirs)}")
+            text.append(f"   autograd  {_shaped(theirs, line.shape)}")
             text.append(f"   difference {diff:.1e}\n", "green" if diff < 1e-9 else "red")
         text.append("\n")
     if page == PAGES - 1:
