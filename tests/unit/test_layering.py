@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ui", "serve"),
     ("commands",),
     ("cli_launch",),
+    ("cli_parser",),
     ("cli",),
     ("__main__",),
 )
