@@ -7,11 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tests.unit.trust_loops import regression_batch, seeded, train
-
-
-def adam(model):
-    return torch.optim.Adam(model.parameters(), lr=3e-3)
+from tests.unit.trust_loops import adam, regression_batch, seeded, train
 
 
 def mlp() -> nn.Module:

@@ -14,16 +14,13 @@ from tests.unit.trust_loops import (
     GRUNet,
     SmallCNN,
     TinyGPT,
+    adam,
     image_batch,
     seeded,
     sequence_batch,
     token_batch,
     train,
 )
-
-
-def adam(model):
-    return torch.optim.Adam(model.parameters(), lr=3e-3)
 
 
 def mlp(softmax: bool) -> nn.Module:

@@ -11,6 +11,7 @@ from gradtui.probe.lint import lint_loss_graph
 from tests.unit.trust_loops import (
     GRUNet,
     TinyGPT,
+    adam,
     image_batch,
     regression_batch,
     seeded,
@@ -18,10 +19,6 @@ from tests.unit.trust_loops import (
     token_batch,
     train,
 )
-
-
-def adam(model):
-    return torch.optim.Adam(model.parameters(), lr=3e-3)
 
 
 class ListMLP(nn.Module):

@@ -208,6 +208,11 @@ def train(
     )
 
 
+def adam(model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer most users start with, at a rate these small models learn at."""
+    return torch.optim.Adam(model.parameters(), lr=3e-3)
+
+
 def seeded(make: Callable[[], nn.Module], seed: int) -> nn.Module:
     torch.manual_seed(seed)
     return make()
