@@ -51,6 +51,7 @@ def report_of(
     return {
         "schema": SCHEMA,
         "scenario": started.scenario,
+        "source": started.source,
         "steps_run": summary.steps_run or 0,
         "final_loss": finite_or_none(losses[-1]) if losses else None,
         "loss": [finite_or_none(v) for v in losses],
@@ -86,7 +87,8 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
 def format_report(report: dict[str, Any]) -> str:
     """A short readable summary for the terminal. Text that came from a file (names,
     messages) is made terminal-safe: control characters shown, one line each."""
-    lines = [f"scenario {safe_line(report['scenario'], 80)}: {report['steps_run']} steps"]
+    noun = "run" if report.get("source") == "watch" else "scenario"
+    lines = [f"{noun} {safe_line(report['scenario'], 80)}: {report['steps_run']} steps"]
     losses = [v for v in report["loss"] if v is not None]
     if report["loss"]:
         first = report["loss"][0]
