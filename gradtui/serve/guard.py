@@ -4,7 +4,8 @@
 - a request without the server's token (in the printed URL's query, then in a cookie);
 - a websocket handshake from a page of another origin (any site the user visits could
   otherwise drive the app and read the screen);
-- a path too long to be one of ours (414, rather than an error from the file system).
+- a path too long to be one of ours (414), or with a part too long to be a file name (404),
+  rather than an error from the file system.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 ANY = ("0.0.0.0", "::", "")
 MAX_PATH = 1024  # longer than any URL the page uses
+MAX_NAME = 255  # the longest file name most file systems allow: longer is an OSError, not a 404
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -85,6 +87,8 @@ class Guard:
         """The response that refuses ``request``, or None to let it through."""
         if len(request.raw_path) > MAX_PATH:
             return web.Response(status=414, text="gradtui serve: that URL is too long\n")
+        if any(len(part) > MAX_NAME for part in request.path.split("/")):
+            return web.Response(status=404, text="gradtui serve: no such file\n")
         if not self.host_allowed(request.host):
             return _forbidden("this server does not answer to that host name")
         if request.path.startswith("/static/"):
