@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -81,7 +82,32 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
         "message": d.message,
         "why": d.why,
         "fix": d.fix,
+        "evidence": [
+            {
+                "name": e.name,
+                "value": _json_value(e.value),
+                "rules_in": list(e.rules_in),
+                "rules_out": list(e.rules_out),
+            }
+            for e in d.evidence
+        ],
     }
+
+
+def evidence_line(evidence: Sequence[dict[str, Any]]) -> str:
+    """The evidence of one finding on one line: ``name value``, joined by semicolons."""
+    return "; ".join(f"{e['name']} {_value_text(e['value'])}" for e in evidence)
+
+
+def _json_value(value: str | float | int) -> str | float | int:
+    """A non-finite number as its text ("nan", "inf"), so the report stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _value_text(value: Any) -> str:
+    return value if isinstance(value, str) else short(value)
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -136,6 +162,8 @@ def format_report(report: dict[str, Any]) -> str:
             )
             lines.append(f"      why: {safe_line(d['why'], LONG)}")
             lines.append(f"      fix: {safe_line(d['fix'], LONG)}")
+            if d.get("evidence"):
+                lines.append(f"      evidence: {safe_line(evidence_line(d['evidence']), LONG)}")
     else:
         lines.append("diagnoses: none")
     return "\n".join(lines)
