@@ -6,6 +6,7 @@ what was wrong; the CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 import traceback
@@ -31,6 +32,7 @@ def load_target(target: str) -> tuple[Any, Any, Any, Any]:
         raise CheckInputError(f"{path}: no such file")
     if not func_name.isidentifier():
         raise CheckInputError(f"{target}: {func_name!r} is not a function name")
+    _refuse_training_at_import(path, func_name)
     module = _import(path)
     make = getattr(module, func_name, None)
     if not callable(make):
@@ -74,13 +76,58 @@ def _import(path: Path) -> Any:
     if spec is None or spec.loader is None:
         raise CheckInputError(f"{path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
+    argv = sys.argv
+    sys.argv = [str(path)]  # a script that reads its arguments must not see check's
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise CheckInputError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
     except Exception as exc:
-        raise CheckInputError(f"{path}: importing it raised {_line(exc)}{_where(exc)}") from exc
+        hint = "" if _has_main_guard(path) else f"; {GUARD_HINT}"
+        raise CheckInputError(
+            f"{path}: importing it raised {_line(exc)}{_where(exc)}{hint}"
+        ) from exc
+    finally:
+        sys.argv = argv
     return module
+
+
+GUARD_HINT = (
+    'the file runs its code when imported: put the training under `if __name__ == "__main__":`'
+)
+
+
+def _module_body(path: Path) -> list[ast.stmt]:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path)).body
+    except (SyntaxError, ValueError, OSError):
+        return []  # the import says what is wrong with it
+
+
+def _has_main_guard(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+        for node in _module_body(path)
+    )
+
+
+def _refuse_training_at_import(path: Path, func_name: str) -> None:
+    """A loop at the top level of the file that calls backward() or step() is its training:
+    importing the file would train."""
+    for node in _module_body(path):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and _trains(node):
+            raise CheckInputError(
+                f"{path}:{node.lineno}: the file trains when it is imported (a loop that calls "
+                f"backward or step); check imports it to call {func_name}(), so put the "
+                'training under `if __name__ == "__main__":`'
+            )
+
+
+def _trains(loop: ast.stmt) -> bool:
+    return any(
+        isinstance(node, ast.Attribute) and node.attr in ("backward", "step")
+        for node in ast.walk(loop)
+    )
 
 
 def _line(exc: BaseException) -> str:

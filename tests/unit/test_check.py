@@ -169,6 +169,33 @@ def test_cli_a_script_that_raises_is_exit_2(tmp_path: Path):
     assert "syntax error" in _cli(str(script)).stderr
 
 
+PLAIN_SCRIPT = """import sys
+import torch
+from torch import nn
+
+model = nn.Linear(2, 1)
+opt = torch.optim.SGD(model.parameters(), lr=float(sys.argv[1]) if len(sys.argv) > 1 else 0.1)
+for step in range(3):
+    opt.zero_grad()
+    model(torch.randn(4, 2)).pow(2).mean().backward()
+    opt.step()
+"""
+
+
+def test_cli_a_script_that_trains_at_import_is_told_to_guard_it(tmp_path: Path):
+    script = tmp_path / "train.py"
+    script.write_text(PLAIN_SCRIPT)
+    result = _cli(str(script))
+    assert result.returncode == 2
+    assert f"{script}:7: the file trains when it is imported" in result.stderr
+    assert 'if __name__ == "__main__":' in result.stderr
+    assert "could not convert" not in result.stderr and "Traceback" not in result.stderr
+    script.write_text("import sys\n\nRATE = float(sys.argv[1])\n\ndef make():\n    pass\n")
+    result = _cli(str(script))  # reads its own arguments at import: sees none, not check's
+    assert result.returncode == 2 and "IndexError" in result.stderr
+    assert 'put the training under `if __name__ == "__main__":`' in result.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("maker", check_examples.EXAMPLE_MAKERS)
 def test_the_examples_models_pass_every_line(maker: str):
