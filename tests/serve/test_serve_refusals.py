@@ -63,12 +63,12 @@ def test_other_pages_hosts_and_odd_requests_are_refused_in_one_line(tmp_path: Pa
         "replay", str(fixture), "--allow-origin", "https://proxy.example", cwd=tmp_path
     ) as (url, _server):
         seen = asyncio.run(refusals(url))
+        log = (tmp_path / "serve.log").read_text()  # before the stop interrupts the proxy's app
     assert seen["evil origin"] == seen["other port"] == seen["no token"] == 403
     assert seen["foreign host"][0] == 403 and seen["no token page"][0] == 403
     assert seen["plain /ws"][0] == 400
     assert seen["long path"][0] in (404, 414) and seen["long name"][0] == 404
     assert seen["proxy"] == 101  # let in on purpose with --allow-origin
-    log = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in log and "Error handling request" not in log, log
 
 
@@ -137,3 +137,13 @@ def test_bad_server_options_are_one_line(tmp_path: Path, capsys, words, message)
     assert main(["serve", "replay", str(fixture), *words]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_textual_serve_without_a_private_name_is_one_line(tmp_path: Path, capsys, monkeypatch):
+    from textual_serve.server import Server
+
+    fixture = write_recording(tmp_path / "upgrade.jsonl")
+    monkeypatch.delattr(Server, "_process_messages")
+    assert main(["serve", "replay", str(fixture)]) == 2
+    err = capsys.readouterr().err
+    assert "no Server._process_messages" in err and err.count("\n") == 1
