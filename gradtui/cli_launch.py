@@ -52,7 +52,8 @@ def launch(args: argparse.Namespace) -> int:
     if args.scenario:
         start = [resolve(args.scenario, args.scenarios).with_overrides(args.steps, args.seed)]
     if args.record is None:
-        return app_status(GradApp(catalog, start=start, speed=args.speed))
+        app = GradApp(catalog, start=start, speed=args.speed)
+        return signal_status(app, app_status(app))
     if not start:
         return say("launch --record needs a scenario NAME: the run to record", 2)
     from gradtui.recording import Recorder
@@ -62,7 +63,13 @@ def launch(args: argparse.Namespace) -> int:
     app = GradApp(catalog, start=start, speed=args.speed, make_source=recording_first(recorder))
     status = app_status(app)
     recorder.close()  # already closed when the run ended; a second close does nothing
-    return status
+    return signal_status(app, status)
+
+
+def signal_status(app: Any, status: int) -> int:
+    """128 + N when signal N closed the app (it quit as by q), else the app's own status."""
+    signum = getattr(app, "quit_by_signal", None)
+    return 128 + signum if signum else status
 
 
 def overridden(catalog: Any, steps: int | None, seed: int | None) -> Any:

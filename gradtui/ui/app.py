@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -34,6 +37,8 @@ class GradApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
+    # Closed as by q: the runs stop, recordings get their end event, the terminal is restored.
+    QUIT_SIGNALS: ClassVar[tuple[int, ...]] = (signal.SIGTERM, signal.SIGHUP)
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
 
@@ -58,9 +63,22 @@ class GradApp(App[None]):
         self.make_source = make_source
         self._start = list(start)
         self._replays = list(replays)
+        self.quit_by_signal: int | None = None  # the signal that closed the app, if one did
         self._saved_theme = saved_theme()
         if self._saved_theme in self.available_themes:
             self.theme = self._saved_theme
+
+    def on_load(self) -> None:
+        """SIGTERM and SIGHUP quit as q does, instead of killing the app mid-frame."""
+        loop = asyncio.get_running_loop()
+        for signum in self.QUIT_SIGNALS:
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(signum, self._quit_on_signal, signum)
+
+    def _quit_on_signal(self, signum: int) -> None:
+        if self.quit_by_signal is None:
+            self.quit_by_signal = signum
+            self.call_later(self.action_quit)
 
     def watch_theme(self, theme: str) -> None:
         """The theme picked (palette: Change theme) is the theme of the next start too."""
