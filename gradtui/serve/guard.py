@@ -61,7 +61,10 @@ class Guard:
             self.names.update(("localhost", socket.gethostname().lower(), socket.getfqdn().lower()))
 
     def host_allowed(self, host: str) -> bool:
-        name = urlsplit("//" + host).hostname if host else None
+        try:
+            name = urlsplit("//" + host).hostname if host else None
+        except ValueError:  # an unbalanced "[" and the like
+            return False
         if not name:
             return False
         return name in self.names or (self.host in ANY and _is_address(name))

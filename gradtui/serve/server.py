@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import shlex
 import signal
@@ -229,7 +230,8 @@ def serve(
         print(f"gradtui serve: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"gradtui serve: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or exc
+        print(f"gradtui serve: cannot listen on {address}: {reason}", file=sys.stderr)
         return 2
     chosen = int(listener.getsockname()[1])
     GradtuiServer(app_args, host, chosen, allow_origins, max_sessions).serve_on(listener)

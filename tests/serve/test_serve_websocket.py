@@ -37,8 +37,8 @@ def ws_url(url: str, query: str) -> str:
 
 
 async def drive(url: str) -> tuple[bool, bool, bool]:
-    ws_url_ = ws_url(url, "width=120&height=36")
-    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url_) as websocket:
+    session_url = ws_url(url, "width=120&height=36")
+    async with aiohttp.ClientSession() as session, session.ws_connect(session_url) as websocket:
         await websocket.send_str(json.dumps(["resize", {"width": 120, "height": 36}]))
         seen: list[str] = []
         drawn = await read_until(websocket, seen, DRAWN_MARKER)
