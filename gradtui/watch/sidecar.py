@@ -108,6 +108,7 @@ class Sidecar:
             "fd": recorder.fileno() if recorder is not None else None,
             "path": str(recorder.path) if recorder is not None else None,
             "layer_digits": recorder.layer_digits if recorder is not None else None,
+            "header": recorder.header if recorder is not None else None,
             "diagnose": diagnose,
             "thinning": thinning,
         }

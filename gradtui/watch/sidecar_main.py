@@ -49,7 +49,8 @@ def _recorder(config: dict[str, Any]) -> Recorder | None:
     if config["fd"] is None:
         return None
     file = os.fdopen(config["fd"], "w", encoding="utf-8", buffering=FILE_BUFFER)
-    return Recorder.continuing(file, Path(config["path"]), config["layer_digits"])
+    path = Path(config["path"])
+    return Recorder.continuing(file, path, config["layer_digits"], config.get("header"))
 
 
 def _serve(source: int, replies: int, consumer: Consumer) -> None:
