@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -13,8 +14,9 @@ from typing import IO, Any
 
 from gradtui.events import Event, RunStarted, StepStats
 from gradtui.recording.codec import event_to_json
-from gradtui.recording.parser import FORMAT, shown
+from gradtui.recording.parser import FORMAT, RecordingError, shown
 from gradtui.recording.target import open_target
+from gradtui.regular import reason
 
 REPLACED_CHECK_SECONDS = 1.0  # how often the path is looked up to see it still names our file
 
@@ -44,7 +46,15 @@ class Recorder:
     ) -> None:
         # Checked, locked against a second writer; an existing file only replaced with force.
         self._setup(open_target(path, force), path, layer_digits, header or {})
-        self._write(json.dumps({"format": FORMAT, **self.header}) + "\n")
+        try:  # a full disk shows here, before any training: one line, as a bad path is
+            self._write(json.dumps({"format": FORMAT, **self.header}) + "\n")
+        except OSError as exc:
+            self._abandon_file()
+            raise RecordingError(f"{shown(path)}: cannot write: {reason(exc)}") from None
+
+    def _abandon_file(self) -> None:
+        with contextlib.suppress(OSError):  # close flushes what failed, and may fail again
+            self._file.close()
 
     def _setup(
         self, file: IO[str], path: Path, layer_digits: int | None, header: dict[str, Any]
