@@ -66,6 +66,7 @@ class Recorder:
         self._written = self._on_disk = info.st_size  # bytes handed to the file; in it
         self._start_line: str | None = None
         self._last_step: int | None = None
+        self._last_on_disk: int | None = None  # the last step flushed: a cut loses up to it
         self._looked = time.monotonic()
         self._told: set[str] = set()
 
@@ -91,6 +92,8 @@ class Recorder:
         elif isinstance(event, StepStats):
             self._last_step = event.step
         self._write(line)
+        if self._file.line_buffering:
+            self._last_on_disk = self._last_step
 
     def _write(self, line: str) -> None:
         self._file.write(line)
@@ -101,7 +104,7 @@ class Recorder:
     def flush(self) -> None:
         self._check()
         self._file.flush()
-        self._on_disk = self._written
+        self._on_disk, self._last_on_disk = self._written, self._last_step
 
     def _check(self) -> None:
         """Notice a cut file (and write what makes the rest readable), or a replaced path."""
@@ -114,7 +117,7 @@ class Recorder:
             self._look_at_path()
 
     def _resume(self, size: int) -> None:
-        cut = {"at_byte": size, "written": self._written, "last_step": self._last_step}
+        cut = {"at_byte": size, "written": self._written, "last_step": self._last_on_disk}
         text = json.dumps({"format": FORMAT, **self.header, "resumed": cut}) + "\n"
         text += self._start_line or ""
         if size:  # maybe cut inside a line: end it (a blank line is skipped by readers)
