@@ -21,6 +21,9 @@ from gradtui.recording.parser import LineParser, RecordingError, shown
 from gradtui.regular import open_regular, reason
 
 READ_CHUNK = 1 << 20  # at most this many bytes per poll, so one poll stays short
+# The bytes before the offset read again each poll: when they changed, the file was cut and
+# grew past the offset between two polls (a resumed writer's new header is longer than this).
+SEEN_BYTES = 64
 
 
 class Follower:
@@ -32,6 +35,7 @@ class Follower:
         self.events_read = 0
         self.last_growth = time.monotonic()
         self._offset = 0
+        self._seen = b""  # the last SEEN_BYTES bytes read
         self._identity: tuple[int, int] | None = None
         self._splitter = LineSplitter()
         self._parser = LineParser(self.path)
@@ -59,7 +63,12 @@ class Follower:
         if info.st_size == self._offset:
             return []
         chunk = self._read()
+        if chunk is None:  # rewritten under the same size or larger: start again
+            self._reset()
+            self.restarted = True
+            chunk = self._read() or b""
         self._offset += len(chunk)
+        self._seen = (self._seen + chunk)[-SEEN_BYTES:]
         self.last_growth = time.monotonic()
         events = []
         for line in self._splitter.feed(chunk):
@@ -83,10 +92,13 @@ class Follower:
         """Bytes after the last newline: a line being written, or cut off by a killed writer."""
         return self._splitter.tail
 
-    def _read(self) -> bytes:
+    def _read(self) -> bytes | None:
+        """The bytes after the offset; None when those before it are not the ones read."""
         try:
             with open_regular(self.path) as file:
-                file.seek(self._offset)
+                file.seek(self._offset - len(self._seen))
+                if file.read(len(self._seen)) != self._seen:
+                    return None
                 return file.read(READ_CHUNK)
         except FileNotFoundError:
             return b""
@@ -95,6 +107,7 @@ class Follower:
 
     def _reset(self) -> None:
         self._offset = 0
+        self._seen = b""
         self._splitter.reset()
         self._parser = LineParser(self.path)
         self._warned = 0

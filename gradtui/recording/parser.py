@@ -47,6 +47,7 @@ class LineParser:
         self.skipped = 0  # warnings not kept, past MAX_WARNINGS
         self._last_step: int | None = None
         self._unknown_types: set[str] = set()
+        self._resumed = False  # a writer's resume marker was read: its run_started comes again
 
     def feed(self, line: str | bytes | None) -> Event | None:
         """The event of the next line; None also stands for a line dropped for its length."""
@@ -61,13 +62,15 @@ class LineParser:
                 self.warn("not UTF-8 text; skipped it")
                 return None
         # A file truncated while its writer kept its offset begins with NULs; skip them.
-        after_nuls = line.startswith("\x00")
         line = line.lstrip("\x00")
         if not line.strip():
             return None
         if self.version is None:
-            self.version = self._header(line, after_nuls)
+            self.version = self._header(line)
             return None if self.version is not None else self._headerless(line)
+        if line.startswith('{"format"'):
+            self._marker(line)
+            return None
         try:
             event = event_from_json(line, self.version, self.started)
         except UnknownEvent as exc:
@@ -83,6 +86,32 @@ class LineParser:
         self.version = READABLE[FORMAT]
         self.line -= 1
         return self.feed(line)
+
+    def _marker(self, line: str) -> None:
+        """A header in the middle: the writer found its file cut and wrote it again."""
+        try:
+            header = json.loads(line)
+        except (ValueError, RecursionError):
+            header = None
+        if not isinstance(header, dict) or header.get("format") not in READABLE:
+            self.warn("not a valid event (a header line in the middle?); skipped it")
+            return
+        self._cut(header.get("resumed"))
+
+    def _cut(self, resumed: object) -> None:
+        """Say what a resume marker tells of what was lost."""
+        if not isinstance(resumed, dict):
+            self.warn("a second header line; skipped it")
+            return
+        self._resumed = True
+        at, last = resumed.get("at_byte"), resumed.get("last_step")
+        where = f" at byte {at}" if isinstance(at, int) and not isinstance(at, bool) else ""
+        if isinstance(last, int) and not isinstance(last, bool):
+            first = 0 if self._last_step is None else self._last_step + 1
+            lost = f"steps {first}..{last} are missing" if first <= last else "no step is missing"
+        else:
+            lost = "what was written before is missing"
+        self.warn(f"the file was cut{where} while it was written (log rotation?); {lost}")
 
     def warn(self, what: str, line: int | None = None) -> None:
         if len(self.warnings) >= MAX_WARNINGS:
@@ -110,7 +139,8 @@ class LineParser:
     def _in_order(self, event: Event) -> Event | None:
         if isinstance(event, RunStarted):
             if self.started is not None:
-                self.warn("a second run_started in one file; skipped it")
+                if not self._resumed:  # a resumed writer repeats it on purpose
+                    self.warn("a second run_started in one file; skipped it")
                 return None
             self.started = event
         elif isinstance(event, StepStats):
@@ -122,15 +152,17 @@ class LineParser:
             self._last_step = event.step
         return event
 
-    def _header(self, line: str, after_nuls: bool) -> int | None:
+    def _header(self, line: str) -> int | None:
         """The version the header names; None for a headerless file that was truncated
-        while written (its first line came after NULs, and is an event)."""
+        while written (its first line is an event: what came before it was cut)."""
         try:
             header = json.loads(line)
         except (ValueError, RecursionError):
             header = None
         version = READABLE.get(header.get("format")) if isinstance(header, dict) else None
         if version is not None:
+            if "resumed" in header:
+                self._cut(header["resumed"])
             return version
         if isinstance(header, dict) and isinstance(header.get("format"), str):
             raise RecordingError(
@@ -138,7 +170,10 @@ class LineParser:
                 f"{safe_line(header['format'], 60)!s} is not one this gradtui reads "
                 f"({', '.join(READABLE)})"
             )
-        if after_nuls and isinstance(header, dict) and "type" in header:
-            self.warn("no header (the file was cut while written?); read as " + FORMAT)
+        if isinstance(header, dict) and isinstance(header.get("type"), str):
+            self.warn(
+                "no header: the file was cut while it was written (log rotation?) and what "
+                f"came before this line is missing; read as {FORMAT}"
+            )
             return None
         raise RecordingError(f"{shown(self.path)}: line {self.line}: not a {FORMAT} header")

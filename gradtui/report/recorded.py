@@ -63,7 +63,8 @@ class _RankFile:
         found = self.parser.summary()
         if not self.ended:
             found.append(
-                f"{shown(self.path)}: no end event: the run is still going, or was stopped"
+                f"{shown(self.path)}: no end event: the run is still going, or its writer "
+                "died before writing one (killed, or the machine stopped)"
             )
         return found
 

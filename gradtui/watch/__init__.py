@@ -47,6 +47,7 @@ def watch(
         keeps one step in 16 after that, plus every step where a rule fired or that went
         non-finite (the recording says so).
     """
+    from gradtui.recording import RecordingError
     from gradtui.watch.disabled import DisabledMonitor, disabled_monitor
     from gradtui.watch.monitor import Monitor, Unsupported
 
@@ -57,6 +58,11 @@ def watch(
     except Unsupported as exc:
         logging.getLogger("gradtui.watch").warning(
             "gradtui.watch cannot watch %s yet; your training goes on, unwatched.", exc
+        )
+        return DisabledMonitor(model)
+    except RecordingError as exc:  # the file is taken, a folder, on a full disk, ...
+        logging.getLogger("gradtui.watch").warning(
+            "gradtui.watch cannot record: %s; your training goes on, unwatched.", exc
         )
         return DisabledMonitor(model)
     except Exception as exc:

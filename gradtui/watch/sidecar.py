@@ -25,8 +25,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gradtui.events import Diagnosis, Event, LayerStatus
+from gradtui.events import Diagnosis, Event, LayerStatus, RunFailed, RunFinished, StepStats
 from gradtui.recording import Recorder
+from gradtui.recording.codec import event_to_json
 from gradtui.recording.writer import Thinning
 from gradtui.watch.consumer import Announce
 from gradtui.watch.frames import receive, send
@@ -102,12 +103,17 @@ class Sidecar:
         self._reader.start()
         self._sender = Worker(self._send, capacity, batches=True)
         self.capacity = capacity
+        # The recording stays open here too, to write the run's end should the process die.
+        self._spare = os.dup(recorder.fileno()) if recorder is not None else None
+        self._end: Event | None = None  # the run's end, as handed over
+        self._steps = 0  # steps handed over: a dead process's recording ends after them
 
     def _start(self, recorder: Recorder | None, diagnose: bool, thinning: Thinning | None) -> None:
         config = {
             "fd": recorder.fileno() if recorder is not None else None,
             "path": str(recorder.path) if recorder is not None else None,
             "layer_digits": recorder.layer_digits if recorder is not None else None,
+            "header": recorder.header if recorder is not None else None,
             "diagnose": diagnose,
             "thinning": thinning,
         }
@@ -130,6 +136,10 @@ class Sidecar:
         return self._sender.error or self._failed
 
     def put(self, event: Event, force: bool = False) -> bool:
+        if isinstance(event, RunFinished | RunFailed):
+            self._end = event
+        elif isinstance(event, StepStats):
+            self._steps = event.step + 1
         return self._sender.put(event, force)
 
     def drain(self, timeout: float | None = None) -> bool:
@@ -146,11 +156,25 @@ class Sidecar:
         self._ask("stop", timeout)
         self._closed = True  # before its pipes close: their numbers may be reused
         self._let_go(timeout)
+        self._end_for_the_dead()
+
+    def _end_for_the_dead(self) -> None:
+        """A process that died (killed, SIGINT) wrote no end: write it here, on its own
+        line (the dead writer may have left half of one), so readers see how the run ended."""
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        if not self._stopped:  # as an error of ours ends a recording: stopped early, here
+            end = self._end or RunFinished(steps_run=self._steps, stopped=True)
+            with contextlib.suppress(OSError):
+                os.write(spare, ("\n" + event_to_json(end) + "\n").encode("utf-8"))
+        os.close(spare)
 
     def end_with(self, event: Event) -> None:
         """After an error of ours: what is queued, then ``event`` past the rules, then stop."""
         if self._closed:
             return
+        self._end = event
         self._sender.close()
         with contextlib.suppress(OSError):
             self._send([("end", event)])

@@ -10,6 +10,7 @@ Messages out: ``("ready",)``, ``("found", [diagnosis, ...])``, ``("failed", text
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,11 @@ FILE_BUFFER = 1 << 16
 
 
 def main() -> None:
+    with contextlib.suppress(KeyboardInterrupt):  # a SIGINT sent here: keep what was written
+        _main()
+
+
+def _main() -> None:
     source, replies = sys.stdin.buffer.fileno(), sys.stdout.buffer.fileno()
     sys.stdout = sys.stderr  # a stray print must not land among the replies
     config: dict[str, Any] = receive(source)  # type: ignore[assignment]
@@ -49,7 +55,8 @@ def _recorder(config: dict[str, Any]) -> Recorder | None:
     if config["fd"] is None:
         return None
     file = os.fdopen(config["fd"], "w", encoding="utf-8", buffering=FILE_BUFFER)
-    return Recorder.continuing(file, Path(config["path"]), config["layer_digits"])
+    path = Path(config["path"])
+    return Recorder.continuing(file, path, config["layer_digits"], config.get("header"))
 
 
 def _serve(source: int, replies: int, consumer: Consumer) -> None:
