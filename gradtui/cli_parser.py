@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: a free one)")
     serve.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="also take sessions from pages of ORIGIN, e.g. https://proxy.example (repeatable)",
+    )
+    serve.add_argument(
+        "--max-sessions", type=int, default=4, help="browser tabs served at once (4)"
+    )
+    serve.add_argument(
         "app", nargs=argparse.REMAINDER, metavar="launch [NAME] | replay FILE | attach FILE"
     )
     for command in commands.choices.values():  # --scenarios also after the command's name

@@ -174,6 +174,19 @@ def failed_run(step: int, exc: BaseException, forward_trace: str = "", see: str 
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One measured fact a finding's cause rests on, and what it decided among the candidates.
+
+    ``value`` is a number or a short text ("float16", "finite"); ``rules_in`` and ``rules_out``
+    name candidate causes (words, not codes: "optimizer update", "input batch")."""
+
+    name: str  # what was measured: "input batch", "weights' dtype", "lr"
+    value: str | float | int
+    rules_in: tuple[str, ...] = ()
+    rules_out: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """A finding of the diagnosis rules, in plain words."""
 
@@ -185,6 +198,9 @@ class Diagnosis:
     message: str  # what and where, with the numbers
     why: str  # the chain-rule reason
     fix: str  # concrete changes
+    # The facts the cause was chosen from; empty where a rule quotes none (and in recordings
+    # made before this field existed).
+    evidence: tuple[Evidence, ...] = ()
 
 
 def most_severe_first(diagnoses: Iterable[Diagnosis]) -> list[Diagnosis]:
@@ -220,6 +236,10 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         values["graph_issues"] = tuple(
             GraphIssue(**{k: _as_tuples(v) for k, v in issue.items()})
             for issue in data["graph_issues"]
+        )
+    if cls is Diagnosis and data.get("evidence"):
+        values["evidence"] = tuple(
+            Evidence(**{k: _as_tuples(v) for k, v in item.items()}) for item in data["evidence"]
         )
     return cls(**values)
 

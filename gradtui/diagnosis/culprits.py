@@ -7,7 +7,7 @@ import math
 
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.chain import ChainTracker
-from gradtui.diagnosis.words import geometric_mean, link_span, runs, times
+from gradtui.diagnosis.words import geometric_mean, link_span, readable, runs, times
 
 
 def dead_owner(j: int, dead: dict[int, float]) -> int | None:
@@ -26,7 +26,7 @@ def _dead_words(j: int, dead: dict[int, float], names: tuple[str, ...]) -> str:
     assert owner is not None
     share = dead[owner]
     amount = "every unit" if share >= T.DEAD_ERROR_FRAC else f"{share:.0%} of the units"
-    where = "there" if owner == j else f"of {names[owner]}, right before it,"
+    where = "there" if owner == j else f"of {readable(names[owner])}, right before it,"
     verb = "is" if share >= T.DEAD_ERROR_FRAC else "are"
     return f"{amount} {where} {verb} dead"
 
@@ -83,7 +83,8 @@ def culprit_links(
         sentence = f"no single link is to blame: {sentence}, and the small factors multiply"
     unknown = [j for j, m in medians.items() if m is None]
     if shrinking and unknown and min(unknown) < min(chosen, default=len(names)):
-        sentence += f"; below {names[max(unknown)]} the gradient is exactly zero (it underflowed)"
+        below = readable(names[max(unknown)])
+        sentence += f"; below {below} the gradient is exactly zero (it underflowed)"
     return sentence[0].upper() + sentence[1:] + "."
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.context import Finding, RunInfo, StepView
-from gradtui.diagnosis.words import name_list
+from gradtui.diagnosis.words import name_list, readable
 from gradtui.events import Diagnosis, LayerStatus, Severity
 
 DEAD = "dead_units"
@@ -112,7 +112,7 @@ class ActivityRule:
 
     def _diagnosis(self, view: StepView, blocks: list[int], severity: Severity) -> Diagnosis:
         names = self.run.blocks
-        shares = ", ".join(f"{names[b]} {self.peak[b]:.0%}" for b in blocks)
+        shares = ", ".join(f"{readable(names[b])} {self.peak[b]:.0%}" for b in blocks)
         layers = self.run.names(sorted(self._layers(frozenset(blocks))))
         first = min(self.since[b] for b in blocks)
         checks = T.ACTIVATION_PATIENCE

@@ -14,6 +14,7 @@ from gradtui.diagnosis.words import (
     decades,
     name_list,
     num,
+    readable,
     times,
 )
 from gradtui.events import Diagnosis, LayerStatus, Severity, at_least
@@ -100,9 +101,10 @@ class VanishingRule:
         if len(run.blocks) < 2:
             message = self._layer_message(view, d, names)
         elif d == 0:
+            first = readable(run.blocks[0])
             message = (
-                f"Since step {since} the gradient reaching {run.blocks[0]} is exactly zero "
-                f"(at step {view.step}): nothing of the loss's gradient arrives. "
+                f"From step {since} on, the gradient reaching {first} has been exactly zero "
+                f"(still at step {view.step}): nothing of the loss's gradient arrives. "
                 f"{zero_cut_links(view.chain, self.dead)} "
                 f"{len(names)} layer(s) get no gradient through the chain: {name_list(names)}."
             )
@@ -111,10 +113,12 @@ class VanishingRule:
                 lowered = shrinking[0].lower() + shrinking[1:]
                 message += f" Before it reached zero it was shrinking: {lowered}"
         else:
+            first = readable(run.blocks[0])
             message = (
-                f"Since step {since} the gradient reaching {run.blocks[0]} is {num(d)} of the "
-                f"gradient leaving the loss at step {view.step} ({decades(d)} lost on the way "
-                f"back). {culprit_links(view.chain, True, self.dead)} "
+                f"From step {since} on, the gradient reaching {first} has been a small part of "
+                f"the gradient leaving the loss: {num(d)} of it at step {view.step} "
+                f"({decades(d)} lost on the way back). "
+                f"{culprit_links(view.chain, True, self.dead)} "
                 f"{len(names)} layer(s) get under a thousandth of it: {name_list(names)}."
             )
         if severity == "error":
@@ -134,7 +138,8 @@ class VanishingRule:
 
     def _layer_message(self, view: StepView, d: float, names: tuple[str, ...]) -> str:
         trainable = [i for i, t in enumerate(self.run.trainable) if t]
-        first, last = self.run.layers[trainable[0]], self.run.layers[trainable[-1]]
+        first = readable(self.run.layers[trainable[0]])
+        last = readable(self.run.layers[trainable[-1]])
         size = "exactly zero" if d == 0 else f"{num(d)} of {last}'s ({decades(d)} lower)"
         return (
             f"Since step {self.first_step} the weight gradient of {first} is {size}. "
@@ -297,8 +302,9 @@ class ExplodingRule:
         self._depth_reported = True
         names = self.run.names(sorted(self.depth_layers))
         message = (
-            f"Since step {self.depth_first} the gradient reaching {self.run.blocks[0]} is "
-            f"{times(d)} the gradient leaving the loss ({decades(d)} gained on the way back). "
+            f"From step {self.depth_first} on, the gradient reaching "
+            f"{readable(self.run.blocks[0])} has been large: {times(d)} the gradient leaving "
+            f"the loss at step {view.step} ({decades(d)} gained on the way back). "
             f"{culprit_links(view.chain, False)} Layers with over {num(T.EXPLODE_DEPTH_GAIN)}x "
             f"the loss's gradient: {name_list(names)}."
         )

@@ -38,6 +38,8 @@ class DivergenceRule:
         self.steps = 0
         self.first: list[float] = []  # the first few finite losses
         self._start: float | None = None  # their median
+        self.last_finite: int | None = None  # the latest step whose loss was finite
+        self.first_nonfinite: int | None = None
 
     @property
     def step_of(self) -> int | None:
@@ -111,6 +113,10 @@ class DivergenceRule:
 
     def _loss_stays_high(self, view: StepView) -> bool:
         loss = view.stats.loss
+        if finite(loss):
+            self.last_finite = view.step
+        elif self.first_nonfinite is None:
+            self.first_nonfinite = view.step
         if finite(loss) and len(self.first) < T.DIVERGE_START_STEPS:
             self.first.append(loss)
             self._start = statistics.median(self.first)
@@ -124,6 +130,21 @@ class DivergenceRule:
         )
         self.high_streak = self.high_streak + 1 if high else 0
         return self.high_streak >= T.DIVERGE_LOSS_PATIENCE
+
+    def _rise_words(self, view: StepView) -> str:
+        """The rise in finite numbers only: after a NaN the medians are those of the last
+        finite losses, so they are dated to the last finite step."""
+        start, recent = self.start, view.loss.recent_median
+        assert start is not None and recent is not None
+        at = view.step if finite(view.stats.loss) else self.last_finite
+        words = (
+            f"By step {at} the loss was {times(recent / start)} where it started "
+            f"(a median of {num(start)} over the first {len(self.first)} steps, "
+            f"{num(recent)} over the last {T.LOSS_START_STEPS} finite ones)."
+        )
+        if self.first_nonfinite is not None:
+            words += f" The loss was first non-finite at step {self.first_nonfinite}."
+        return words
 
     def _diagnosis(self, view: StepView) -> Diagnosis:
         parts = []
@@ -140,13 +161,7 @@ class DivergenceRule:
                 "recent median in one step."
             )
         if self.loss_rose:
-            start, recent = self.start, view.loss.recent_median
-            assert start is not None and recent is not None
-            parts.append(
-                f"By step {view.step} the loss was {times(recent / start)} where it started "
-                f"(a median of {num(start)} over the first {len(self.first)} steps, "
-                f"{num(recent)} over the last {T.LOSS_START_STEPS})."
-            )
+            parts.append(self._rise_words(view))
         parts.append("Findings after this step follow from it.")
         step = self.step_of
         assert step is not None

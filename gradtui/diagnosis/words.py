@@ -7,14 +7,36 @@ from collections.abc import Sequence
 
 from gradtui.numbers import decades, num, times
 
-__all__ = ["decades", "geometric_mean", "link_span", "name_list", "num", "runs", "times"]
+__all__ = [
+    "decades",
+    "geometric_mean",
+    "link_span",
+    "name_list",
+    "num",
+    "readable",
+    "runs",
+    "times",
+]
+
+
+def readable(name: str) -> str:
+    """A bare index ('0', what nn.Sequential names its children) reads as 'layer 0'."""
+    return f"layer {name}" if name.isdigit() else name
 
 
 def name_list(names: Sequence[str], limit: int = 4) -> str:
-    """'a', 'a and b', 'a, b and c', or 'a to z (12 layers)' for long lists."""
+    """'a', 'a and b', 'a, b and c', or 'a to z (12 layers)' for long lists; bare indices
+    read 'layer 0' or 'layers 0, 2 and 4'."""
     names = list(names)
     if not names:
         return "no layer"
+    if all(name.isdigit() for name in names):
+        noun = "layer" if len(names) == 1 else "layers"
+        return f"{noun} {_joined(names, limit)}"
+    return _joined([readable(name) for name in names], limit)
+
+
+def _joined(names: list[str], limit: int) -> str:
     if len(names) > limit:
         return f"{names[0]} to {names[-1]} ({len(names)} layers)"
     if len(names) == 1:
@@ -35,8 +57,8 @@ def runs(indices: Sequence[int]) -> list[tuple[int, int]]:
 
 def link_span(first: int, last: int, names: Sequence[str]) -> str:
     if first == last:
-        return f"link {first} ({names[first]})"
-    return f"links {first}-{last} ({names[first]} to {names[last]})"
+        return f"link {first} ({readable(names[first])})"
+    return f"links {first}-{last} ({readable(names[first])} to {readable(names[last])})"
 
 
 def geometric_mean(values: Sequence[float]) -> float:

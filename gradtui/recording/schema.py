@@ -17,6 +17,7 @@ from gradtui.events import (
     SEVERITY_ORDER,
     Diagnosis,
     Event,
+    Evidence,
     GraphIssue,
     LayerInfo,
     RunFailed,
@@ -254,6 +255,26 @@ def diagnosis(data: dict[str, Any]) -> Diagnosis:
         message=_text(_get(data, "message"), "message"),
         why=_text(_get(data, "why"), "why"),
         fix=_text(_get(data, "fix"), "fix"),
+        evidence=_evidence(_get(data, "evidence", [])),
+    )
+
+
+def _evidence(value: Any) -> tuple[Evidence, ...]:
+    if not isinstance(value, list) or len(value) > MAX_LAYERS:
+        raise BadEvent("evidence: expected a list")
+    return tuple(_evidence_item(item, f"evidence[{i}]") for i, item in enumerate(value))
+
+
+def _evidence_item(item: Any, key: str) -> Evidence:
+    if not isinstance(item, dict) or "name" not in item or "value" not in item:
+        raise BadEvent(f"{key}: expected a table with a name and a value")
+    raw = item["value"]
+    kept = (isinstance(raw, str) and raw not in NONFINITE) or type(raw) is int
+    return Evidence(
+        name=_text(item["name"], f"{key}.name"),
+        value=raw if kept else _number(raw, f"{key}.value"),
+        rules_in=_names(_get(item, "rules_in", []), f"{key}.rules_in"),
+        rules_out=_names(_get(item, "rules_out", []), f"{key}.rules_out"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -51,6 +52,7 @@ def report_of(
     return {
         "schema": SCHEMA,
         "scenario": started.scenario,
+        "source": started.source,
         "steps_run": summary.steps_run or 0,
         "final_loss": finite_or_none(losses[-1]) if losses else None,
         "loss": [finite_or_none(v) for v in losses],
@@ -80,13 +82,39 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
         "message": d.message,
         "why": d.why,
         "fix": d.fix,
+        "evidence": [
+            {
+                "name": e.name,
+                "value": _json_value(e.value),
+                "rules_in": list(e.rules_in),
+                "rules_out": list(e.rules_out),
+            }
+            for e in d.evidence
+        ],
     }
+
+
+def evidence_line(evidence: Sequence[dict[str, Any]]) -> str:
+    """The evidence of one finding on one line: ``name value``, joined by semicolons."""
+    return "; ".join(f"{e['name']} {_value_text(e['value'])}" for e in evidence)
+
+
+def _json_value(value: str | float | int) -> str | float | int:
+    """A non-finite number as its text ("nan", "inf"), so the report stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _value_text(value: Any) -> str:
+    return value if isinstance(value, str) else short(value)
 
 
 def format_report(report: dict[str, Any]) -> str:
     """A short readable summary for the terminal. Text that came from a file (names,
     messages) is made terminal-safe: control characters shown, one line each."""
-    lines = [f"scenario {safe_line(report['scenario'], 80)}: {report['steps_run']} steps"]
+    noun = "run" if report.get("source") == "watch" else "scenario"
+    lines = [f"{noun} {safe_line(report['scenario'], 80)}: {report['steps_run']} steps"]
     losses = [v for v in report["loss"] if v is not None]
     if report["loss"]:
         first = report["loss"][0]
@@ -134,6 +162,8 @@ def format_report(report: dict[str, Any]) -> str:
             )
             lines.append(f"      why: {safe_line(d['why'], LONG)}")
             lines.append(f"      fix: {safe_line(d['fix'], LONG)}")
+            if d.get("evidence"):
+                lines.append(f"      evidence: {safe_line(evidence_line(d['evidence']), LONG)}")
     else:
         lines.append("diagnoses: none")
     return "\n".join(lines)

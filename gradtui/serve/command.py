@@ -1,30 +1,62 @@
-"""``gradtui serve [launch [NAME] | replay FILE... | attach FILE] [--host H] [--port N]``:
-check the app's arguments here, in the terminal, before any browser sees a failure."""
+"""``gradtui serve [launch [NAME] | replay FILE... | attach FILE] [--host H] [--port N]
+[--allow-origin ORIGIN]... [--max-sessions N]``: check the app's arguments here, in the
+terminal, before any browser sees a failure."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 APPS = ("launch", "replay", "attach")
+SERVER_OPTIONS = ("--host", "--port", "--max-sessions", "--allow-origin")
+REPEATED = ("--allow-origin",)
 
 
-def split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Take ``--host``/``--port`` out of the app's words, wherever they stand."""
+def split_options(words: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Take the server's options out of the app's words, wherever they stand: ``host``,
+    ``port``, ``max_sessions`` (the last one given) and ``allow_origin`` (a list)."""
     app, options, rest = [], {}, list(words)
     while rest:
         word = rest.pop(0)
         name, eq, value = word.partition("=")
-        if name in ("--host", "--port"):
-            if not eq:
-                if not rest:
-                    raise ValueError(f"{name} needs a value")
-                value = rest.pop(0)
-            options[name[2:]] = value
-        else:
+        if name not in SERVER_OPTIONS:
             app.append(word)
+            continue
+        if not eq:
+            if not rest:
+                raise ValueError(f"{name} needs a value")
+            value = rest.pop(0)
+        key = name[2:].replace("-", "_")
+        if name in REPEATED:
+            options.setdefault(key, []).append(value)
+        else:
+            options[key] = value
     return app, options
+
+
+def server_options(args: argparse.Namespace, options: dict[str, Any]) -> dict[str, Any]:
+    """The server's settings, from before the app's name and after it; ValueError when wrong."""
+    port = _number(options.get("port", args.port or 0), "--port", 0)
+    sessions = _number(options.get("max_sessions", args.max_sessions), "--max-sessions", 1)
+    origins = [*(args.allow_origin or []), *options.get("allow_origin", [])]
+    from gradtui.serve.guard import origin_of
+
+    for origin in origins:
+        origin_of(origin)  # ValueError naming the bad one
+    host = options.get("host", args.host)
+    return {"host": host, "port": port or None, "allow_origins": origins, "max_sessions": sessions}
+
+
+def _number(value: Any, name: str, least: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} takes a whole number, not {value!r}") from None
+    if number < least or number > 65535:
+        raise ValueError(f"{name} takes a number from {least} to 65535, not {number}")
+    return number
 
 
 def app_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
@@ -52,8 +84,7 @@ def app_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         args.app, options = split_options(list(args.app))
-        host = options.get("host", args.host)
-        port = int(options.get("port", args.port or 0))
+        settings = server_options(args, options)
         words = app_arguments(args, parser)
     except ValueError as exc:
         print(f"gradtui serve: {exc}", file=sys.stderr)
@@ -63,4 +94,4 @@ def run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ImportError:
         print("gradtui serve needs textual-serve: pip install 'gradtui[serve]'", file=sys.stderr)
         return 2
-    return serve(words, host, port or None)
+    return serve(words, **settings)

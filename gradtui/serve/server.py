@@ -10,7 +10,9 @@ websocket. What we add to textual-serve's ``Server``:
 - the command is quoted for the shell textual-serve runs it through;
 - a free port is picked when none is given (the port is written into the page, so the
   server cannot be told to listen on port 0 and find out later), and the page's URLs are made
-  from the address the browser used (an SSH tunnel may map the port to another).
+  from the address the browser used (an SSH tunnel may map the port to another);
+- a guard (``guard.py``) in front of every request: the server's own host names, its token and
+  its own origin only, and a cap on the number of sessions (each one is an app process).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import asyncio
 import logging
 import re
 import shlex
+import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +34,26 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
+from gradtui.serve import textual_private
+from gradtui.serve.guard import LOOPBACK, Guard
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATICS = Path(textual_serve.__file__).parent / "static"
 HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")  # the Host header
 QUIT_WAIT_SECONDS = 2.0  # an app asked to quit gets this long before it is terminated
+MAX_SESSIONS = 4  # each session is a Python process with torch and Textual loaded
+TRY_AGAIN_LATER = 1013  # the websocket close code for a server too busy to take a session
 
 log = logging.getLogger("gradtui.serve")
 
 
-def free_port(host: str) -> int:
-    """A port nothing listens on now (the OS picks it)."""
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: one the OS picks). OSError when it cannot
+    be had: the name does not resolve, the address is not this machine's, the port is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    if host and ":" not in host:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=128)
 
 
 def app_command(app_args: Sequence[str]) -> str:
@@ -53,13 +62,13 @@ def app_command(app_args: Sequence[str]) -> str:
     return "exec " + shlex.join([sys.executable, "-m", "gradtui", *app_args])
 
 
-def banner(url: str, host: str, port: int) -> str:
+def banner(url: str, host: str, port: int, max_sessions: int) -> str:
     lines = [
         f"gradtui serve: open {url} in a browser (ctrl-c stops the server)",
-        "There is no authentication: anyone who can reach this port can drive the app, and each",
-        "browser tab starts its own app process.",
+        "Only this URL's token opens it, and only from its own page; each browser tab starts "
+        f"its own app process, {max_sessions} at most.",
     ]
-    if host in ("127.0.0.1", "localhost", "::1"):
+    if host in LOOPBACK:
         lines.append(
             f"From another machine, forward the port over SSH: ssh -L {port}:127.0.0.1:{port} "
             "USER@THIS_HOST, then open the same URL there."
@@ -71,7 +80,7 @@ class TrackedAppService(AppService):
     """An AppService whose process the server can end."""
 
     async def terminate(self) -> None:
-        process = self._process
+        process = textual_private.process_of(self)
         if process is None or process.returncode is not None:
             return
         await self.send_meta({"type": "quit"})
@@ -83,23 +92,43 @@ class TrackedAppService(AppService):
 
 
 class GradtuiServer(Server):
-    def __init__(self, app_args: Sequence[str], host: str, port: int) -> None:
+    def __init__(
+        self,
+        app_args: Sequence[str],
+        host: str,
+        port: int,
+        allow_origins: Iterable[str] = (),
+        max_sessions: int = MAX_SESSIONS,
+    ) -> None:
         super().__init__(
             app_command(app_args),
             host=host,
             port=port,
             title="gradtui " + " ".join(app_args),
+            public_url=f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}",
             statics_path=STATICS,
             templates_path=TEMPLATES,
         )
+        self.guard = Guard(host, port, allow_origins)
+        self.max_sessions = max_sessions
         self.services: set[TrackedAppService] = set()
         self.sockets: set[web.WebSocketResponse] = set()
+
+    @property
+    def url(self) -> str:
+        """The URL to open: the server's address and its token."""
+        return f"{self.public_url}/?token={self.guard.token}"
 
     def initialize_logging(self) -> None:
         logging.basicConfig(level=logging.WARNING, format="gradtui serve: %(message)s")
 
+    async def _make_app(self) -> web.Application:
+        app = await textual_private.make_app(self)
+        app.middlewares.append(self.guard.middleware)
+        return app
+
     async def on_startup(self, app: web.Application) -> None:
-        print(banner(self.public_url, self.host, self.port), flush=True)
+        print(banner(self.url, self.host, self.port, self.max_sessions), flush=True)
 
     async def on_shutdown(self, app: web.Application) -> None:
         """End every app process and close every tab's websocket, so shutdown is quick."""
@@ -107,46 +136,74 @@ class GradtuiServer(Server):
         for websocket in list(self.sockets):
             await websocket.close(code=1001, message=b"server stopped")
 
-    @aiohttp_jinja2.template("app_index.html")
-    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+    def full(self) -> str | None:
+        """Why no session can start now, or None."""
+        if len(self.sockets) < self.max_sessions:
+            return None
+        return (
+            f"gradtui serve: {len(self.sockets)} sessions are open, the most this server takes; "
+            "close a tab, or restart it with a larger --max-sessions"
+        )
+
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
         """textual-serve's page, its URLs made from the address the browser used: through an
         SSH tunnel to another local port, or a server on 0.0.0.0, the page still reaches us."""
+        if (busy := self.full()) is not None:
+            return web.Response(status=503, text=busy + "\n")
         if HOST.fullmatch(request.host):  # a name or address and a port, nothing else
             self.public_url = f"{request.scheme}://{request.host}"
         else:
             self.public_url = f"http://{self.host}:{self.port}"
-        return await Server.handle_index.__wrapped__(self, request)  # the undecorated one
+        context = await textual_private.index_context(self, request)
+        return aiohttp_jinja2.render_template("app_index.html", request, context)
 
-    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """textual-serve's handler, with the app service and socket tracked."""
+    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+        """textual-serve's handler, with the app service and socket tracked and counted."""
         websocket = web.WebSocketResponse(heartbeat=15)
-        width = _int(request.query.get("width"), 80)
-        height = _int(request.query.get("height"), 24)
-        service: TrackedAppService | None = None
+        if not websocket.can_prepare(request).ok:
+            return web.Response(status=400, text="gradtui serve: /ws takes websockets only\n")
+        await websocket.prepare(request)
+        if self.full() is not None:
+            reason = f"gradtui serve is full: {len(self.sockets)} sessions (--max-sessions)"
+            await websocket.close(code=TRY_AGAIN_LATER, message=reason.encode())
+            return websocket
+        self.sockets.add(websocket)
         try:
-            await websocket.prepare(request)
-            self.sockets.add(websocket)
-            service = TrackedAppService(
-                self.command,
-                write_bytes=websocket.send_bytes,
-                write_str=websocket.send_str,
-                close=websocket.close,
-                download_manager=self.download_manager,
-                debug=self.debug,
-            )
-            self.services.add(service)
-            await service.start(width, height)
-            await self._process_messages(websocket, service)
+            await self._run_session(request, websocket)
+        finally:
+            self.sockets.discard(websocket)
+        return websocket
+
+    async def _run_session(self, request: web.Request, websocket: web.WebSocketResponse) -> None:
+        service = TrackedAppService(
+            self.command,
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=websocket.close,
+            download_manager=self.download_manager,
+            debug=self.debug,
+        )
+        self.services.add(service)
+        try:
+            width = _int(request.query.get("width"), 80)
+            await service.start(width, _int(request.query.get("height"), 24))
+            await textual_private.process_messages(self, websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
         except Exception:
             log.exception("a browser session failed")
         finally:
-            if service is not None:
-                await service.stop()
-                self.services.discard(service)
-            self.sockets.discard(websocket)
-        return websocket
+            await service.stop()
+            self.services.discard(service)
+
+    def serve_on(self, listener: socket.socket) -> None:
+        """textual-serve's ``serve``, on a socket already bound (so a failure to bind is ours
+        to report, before the banner)."""
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        for signal_name in ("SIGINT", "SIGTERM"):
+            loop.add_signal_handler(getattr(signal, signal_name), self.request_exit)
+        web.run_app(self._make_app(), sock=listener, handle_signals=False, loop=loop, print=None)
 
 
 def _int(value: Any, default: int) -> int:
@@ -156,8 +213,24 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def serve(app_args: Sequence[str], host: str = "127.0.0.1", port: int | None = None) -> int:
+def serve(
+    app_args: Sequence[str],
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    allow_origins: Iterable[str] = (),
+    max_sessions: int = MAX_SESSIONS,
+) -> int:
     """Serve ``gradtui APP_ARGS`` until interrupted. Returns the exit code."""
-    chosen = port if port else free_port(host)
-    GradtuiServer(app_args, host, chosen).serve()
+    address = f"{host}:{port}" if port else f"{host} (a free port)"
+    try:
+        textual_private.check()
+        listener = listen(host, port or 0)
+    except textual_private.TextualServeChanged as exc:
+        print(f"gradtui serve: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"gradtui serve: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    chosen = int(listener.getsockname()[1])
+    GradtuiServer(app_args, host, chosen, allow_origins, max_sessions).serve_on(listener)
     return 0

@@ -17,6 +17,13 @@ STARTUP_SECONDS = 60.0
 URL = re.compile(r"open (http://\S+) in a browser")
 
 
+def split_url(url: str) -> tuple[str, str]:
+    """The printed URL's ``http://host:port`` and its token."""
+    base, _, token = url.partition("/?token=")
+    assert token, f"no token in {url}"
+    return base, token
+
+
 def processes_mentioning(text: str, but: int = -1) -> list[int]:
     """Pids of live processes whose command line contains ``text`` (all but pid ``but``)."""
     found = []

@@ -41,18 +41,19 @@ def test_the_app_command_survives_the_shell(tmp_path: Path, monkeypatch):
 
     fixture = write_recording(tmp_path / "it's a $HOME; run.jsonl")
     served = {}
-    monkeypatch.setattr(server, "serve", lambda words, host, port: served.update(w=words) or 0)
+    monkeypatch.setattr(server, "serve", lambda words, **_: served.update(w=words) or 0)
     assert main(["serve", "replay", str(fixture), "--port", "8123"]) == 0
     command = server.app_command(served["w"])
     words = [sys.executable, "-m", "gradtui", "replay", str(fixture)]
     assert shlex.split(command) == ["exec", *words]
 
 
-def test_a_free_port_is_picked_and_can_be_bound():
+def test_without_a_port_the_os_picks_a_free_one():
     pytest.importorskip("textual_serve", reason="textual-serve is not installed: gradtui[serve]")
-    from gradtui.serve.server import free_port
+    from gradtui.serve.server import listen
 
-    port = free_port("127.0.0.1")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", port))
-    assert port > 0
+    with listen("127.0.0.1", 0) as listener:
+        port = listener.getsockname()[1]
+        assert port > 0
+        with socket.socket() as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", port))  # ours now: no race with another program

@@ -13,7 +13,7 @@ pytest.importorskip("textual_serve", reason="textual-serve is not installed: gra
 import aiohttp
 
 from tests.serve.recording import write_recording
-from tests.serve.served import processes_mentioning, served, wait_until
+from tests.serve.served import processes_mentioning, served, split_url, wait_until
 
 WAIT = 60.0  # generous: two busy cores start a Python process with textual and draw
 HELP_MARKER = "Reading the dashboard"  # the help screen's title (not on the dashboard)
@@ -31,9 +31,14 @@ async def read_until(websocket: aiohttp.ClientWebSocketResponse, seen: list[str]
     return True
 
 
+def ws_url(url: str, query: str) -> str:
+    base, token = split_url(url)
+    return base.replace("http://", "ws://") + f"/ws?token={token}&{query}"
+
+
 async def drive(url: str) -> tuple[bool, bool, bool]:
-    ws_url = url.replace("http://", "ws://") + "/ws?width=120&height=36"
-    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url) as websocket:
+    ws_url_ = ws_url(url, "width=120&height=36")
+    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url_) as websocket:
         await websocket.send_str(json.dumps(["resize", {"width": 120, "height": 36}]))
         seen: list[str] = []
         drawn = await read_until(websocket, seen, DRAWN_MARKER)
@@ -54,7 +59,7 @@ async def drive(url: str) -> tuple[bool, bool, bool]:
 def test_keys_over_the_websocket_draw_help_and_quit(tmp_path: Path, app: str):
     fixture = write_recording(tmp_path / "a served fixture's run.jsonl")  # quoting
     with served(app, str(fixture), cwd=tmp_path) as (url, server):
-        assert url.startswith("http://127.0.0.1:")
+        assert url.startswith("http://127.0.0.1:") and "/?token=" in url
         page = asyncio.run(fetch(url))
         assert "fonts.googleapis" not in page and "RobotoMono" in page  # no internet needed
         drawn, helped, closed = asyncio.run(drive(url))
@@ -74,8 +79,8 @@ async def fetch(url: str, headers: dict[str, str] | None = None) -> str:
 
 async def open_and_hold(url: str, stop) -> bool:
     """Open a session, wait for the dashboard, then stop the server with the tab still open."""
-    ws_url = url.replace("http://", "ws://") + "/ws?width=100&height=30"
-    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url) as websocket:
+    held = ws_url(url, "width=100&height=30")
+    async with aiohttp.ClientSession() as session, session.ws_connect(held) as websocket:
         drawn = await read_until(websocket, [], DRAWN_MARKER)
         stop()
         while True:  # the server closes the socket as it stops
@@ -108,8 +113,16 @@ def test_the_page_points_at_the_address_the_browser_used(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_host_header_that_is_not_an_address_is_not_written_into_the_page(tmp_path: Path):
+    """Refused outright now (the guard takes only the server's own names), and never echoed."""
     fixture = write_recording(tmp_path / "evil-fixture.jsonl")
     with served("replay", str(fixture), cwd=tmp_path) as (url, _server):
-        page = asyncio.run(fetch(url, headers={"Host": 'x"><script>alert(1)</script>'}))
-        assert "<script>alert" not in page
-        assert f'data-session-websocket-url="{url.replace("http", "ws")}/ws"' in page
+        status, page = asyncio.run(fetch_any(url, headers={"Host": 'x"><script>alert(1)</script>'}))
+        assert status == 403 and "<script>alert" not in page
+        base, _token = split_url(url)
+        page = asyncio.run(fetch(url))
+        assert f'data-session-websocket-url="{base.replace("http", "ws")}/ws"' in page
+
+
+async def fetch_any(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
+        return response.status, await response.text()

@@ -9,6 +9,7 @@ import pytest
 
 from gradtui.events import (
     Diagnosis,
+    Evidence,
     GraphIssue,
     LayerInfo,
     RunFailed,
@@ -289,7 +290,9 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
     events = [
         started,
         step,
-        Diagnosis("nonfinite", "error", 0, ("head",), "m", "w", "f"),
+        Diagnosis(
+            "nonfinite", "error", 0, ("head",), "m", "w", "f", (Evidence("lr", 0.5, ("a",)),)
+        ),
         RunFailed(1, "RuntimeError", "boom", "models.py:1 in f: x"),
         RunFinished(1, stopped=True, reason="nonfinite"),
     ]

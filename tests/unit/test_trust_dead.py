@@ -32,7 +32,7 @@ def test_a_dead_relu_in_a_sequential_is_dead_units_not_underflow(seed):
     result = train(model, regression_batch, 30, sgd, loss_fn=F.mse_loss)
     vanishing = result.one("vanishing_gradients")
     assert "underflow" not in vanishing.message
-    assert "every unit of 4, right before it, is dead" in vanishing.message
+    assert "every unit of layer 4, right before it, is dead" in vanishing.message
     assert (vanishing.why, vanishing.fix) == (texts.DEAD_WHY, texts.DEAD_FIX)
     for sentence in sentences(vanishing.message):
         assert not ("exactly zero" in sentence and "shrinks" in sentence), sentence
@@ -57,5 +57,5 @@ def test_mostly_dead_blocks_in_the_scenario_layout_get_the_dead_units_fix():
     vanishing = found["vanishing_gradients"]
     assert (vanishing.why, vanishing.fix) == (texts.DEAD_WHY, texts.DEAD_FIX)
     assert "dead" in vanishing.message and "underflow" not in vanishing.message
-    assert f"Since step {vanishing.step} " in vanishing.message  # its step is the one it tells
+    assert f"From step {vanishing.step} on" in vanishing.message  # its step is the one it tells
     assert found["dead_units"].severity == "error"

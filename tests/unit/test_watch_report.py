@@ -52,7 +52,7 @@ def test_report_text_and_fail_on(tmp_path: Path, capsys):
     record_run(path, steps=12, zero_grad=False)
     code = main(["report", str(path), "--fail-on", "warning"])
     out = capsys.readouterr().out
-    assert "scenario carried: 12 steps" in out
+    assert "run carried: 12 steps" in out  # a watched run is not a scenario
     report = json.loads(_report_json(path))
     severities = {d["severity"] for d in report["diagnoses"]}
     assert code == (1 if severities & {"warning", "error"} else 0)

@@ -20,6 +20,7 @@ from textual.widgets import ContentSwitcher, Footer
 from gradtui.text import safe_line
 from gradtui.ui.history import RunHistory
 from gradtui.ui.screens.runscreen import RunScreen
+from gradtui.ui.titles import distinct_titles
 from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
 from gradtui.ui.widgets.header import RunHeader
@@ -42,6 +43,7 @@ class CompareScreen(RunScreen):
     def __init__(self, feeds, **kwargs) -> None:
         super().__init__(feeds, **kwargs)
         self.lower = "diagnoses"
+        self._labelled = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="sides"):
@@ -85,10 +87,25 @@ class CompareScreen(RunScreen):
             if self.lower != "flow":
                 box.border_subtitle = f"p: {LOWER_TITLE[following].split(' ·')[0].lower()}"
 
+    def _label_headers(self, histories: list) -> None:
+        """Once every run has started, give each header the words that tell it apart."""
+        started = [h.started for h in histories]
+        if self._labelled or any(s is None for s in started):
+            return
+        self._labelled = True
+        titles = [safe_line(s.title, 120) for s in started]
+        names = [safe_line(s.scenario, 30) for s in started]
+        shorts = distinct_titles(titles, names)
+        for index, short in enumerate(shorts):
+            header = self.query_one(f"#side-{index}").query_one(RunHeader)
+            header.short_title = short
+            header.refresh()
+
     def redraw(self, full: bool = True) -> None:
         histories = [feed.history for feed in self.feeds]
         scale = spark_scale(chain.from_iterable(h.sparks for h in histories))
         use_log, ylim = shared_loss_axis(histories)
+        self._label_headers(histories)
         for index, feed in enumerate(self.feeds):
             side = self.query_one(f"#side-{index}")
             history = feed.history

@@ -50,8 +50,9 @@ class DigestingSource:
 
 class LessonBar(Static):
     DEFAULT_CSS = """
-    LessonBar { dock: bottom; height: auto; max-height: 14; padding: 0 1;
+    LessonBar { dock: bottom; height: auto; max-height: 14; padding: 0 1; margin-bottom: 1;
                 border: round $warning; border-title-style: bold; }
+    /* margin: the footer docks at the bottom too, over the bar's last row */
     """
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from gradtui.events import Diagnosis, RunFailed
+from gradtui.events import Diagnosis, Evidence, RunFailed
+from gradtui.numbers import short
 from gradtui.text import safe_line, safe_text
 from gradtui.ui.history import RunHistory
 from gradtui.ui.palette import DARK, Palette, palette_of
@@ -39,7 +40,17 @@ def diagnosis_text(diagnosis: Diagnosis, compact: bool = False, palette: Palette
         text.append(safe_text(diagnosis.why).strip() + "\n")
         text.append("fix: ", style=palette.fg("ok", bold=True))
         text.append(safe_text(diagnosis.fix).strip() + "\n")
+        if diagnosis.evidence:
+            text.append("evidence: ", style="dim bold")
+            text.append(safe_line(evidence_line(diagnosis.evidence), 400) + "\n", style="dim")
     return text
+
+
+def evidence_line(evidence: tuple[Evidence, ...]) -> str:
+    """What a finding's cause rests on, in one line: ``lr 0; input batch finite``."""
+    return "; ".join(
+        f"{e.name} {e.value if isinstance(e.value, str) else short(e.value)}" for e in evidence
+    )
 
 
 class DiagnosisList(Static):

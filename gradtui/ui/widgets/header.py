@@ -36,6 +36,7 @@ class RunHeader(Widget):
         self.label = name
         self._parts: tuple = ()
         self._text = Text()
+        self.short_title = ""  # what tells this run from the others, where the title is cut
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
@@ -98,6 +99,8 @@ class RunHeader(Widget):
             )
             fixed[4] = (f" {speed} ", palette.fg("muted"))
         room = max(0, width - sum(len(part) for part, _ in fixed) - 2)
+        if len(title) > room and self.short_title:
+            title = self.short_title
         shown = title if len(title) <= room else (title[: room - 1] + "…" if room > 1 else "")
         text = Text(no_wrap=True, overflow="ellipsis")
         for part, part_style in fixed[:2]:
