@@ -46,7 +46,7 @@ class AttachApp(GradApp):
             if source.failure and not source.announced_failure:
                 source.announced_failure = True
                 self.notify(source.failure, title="cannot follow", severity="error", markup=False)
-            for warning in source.follower.take_warnings():
+            for warning in source.reader.take_warnings():
                 self.notify(warning, title="line skipped", severity="warning", markup=False)
             if source.restarted_unseen:
                 source.restarted_unseen = False

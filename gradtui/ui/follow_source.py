@@ -13,9 +13,9 @@ from pathlib import Path
 
 from gradtui.diagnosis.ranks import RankStreams, rank_of
 from gradtui.events import Diagnosis, Event, RunStarted
-from gradtui.recording import RecordingError
+from gradtui.recording.backlog import FollowReader
 from gradtui.recording.follow import Follower
-from gradtui.ui.sources import POLL_BUDGET_S, ReplaySource
+from gradtui.ui.sources import CHUNK_EVENTS, POLL_BUDGET_S, ReplaySource
 
 QUIET_SECONDS = 20.0  # a writer silent this long without finishing is called quiet
 
@@ -52,22 +52,34 @@ class FollowSource(ReplaySource):
         self.path = path
         self.rank = rank
         self.ranks = ranks
-        self.follower = Follower(path)
+        self.reader = FollowReader(path)
         self.announced_end = False
         self.announced_quiet = False
         self.announced_deleted = False
         self.restarted_unseen = False
-        self.failure = ""  # why the file cannot be followed
         self.announced_failure = False
         self._title = path.name
 
+    def start(self) -> None:
+        super().start()
+        self.reader.start()
+
+    @property
+    def follower(self) -> Follower:
+        return self.reader.follower
+
+    @property
+    def failure(self) -> str:
+        """Why the file cannot be followed (not a recording, unreadable); reading stopped."""
+        return self.reader.failure
+
+    def shown_every(self) -> int:
+        return self.reader.every
+
     def poll(self, budget_s: float = POLL_BUDGET_S) -> list[Event]:
-        try:
-            new = [] if self.failure else self.follower.poll()
-        except RecordingError as exc:  # not a recording, or unreadable: say so, stop reading
-            self.failure = str(exc)
-            new = []
-        if self.follower.restarted:  # a new run started in the same file, or it was cut
+        """Plays what the reader thread has parsed, taking a bounded batch at a time."""
+        restarted, new = self.reader.take(max(0, CHUNK_EVENTS - len(self.recorded)))
+        if restarted:  # a new run started in the same file, or it was cut
             self.restarted_unseen = True
             super().restart()
             self.recorded = []
@@ -87,9 +99,16 @@ class FollowSource(ReplaySource):
         """Play the recording again from its first line."""
         super().restart()
         self.recorded = []
-        self.follower = Follower(self.path)
-        self.failure = ""
+        self.reader.stop()
+        self.reader = FollowReader(self.path)
+        self.reader.start()
         self.announced_failure = False
+
+    def signal_stop(self) -> None:
+        self.reader.stop()
+
+    def close(self) -> None:
+        self.reader.stop()
 
     @property
     def writer_done(self) -> bool:

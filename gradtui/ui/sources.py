@@ -63,6 +63,10 @@ class Source:
         """How long a run that should be writing has said nothing; None when that is normal."""
         return None
 
+    def shown_every(self) -> int:
+        """1, or N when the source is behind its writer and shows only every Nth step."""
+        return 1
+
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
 

@@ -110,7 +110,8 @@ class CompareScreen(RunScreen):
             side = self.query_one(f"#side-{index}")
             history = feed.history
             silent = feed.source.silent_seconds()
-            side.query_one(RunHeader).show(history, self.paused, self.speed, silent)
+            every = feed.source.shown_every()
+            side.query_one(RunHeader).show(history, self.paused, self.speed, silent, every)
             if history.started is not None:
                 name = safe_line(history.started.scenario, 30)
                 title = Text(f"{SIDES[index]} · {name} · Layers · |∂L/∂W|")

@@ -52,7 +52,8 @@ class DashboardScreen(RunScreen):
     def redraw(self, full: bool = True) -> None:
         history = self.feed.history
         silent = self.feed.source.silent_seconds()
-        self.query_one(RunHeader).show(history, self.paused, self.speed, silent)
+        every = self.feed.source.shown_every()
+        self.query_one(RunHeader).show(history, self.paused, self.speed, silent, every)
         layers = self.query_one(LayersTable)
         layers.show(history)
         self.query_one("#layers-box").border_subtitle = layers.scale_label()

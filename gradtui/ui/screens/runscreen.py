@@ -24,6 +24,11 @@ SLOW_PANELS_EVERY = 3  # loss plot, heatmap and chain redraw every 3rd tick (abo
 TOAST_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
 RANK = {"info": 0, "warning": 1, "error": 2}
 TOAST_WIDTH = 56  # characters: a toast is one line at the bottom right, above the footer
+# A flood of findings (thousands in a recording) is a few toasts, then one line counting the
+# rest: at most TOAST_BURST toasts per TOAST_WINDOW ticks (3 s), each about as long as a toast
+# stays up, so the corner never stacks more than a handful. The Diagnoses panel lists them all.
+TOAST_BURST = 3
+TOAST_WINDOW = 30
 
 
 class RunScreen(Screen):
@@ -46,6 +51,9 @@ class RunScreen(Screen):
         self._told: dict[tuple[int, str], int] = {}  # (history, kind): the rank announced
         self._findings_seen: dict[int, tuple] = {}  # history serial: its findings_key
         self._ticker: Timer | None = None
+        self._window_start = 0  # the tick the current toast window began
+        self._toasted = 0  # toasts shown in the current window
+        self._held = 0  # findings not toasted in it, summed up when it ends
 
     @property
     def speed(self) -> float | None:
@@ -88,6 +96,7 @@ class RunScreen(Screen):
         for feed in self.feeds:
             self.announce_new(feed)
         ended = all(feed.history.ended for feed in self.feeds)
+        self._summarise_held(now=ended)
         if ended != self._ended:
             self._ended = ended
             self.refresh_bindings()  # the footer follows check_action at once, not on a key
@@ -123,11 +132,34 @@ class RunScreen(Screen):
         if len(layers) > 2:
             where = f"{safe_line(layers[0], 30)} and {len(layers) - 1} more"
         line = f"{diagnosis.severity.upper()} {prefix}{kind_label(diagnosis)}"
+        if not self._toast_allowed():
+            self._held += 1
+            return
         self.notify(
             safe_line(f"{line}: {where}" if where else line, TOAST_WIDTH),
             severity=TOAST_SEVERITY[diagnosis.severity],
             markup=False,
         )
+
+    def _toast_allowed(self) -> bool:
+        if self.ticks - self._window_start >= TOAST_WINDOW:
+            self._summarise_held()
+        if self._toasted >= TOAST_BURST:
+            return False
+        self._toasted += 1
+        return True
+
+    def _summarise_held(self, now: bool = False) -> None:
+        """Once a window is over (or, now=True, the runs ended): one line for the findings it
+        held back, and a new window."""
+        if self.ticks - self._window_start < TOAST_WINDOW and not (now and self._held):
+            return
+        held, self._held = self._held, 0
+        self._window_start, self._toasted = self.ticks, 0
+        if held and self.app.toasts:
+            self._toasted = 1
+            more = f"{held} more finding{'s' if held > 1 else ''}: the Diagnoses panel lists all"
+            self.notify(safe_line(more, TOAST_WIDTH), severity="warning", markup=False)
 
     def action_toggle_toasts(self) -> None:
         self.app.toasts = not self.app.toasts

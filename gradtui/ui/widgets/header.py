@@ -47,8 +47,10 @@ class RunHeader(Widget):
         paused: bool,
         speed: float | None,
         silent_s: float | None = None,
+        every: int = 1,
     ) -> None:
-        """silent_s: how long a writer that should be writing has said nothing (attach)."""
+        """silent_s: how long a writer that should be writing has said nothing (attach);
+        every: N when the screen is behind the writer and shows only every Nth step."""
         started = history.started
         title = safe_line(started.title, 120) if started else STARTING
         state = "paused" if paused and not history.ended and started else history.state
@@ -57,6 +59,8 @@ class RunHeader(Widget):
         total = f"/{history.total_steps}" if history.total_steps else ""
         if silent_s is not None and not history.ended:
             rate = (f" no new step for {silent_s:.0f} s: has the writer stopped? ", "warning")
+        elif every > 1:
+            rate = (f" behind the writer: showing every {ordinal(every)} step ", "warning")
         elif history.live:
             measured = history.steps_per_second()
             still = history.ended or state == "paused" or not started
@@ -106,3 +110,10 @@ class RunHeader(Widget):
         for part, part_style in fixed[2:]:
             text.append(part, style=part_style)
         return text
+
+
+def ordinal(n: int) -> str:
+    """2nd, 4th, 32nd, 111th: how the header says which steps it shows."""
+    tens = n % 100
+    suffix = "th" if 10 <= tens <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
