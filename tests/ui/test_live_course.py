@@ -61,6 +61,7 @@ async def test_each_lesson_runs_live_and_answers_from_its_runs(monkeypatch, numb
             started.assert_each_started_once()
             assert len(started.starts) == len(lesson.runs(resolve))
             await pilot.press("q")
+            assert app.return_code == 0  # q quit the app
         started.assert_all_gone()
 
 
@@ -75,6 +76,6 @@ async def test_q_while_the_second_worker_is_starting_leaves_no_process(monkeypat
             feeds = app.screen.feeds
             assert not any(f.history.steps_seen for f in feeds)  # still importing torch
             await pilot.press("q")
-        assert app.return_code in (None, 0)
+            assert app.return_code == 0
         started.assert_each_started_once()
         started.assert_all_gone()
