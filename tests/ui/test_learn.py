@@ -16,7 +16,7 @@ from gradtui.recording import read_recording
 from gradtui.scenario.spec import ScenarioSpec, discover, resolve
 from gradtui.ui.learn_app import LearnApp
 from gradtui.ui.screens.course import CourseScreen
-from gradtui.ui.screens.handprop import PAGES, HandpropScreen, backward_text
+from gradtui.ui.screens.handprop import LAST_STEP, HandpropScreen, backward_text
 from gradtui.ui.screens.lesson import PANELS, LessonCompare, LessonDashboard
 from gradtui.ui.sources import ReplaySource
 from tests.ui.conftest import wait_for
@@ -159,12 +159,12 @@ async def test_hand_backprop_steps_switches_and_matches_autograd():
         screen = await wait_ready(pilot)
         assert "x.grad          = 7.0" in str(screen.query_one("#hp-lines").render())
         shown_matches_autograd(screen)
-        await pilot.press("right", "right")
+        await pilot.press("right", "right", "right")  # line 1's formula, its values, line 2
         text = str(screen.query_one("#hp-lines").render())
         assert "2. ∂L/∂W2 = ∂L/∂y · hᵀ" in text and "3." not in text
-        assert "difference" in text
+        assert text.count("difference") == 1  # line 2's values wait for the next key
         await pilot.press("left")
-        assert screen.page == 1
+        assert screen.step == 2
         await pilot.press("a")
         assert screen.net.activation == "tanh"
         screen = await wait_ready(pilot)
@@ -175,18 +175,19 @@ async def test_hand_backprop_steps_switches_and_matches_autograd():
         screen = await wait_ready(pilot)
         shown_matches_autograd(screen)
         assert 1 not in Progress().done
-        await pilot.press(*["right"] * PAGES)
-        assert screen.page == PAGES - 1 and 1 in Progress().done
+        await pilot.press(*["right"] * LAST_STEP)
+        assert screen.step == LAST_STEP and 1 in Progress().done
 
 
 def test_snapshot_hand_backprop(snap_compare) -> None:
-    """Exercise 1 at line 5 of 7 (∂L/∂z1), sigmoid, weights #1: forward values on the left,
-    each backward line by hand beside autograd's with a difference of about 1e-16."""
+    """Exercise 1 at line 5 of 7 (∂L/∂z1), sigmoid, weights #1: forward values on the left;
+    lines 1-4 by hand beside autograd's with a difference of about 1e-16; line 5's formula in
+    two steps, its value a `?` waiting for space."""
 
     async def before(pilot) -> None:
         await open_lesson(pilot, 1)
         await wait_ready(pilot)
-        await pilot.press(*["right"] * 5)
+        await pilot.press(*["space"] * 9)
         await pilot.pause(0.2)
 
     assert snap_compare(learn_app(), terminal_size=(120, 40), run_before=before)
@@ -241,7 +242,7 @@ def test_a_matrix_gradient_is_shown_as_its_matrix():
     matrices = [line for line in handprop.backward_lines(net) if len(line.shape) == 2]
     line = max(matrices, key=lambda line: line.shape[0])  # ∂L/∂W1, 3x2
     rows, columns = line.shape
-    text = backward_text(net, PAGES - 1, None, "").plain
+    text = backward_text(net, LAST_STEP, None, "").plain
     after = text.split(f"{line.label} =")[1].split("autograd")[0].splitlines()[1:]
     shown = [row for row in after if row.strip()]
     assert rows > 1 and len(shown) == rows

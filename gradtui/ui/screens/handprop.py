@@ -1,7 +1,9 @@
 """Exercise 1 by hand: a 2-3-1 MLP's backward pass, line by line, beside autograd's values.
 
-The values by hand come from gradtui.learn.handprop (plain Python); autograd's come from the
-worker process behind gradtui.learn.client, so this screen never imports torch.
+Each backward line first shows its formula only, so the learner can work the value out from
+the lines above; the next key reveals the value by hand and autograd's. The values by hand come
+from gradtui.learn.handprop (plain Python); autograd's come from the worker process behind
+gradtui.learn.client, so this screen never imports torch.
 """
 
 from __future__ import annotations
@@ -19,21 +21,30 @@ from textual.widgets import Footer, Static
 from gradtui.learn import handprop
 from gradtui.learn.client import OracleClient, OracleError
 
-PAGES = 1 + 7  # the notes' first example, then the seven backward lines
+LINES = 7  # the backward pass of the 2-3-1 MLP, one chain-rule line each
+# Step 0 is the notes' first example; then each line twice: its formula, then its values.
+LAST_STEP = 2 * LINES
+INDENT = " " * 13  # under the value after "   by hand   "
+
+
+def shown_at(step: int) -> tuple[int, bool]:
+    """(how many backward lines are on screen, whether the last of them shows its values)."""
+    return (step + 1) // 2, step > 0 and step % 2 == 0
 
 
 class HandpropScreen(Screen[None]):
     DEFAULT_CSS = """
     #hp-title { height: 1; padding: 0 1; background: $panel; }
     #hp-body { height: 1fr; }
-    #hp-forward { width: 46; height: 1fr; }
+    #hp-forward { width: 36; height: 1fr; }
     #hp-backward { width: 1fr; height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right,n,l", "next", "Next line"),
-        Binding("left,p,h", "previous", "Previous"),
+        Binding("space,n,right,l", "next", "Reveal next"),
+        Binding("s", "show_all", "Show all"),
+        Binding("p,left,h", "previous", "Previous"),
         Binding("r", "new_weights", "New weights"),
-        Binding("a", "switch_activation", "Sigmoid / tanh"),
+        Binding("a", "switch_activation", "σ/tanh"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -49,7 +60,7 @@ class HandpropScreen(Screen[None]):
         self.on_finish = on_finish
         self.seed = seed
         self.activation = activation
-        self.page = 0
+        self.step = 0
         self.net = handprop.random_net(seed, activation)
         self.autograd: dict[str, list[float]] | None = None
         self.first_autograd: float | None = None
@@ -63,7 +74,7 @@ class HandpropScreen(Screen[None]):
             forward.border_title = "Forward pass"
             yield forward
             with VerticalScroll(id="hp-backward", classes="panel") as box:
-                box.border_title = "Backward pass, one chain-rule line at a time"
+                box.border_title = "Backward pass, line by line"
                 yield Static(id="hp-lines")
         yield Footer()
 
@@ -80,13 +91,18 @@ class HandpropScreen(Screen[None]):
         return self.autograd is not None and self.first_autograd is not None
 
     def action_next(self) -> None:
-        self.page = min(PAGES - 1, self.page + 1)
-        if self.page == PAGES - 1 and self.on_finish is not None:
-            self.on_finish(1)
-        self.redraw()
+        self._go(min(LAST_STEP, self.step + 1))
+
+    def action_show_all(self) -> None:
+        self._go(LAST_STEP)
 
     def action_previous(self) -> None:
-        self.page = max(0, self.page - 1)
+        self._go(max(0, self.step - 1))
+
+    def _go(self, step: int) -> None:
+        self.step = step
+        if step == LAST_STEP and self.on_finish is not None:
+            self.on_finish(1)
         self.redraw()
 
     def action_new_weights(self) -> None:
@@ -133,20 +149,24 @@ class HandpropScreen(Screen[None]):
         self.redraw()
 
     def redraw(self) -> None:
+        count, _ = shown_at(self.step)
+        where = "the notes' example" if count == 0 else f"line {count}/{LINES}"
         title = Text.assemble(
             ("Exercise 1 · ", "bold"),
-            "the backward pass by hand, beside autograd   ",
-            (f"page {self.page + 1}/{PAGES}", "bold"),
+            "backprop by hand   ",
+            (where, "bold"),
             f" · {self.activation} · weights #{self.seed}",
             ("   autograd: loading torch…" if not self.ready and not self.error else "", "dim"),
         )
         self.query_one("#hp-title", Static).update(title)
         self.query_one("#hp-forward", Static).update(forward_text(self.net))
         lines = self.query_one("#hp-lines", Static)
-        if self.page == 0:
+        if count == 0:
             lines.update(first_page(self.first_autograd))
         else:
-            lines.update(backward_text(self.net, self.page, self.autograd, self.error))
+            lines.update(backward_text(self.net, self.step, self.autograd, self.error))
+        box = self.query_one("#hp-backward", VerticalScroll)
+        self.call_after_refresh(box.scroll_end, animate=False)
 
 
 def _vector(values: tuple[float, ...] | list[float]) -> str:
@@ -159,7 +179,7 @@ def _shaped(values: tuple[float, ...] | list[float], shape: tuple[int, ...]) -> 
         return _vector(values)
     width = shape[1]
     rows = [_vector(values[r * width : (r + 1) * width]) for r in range(shape[0])]
-    return ("\n" + " " * 13).join(rows)
+    return ("\n" + INDENT).join(rows)
 
 
 def forward_text(net: handprop.Net) -> Text:
@@ -188,8 +208,7 @@ def forward_text(net: handprop.Net) -> Text:
     for formula, value in steps:
         text.append(f"{formula}\n", "bold")
         text.append(f"   = {value}\n")
-    text.append("\nOne example, squared error;\nthe backward pass needs z1, h, y\n", "dim")
-    text.append("(cached here by the forward).", "dim")
+    text.append("\nOne example, squared error; the\nbackward reuses z1, h and y.", "dim")
     return text
 
 
@@ -210,29 +229,53 @@ def first_page(autograd: float | None) -> Text:
         "\nAutograd recorded y's graph (a square and a multiply-add) while computing it, and "
         "walked it backward multiplying local derivatives: the chain rule.\n\n"
     )
-    text.append("Press → to do the same for a two-layer MLP, one line at a time.", "italic")
+    text.append(
+        "Press space to do the same for a two-layer MLP: each line shows its formula first; "
+        "work the value out, then space again shows it.",
+        "italic",
+    )
     return text
 
 
+def _heading(text: Text, index: int, line: handprop.Line, current: bool) -> None:
+    """The line's label and formula; a formula with steps gets one step a row."""
+    first, *rest = line.formula.split(" = ")
+    head = f"{index}. {line.label} = "
+    text.append(head + first, "bold reverse" if current else "bold")
+    for part in rest:
+        text.append("\n" + " " * (len(head) - 2) + "= " + part, "bold")
+    text.append("\n")
+
+
+def _values(text: Text, line: handprop.Line, autograd: dict | None, error: str) -> None:
+    text.append(f"   by hand   {_shaped(line.value, line.shape)}\n")
+    if autograd is None:
+        text.append("   autograd  " + (error or "(asking torch…)") + "\n", "dim")
+        return
+    theirs = autograd[line.key]
+    diff = handprop.difference(line.value, tuple(theirs))
+    text.append(f"   autograd  {_shaped(theirs, line.shape)}\n")
+    text.append("   difference ")
+    text.append(f"{diff:.1e}\n", "green" if diff < 1e-9 else "red")
+
+
 def backward_text(
-    net: handprop.Net, page: int, autograd: dict[str, list[float]] | None, error: str
+    net: handprop.Net, step: int, autograd: dict[str, list[float]] | None, error: str
 ) -> Text:
+    """The backward lines on screen at this step; the last one's values hidden until revealed."""
+    count, revealed = shown_at(step)
     text = Text()
-    for index, line in enumerate(handprop.backward_lines(net)[:page], start=1):
-        current = index == page
-        style = "bold reverse" if current else "bold"
-        text.append(f"{index}. {line.label} = {line.formula}", style)
-        text.append("\n")
-        text.append(f"   by hand   {_shaped(line.value, line.shape)}\n")
-        if autograd is None:
-            text.append("   autograd  " + (error or "(asking torch…)") + "\n", "dim")
+    for index, line in enumerate(handprop.backward_lines(net)[:count], start=1):
+        current = index == count
+        _heading(text, index, line, current)
+        if current and not revealed:
+            text.append("   by hand   ", "bold")
+            text.append("?", "bold reverse")
+            text.append("  work it out, then space\n")
         else:
-            theirs = autograd[line.key]
-            diff = handprop.difference(line.value, tuple(theirs))
-            text.append(f"   autograd  {_shaped(theirs, line.shape)}")
-            text.append(f"   difference {diff:.1e}\n", "green" if diff < 1e-9 else "red")
+            _values(text, line, autograd, error)
         text.append("\n")
-    if page == PAGES - 1:
+    if step == LAST_STEP:
         text.append(
             "Every gradient is an upstream gradient times something local the forward "
             "cached (h, x, the activation's slope). Press r for new weights, a for "
