@@ -37,6 +37,7 @@ from gradtui.recording.schema_fields import (
     number_or_none,
     row,
     row_or_none,
+    setting,
     text,
     text_or_none,
 )
@@ -94,6 +95,9 @@ def run_started(data: dict[str, Any]) -> RunStarted:
         not_in_optimizer=names(field(data, "not_in_optimizer", []), "not_in_optimizer"),
         unregistered=names(field(data, "unregistered", []), "unregistered"),
         added_after_watch=names(field(data, "added_after_watch", []), "added_after_watch"),
+        param_dtype=text(field(data, "param_dtype", ""), "param_dtype"),
+        weight_decay=setting(field(data, "weight_decay", None), "weight_decay"),
+        eps=setting(field(data, "eps", None), "eps"),
     )
 
 
@@ -142,6 +146,7 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         saturated_frac=per_block("saturated_frac", fraction_or_none, optional=True),
         nonfinite_source=text_or_none(field(data, "nonfinite_source", None), "nonfinite_source"),
         graph_issues=_graph_issues(field(data, "graph_issues", [])),
+        lr=setting(field(data, "lr", None), "lr"),
     )
 
 

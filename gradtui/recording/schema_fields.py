@@ -65,6 +65,16 @@ def fraction_or_none(value: Any, key: str) -> float | None:
     return fraction
 
 
+def setting(value: Any, key: str) -> float | None:
+    """An optimizer setting (lr, eps, weight decay): None, or a finite number >= 0."""
+    if value is None:
+        return None
+    found = number(value, key)
+    if not (math.isfinite(found) and found >= 0.0):
+        raise BadEvent(f"{key}: expected a finite number >= 0, got {found}")
+    return found
+
+
 def text(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise BadEvent(f"{key}: expected a string, got {type(value).__name__}")
