@@ -82,6 +82,12 @@ class RunStarted:
     unregistered: tuple[str, ...] = ()
     # Layers (named as modules are) that hold parameters added after watch() began.
     added_after_watch: tuple[str, ...] = ()
+    # The trainable parameters' dtype ("float32", "float16", "bfloat16"; "mixed" when several;
+    # "" when not known), and the optimizer's param_groups[0] weight_decay and eps (None when
+    # the optimizer has no such setting or is not known).
+    param_dtype: str = ""
+    weight_decay: float | None = None
+    eps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,9 @@ class StepStats:
     nonfinite_source: str | None = None
     # On the first step only: what the lint of the loss's autograd graph found.
     graph_issues: tuple[GraphIssue, ...] = ()
+    # The optimizer's learning rate at this step (param_groups[0]), so a schedule that reached
+    # 0 shows; None when no optimizer is known.
+    lr: float | None = None
 
     @property
     def is_heavy(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import torch
@@ -26,6 +26,7 @@ from gradtui.probe.locate import (
     forward_line_of_failure,
 )
 from gradtui.probe.probe import Probe, Watched
+from gradtui.probe.settings import current_lr, started_settings
 from gradtui.scenario.models import Block, Net, batches, build_model, make_data
 from gradtui.scenario.spec import ScenarioSpec, spec_as_data
 
@@ -72,7 +73,12 @@ def make_optimizer(spec: ScenarioSpec, net: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum)
 
 
-def started_event(spec: ScenarioSpec, watched: Watched) -> RunStarted:
+def started_event(
+    spec: ScenarioSpec,
+    watched: Watched,
+    watched_params: Iterable[torch.Tensor] = (),
+    optimizer: torch.optim.Optimizer | None = None,
+) -> RunStarted:
     layers = tuple(
         LayerInfo(
             name=name,
@@ -96,6 +102,7 @@ def started_event(spec: ScenarioSpec, watched: Watched) -> RunStarted:
         batch=spec.train.batch,
         init=spec.model.init,
         optimizer=spec.train.optimizer,
+        **started_settings(watched_params, optimizer),
     )
 
 
@@ -103,8 +110,8 @@ def run(spec: ScenarioSpec, emit: Emit, should_stop: Callable[[], bool] = lambda
     """Train the scenario; every outcome, a crash inside a step included, ends in an event."""
     net = build_model(spec)
     watched = watch_points(net)
-    emit(started_event(spec, watched))
     optimizer = make_optimizer(spec, net)
+    emit(started_event(spec, watched, net.parameters(), optimizer))
     probe = Probe(net, watched, spec.train.heavy_every, block_hooks=False, optimizer=optimizer)
     net.tap = probe.tap
     try:
@@ -136,7 +143,7 @@ class _Training:
             stats = replace(stats, graph_issues=lint_loss_graph(loss, self.net.named_parameters()))
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
             stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))
-        stats = _clip(self.spec, self.net, stats)
+        stats = _clip(self.spec, self.net, stats).evolve(lr=current_lr(self.optimizer))
         self.optimizer.step()
         self.probe.after_optimizer(stats)
         return stats

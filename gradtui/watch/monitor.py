@@ -44,6 +44,7 @@ from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
 from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit
 from gradtui.probe.probe import Probe
+from gradtui.probe.settings import current_lr, started_settings
 from gradtui.recording import Recorder
 from gradtui.recording.codec import LAYER_DIGITS
 from gradtui.recording.writer import Thinning
@@ -353,7 +354,7 @@ class Monitor:
         self._finite.clear()
         self._inputs.forget()
         self._probe.set_carried([])
-        self._held = stats
+        self._held = stats.evolve(lr=current_lr(self.optimizer))
         self.steps += 1
         now = time.monotonic()
         self._slow, self._last_step_at = now - self._last_step_at > LIVE_SECONDS, now
@@ -392,6 +393,7 @@ class Monitor:
                 rank=self.world.rank if self.world.size > 1 else None,
                 world_size=self.world.size,
                 **self._coverage.started_fields(),
+                **started_settings(self.model.parameters(), self.optimizer),
             )
         )
 

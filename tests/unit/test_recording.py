@@ -275,6 +275,9 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
         not_in_optimizer=("head.bias",),
         unregistered=("scale",),
         added_after_watch=("extra",),
+        param_dtype="float16",
+        weight_decay=0.01,
+        eps=1e-8,
     )
     step = dataclasses.replace(
         STEP,
@@ -286,6 +289,7 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
         dead_frac=(0.5, 0.0),
         saturated_frac=(0.0, 0.25),
         graph_issues=(GraphIssue("unreached", ("AddBackward0",), ("head.weight",)),),
+        lr=0.001,
     )
     events = [
         started,
