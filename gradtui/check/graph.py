@@ -1,7 +1,8 @@
 """Walking a loss's autograd graph: the leaf tensors it reaches, and the known numerical traps.
 
-Self-contained on purpose: it reads ``grad_fn`` names only, so it works on any model and any
-torch version that names its backward nodes ``LogBackward0``, ``SoftmaxBackward0`` and so on.
+It reads ``grad_fn`` names only, so it works on any model and any torch version that names its
+backward nodes ``LogBackward0``, ``SoftmaxBackward0`` and so on. The patterns are the table in
+``gradtui/probe/traps.py``, the one the watch and scenario lint reads too.
 """
 
 from __future__ import annotations
@@ -12,12 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-# Nodes that only move values around: a trap seen through them is still the same trap.
-_PASSTHROUGH = re.compile(
-    r"^(View|Reshape|UnsafeView|Select|Slice|Index|Gather|Squeeze|Unsqueeze|T|Transpose|"
-    r"Permute|Expand|Clone|ToCopy|Alias|Narrow|Flatten|Contiguous|Split|SplitWithSizes|"
-    r"Unbind|Cat|Stack|MaskedSelect|Take)(Alias)?Backward\d*$"
-)
+from gradtui.probe.traps import looked_through, pattern_of, short
 
 
 @dataclass(frozen=True)
@@ -28,46 +24,6 @@ class Trap:
     why: str
     fix: str
     where: str  # the user's forward line, when anomaly mode recorded it, else ""
-
-
-# (outer node, inner node) -> (pattern, why, fix)
-_TRAPS: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("Log", "Softmax"): (
-        "log(softmax(x))",
-        "softmax rounds a small probability to exactly 0 in float32, and log(0) is -inf; its "
-        "gradient 1/p is then inf, and the step's gradients turn to nan",
-        "use torch.log_softmax(x, dim) (with nll_loss), or F.cross_entropy on the logits",
-    ),
-    ("NllLoss", "Softmax"): (
-        "nll_loss(softmax(x))",
-        "nll_loss expects log-probabilities; given probabilities it minimises -p instead of "
-        "-log p, whose gradient vanishes as p saturates",
-        "use F.cross_entropy on the logits, or nll_loss(log_softmax(x))",
-    ),
-    ("LogSoftmax", "Softmax"): (
-        "cross_entropy(softmax(x))",
-        "cross_entropy applies log_softmax itself: a softmax before it squashes the logits into "
-        "[0, 1], so the loss cannot go below about 0.55 per example and the gradient is tiny",
-        "pass the raw logits to F.cross_entropy (drop the softmax)",
-    ),
-    ("BinaryCrossEntropy", "Sigmoid"): (
-        "binary_cross_entropy(sigmoid(x))",
-        "sigmoid rounds to exactly 0 or 1 for |x| above about 17 (float32); the loss then "
-        "takes log(0), which torch clamps at -100, so the gradient is 0 there and training "
-        "stalls on exactly the examples it gets most wrong",
-        "use F.binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss) on the logits",
-    ),
-    ("Log", "Sigmoid"): (
-        "log(sigmoid(x))",
-        "sigmoid rounds to exactly 0 for x below about -88 (float32) and log(0) is -inf",
-        "use F.logsigmoid(x)",
-    ),
-}
-
-
-def _short(node: Any) -> str:
-    """'LogSoftmaxBackward0' -> 'LogSoftmax'."""
-    return re.sub(r"Backward\d*$", "", type(node).__name__)
 
 
 def walk(root: Any) -> Iterator[Any]:
@@ -97,7 +53,7 @@ def _inputs_through_passthrough(node: Any) -> Iterator[Any]:
         if id(child) in seen:
             continue
         seen.add(id(child))
-        if _PASSTHROUGH.match(type(child).__name__):
+        if looked_through(child):
             stack.extend(c for c, _ in child.next_functions if c)
         else:
             yield child
@@ -107,14 +63,13 @@ def traps(root: Any) -> list[Trap]:
     """The known numerical traps in the graph under ``root``, once per pattern and line."""
     found: dict[tuple[str, str], Trap] = {}
     for node in walk(root):
-        outer = _short(node)
         for child in _inputs_through_passthrough(node):
-            known = _TRAPS.get((outer, _short(child)))
+            known = pattern_of(node, child)
             if known is None:
                 continue
-            pattern, why, fix = known
             where = _forward_line(node)
-            found.setdefault((pattern, where), Trap(pattern, why, fix, where))
+            trap = Trap(known.pattern, known.why, known.fix, where)
+            found.setdefault((known.pattern, where), trap)
     return list(found.values())
 
 
@@ -143,7 +98,7 @@ def culprit_line(root: Any, message: str) -> str:
         return ""
     op = match.group(1)
     for node in walk(root):
-        if _short(node) == op:
+        if short(node) == op:
             line = _forward_line(node)
             if line:
                 return line

@@ -19,26 +19,8 @@ import torch
 from torch import nn
 
 from gradtui.events import GraphIssue
+from gradtui.probe.traps import looked_through, pattern_of, short
 
-# Nodes that reshape or copy a tensor without changing its values: looked through when
-# asking what fed an operation.
-TRANSPARENT = (
-    "View",
-    "UnsafeView",
-    "Reshape",
-    "Unsqueeze",
-    "Squeeze",
-    "Permute",
-    "Transpose",
-    "TBackward",
-    "Expand",
-    "Clone",
-    "ToCopy",
-    "Select",
-    "Slice",
-    "AsStrided",
-    "Alias",
-)
 # A walk bounded in nodes, so a huge graph costs a bounded first step.
 MAX_NODES = 200_000
 
@@ -49,8 +31,7 @@ def _name(node: Any) -> str:
 
 def _is(node: Any, op: str) -> bool:
     """``op`` is a backward node's name without its suffix: "Softmax" for SoftmaxBackward0."""
-    name = _name(node)
-    return name.startswith(op + "Backward")
+    return short(node) == op
 
 
 def _source(node: Any) -> Any:
@@ -59,36 +40,22 @@ def _source(node: Any) -> Any:
     while node is not None and seen < 64:
         inputs = getattr(node, "next_functions", ())
         node = inputs[0][0] if inputs else None
-        if node is None or not _name(node).startswith(TRANSPARENT):
+        if node is None or not looked_through(node):
             return node
         seen += 1
     return None
 
 
 def _check(node: Any, consumer: Any | None) -> GraphIssue | None:
-    if _is(node, "Log"):
-        fed = _source(node)
-        if fed is not None and _is(fed, "Softmax"):
-            return GraphIssue("log_of_softmax", ("softmax", "log"))
-    elif _is(node, "LogSoftmax"):
-        fed = _source(node)
-        if fed is not None and (_is(fed, "Softmax") or _is(fed, "LogSoftmax")):
-            loss = (
-                "cross_entropy"
-                if consumer is not None and _is(consumer, "NllLoss")
-                else ("log_softmax")
-            )
-            first = "softmax" if _is(fed, "Softmax") else "log_softmax"
-            return GraphIssue("softmax_into_loss", (first, loss))
-    elif _is(node, "NllLoss"):
-        fed = _source(node)
-        if fed is not None and _is(fed, "Softmax"):
-            return GraphIssue("softmax_into_loss", ("softmax", "nll_loss"))
-    elif _is(node, "BinaryCrossEntropy"):
-        fed = _source(node)
-        if fed is not None and _is(fed, "Sigmoid"):
-            return GraphIssue("sigmoid_into_bce", ("sigmoid", "binary_cross_entropy"))
-    return None
+    """The table's pattern that ``node`` makes with what fed its first input."""
+    fed = _source(node)
+    found = pattern_of(node, fed) if fed is not None else None
+    if found is None:
+        return None
+    ops = found.ops
+    if ops[-1] == "log_softmax" and consumer is not None and _is(consumer, "NllLoss"):
+        ops = (*ops[:-1], "cross_entropy")  # F.cross_entropy is log_softmax then nll_loss
+    return GraphIssue(found.kind, ops)
 
 
 def _note_leaf(
