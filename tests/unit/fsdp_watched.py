@@ -2,6 +2,7 @@
 
 Run as a script, it spawns the ranks (gloo on 127.0.0.1, CPU meshes):
     python fsdp_watched.py WORLD PORT OUT_DIR MODEL OPTIMIZER [--nan-at STEP:RANK]
+        [--accumulate WINDOW]
 Four ranks make a 2x2 hybrid mesh (replicate x shard). Each rank records OUT_DIR/run.rankN.jsonl.
 The twin (``train_twin``) sees the concatenated batches of every rank in one process.
 """
@@ -58,6 +59,20 @@ def optimizer(name: str, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=1e-2)
 
 
+def train_accumulating(model, opt, monitor, batches, window: int) -> None:
+    """``window`` micro-batches a step, gradient sync off for all but the last (FSDP2's
+    way to accumulate without a reduce-scatter per micro-batch)."""
+    for x, y in batches:
+        opt.zero_grad()
+        for micro, (xs, ys) in enumerate(zip(x.chunk(window), y.chunk(window), strict=True)):
+            model.set_requires_gradient_sync(micro == window - 1)
+            loss = nn.functional.mse_loss(model(xs), ys) / window
+            loss.backward()
+        monitor.step(loss)
+        opt.step()
+    monitor.close()
+
+
 def train(model, opt, monitor, batches, nan_at: int | None = None) -> None:
     for step, (x, y) in enumerate(batches):
         if step == nan_at:
@@ -108,7 +123,9 @@ def train_twin(kind: str, opt_name: str, world: int, path: str) -> None:
     train(model, opt, monitor, batches)
 
 
-def _rank(rank: int, world: int, port: str, out: str, kind: str, opt_name: str, nan: str) -> None:
+def _rank(
+    rank: int, world: int, port: str, out: str, kind: str, opt_name: str, nan: str, accumulate: int
+) -> None:
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
@@ -127,12 +144,16 @@ def _rank(rank: int, world: int, port: str, out: str, kind: str, opt_name: str, 
     monitor = watched(model, opt, f"{out}/run.jsonl", f"{out}/rank{rank}.steps.json")
     nan_step, nan_rank = (int(v) for v in nan.split(":")) if nan else (None, None)
     batches = [batch(kind, s, rank) for s in range(STEPS)]
-    train(model, opt, monitor, batches, nan_step if rank == nan_rank else None)
+    if accumulate:
+        train_accumulating(model, opt, monitor, batches, accumulate)
+    else:
+        train(model, opt, monitor, batches, nan_step if rank == nan_rank else None)
     dist.destroy_process_group()
 
 
 if __name__ == "__main__":
     world, port, out, kind, opt_name = sys.argv[1:6]
-    nan = sys.argv[7] if len(sys.argv) > 7 and sys.argv[6] == "--nan-at" else ""
-    args = (int(world), port, out, kind, opt_name, nan)
+    options = dict(zip(sys.argv[6::2], sys.argv[7::2], strict=True))
+    nan = options.get("--nan-at", "")
+    args = (int(world), port, out, kind, opt_name, nan, int(options.get("--accumulate", 0)))
     torch.multiprocessing.spawn(_rank, args=args, nprocs=int(world))

@@ -61,11 +61,19 @@ def findings(path: Path) -> list[Diagnosis]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("world", "kind", "opt"),
-    [(2, "mlp", "adam"), (4, "mlp", "adam"), (2, "block", "adam"), (4, "block", "sgd")],
+    ("world", "kind", "opt", "extra"),
+    [
+        (2, "mlp", "adam", ()),
+        (4, "mlp", "adam", ()),
+        (2, "block", "adam", ()),
+        (4, "block", "sgd", ()),
+        # Three micro-batches a step, gradient sync off for the first two: .grad stays None
+        # until the last, which must not read as a missing gradient or a missing zero_grad.
+        (2, "mlp", "adam", ("--accumulate", "3")),
+    ],
 )
-def test_sharded_statistics_equal_the_unsharded_twins(tmp_path, world, kind, opt) -> None:
-    out = run_ranks(tmp_path, world, kind, opt)
+def test_sharded_statistics_equal_the_unsharded_twins(tmp_path, world, kind, opt, extra) -> None:
+    out = run_ranks(tmp_path, world, kind, opt, *extra)
     fsdp_watched.train_twin(kind, opt, world, str(tmp_path / "twin.jsonl"))
     twin = steps(tmp_path / "twin.jsonl.steps.json")
     assert len(twin) == fsdp_watched.STEPS
