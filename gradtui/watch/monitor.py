@@ -361,7 +361,10 @@ class Monitor:
         self._held = stats
         self.steps += 1
         now = time.monotonic()
-        self._slow, self._last_step_at = now - self._last_step_at > LIVE_SECONDS, now
+        # A slow step's update is written at once, through a flush that is a collective on
+        # a sharded model: ranks would not agree on which steps are slow, so none are.
+        slow = now - self._last_step_at > LIVE_SECONDS and not self._probe.sharded
+        self._slow, self._last_step_at = slow, now
         self._hooks.expect_new_step()
         self._emit_completed()
 

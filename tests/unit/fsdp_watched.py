@@ -2,7 +2,7 @@
 
 Run as a script, it spawns the ranks (gloo on 127.0.0.1, CPU meshes):
     python fsdp_watched.py WORLD PORT OUT_DIR MODEL OPTIMIZER [--nan-at STEP:RANK]
-        [--accumulate WINDOW]
+        [--accumulate WINDOW] [--slow-rank RANK]
 Four ranks make a 2x2 hybrid mesh (replicate x shard). Each rank records OUT_DIR/run.rankN.jsonl.
 The twin (``train_twin``) sees the concatenated batches of every rank in one process.
 """
@@ -124,12 +124,24 @@ def train_twin(kind: str, opt_name: str, world: int, path: str) -> None:
 
 
 def _rank(
-    rank: int, world: int, port: str, out: str, kind: str, opt_name: str, nan: str, accumulate: int
+    rank: int,
+    world: int,
+    port: str,
+    out: str,
+    kind: str,
+    opt_name: str,
+    nan: str,
+    accumulate: int,
+    slow_rank: int,
 ) -> None:
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
+    if slow_rank == rank:  # this rank's steps all count as slow, the others' none
+        import gradtui.watch.monitor
+
+        gradtui.watch.monitor.LIVE_SECONDS = 0.0
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     model = build(kind)
@@ -155,5 +167,6 @@ if __name__ == "__main__":
     world, port, out, kind, opt_name = sys.argv[1:6]
     options = dict(zip(sys.argv[6::2], sys.argv[7::2], strict=True))
     nan = options.get("--nan-at", "")
-    args = (int(world), port, out, kind, opt_name, nan, int(options.get("--accumulate", 0)))
+    accumulate, slow = int(options.get("--accumulate", 0)), int(options.get("--slow-rank", -1))
+    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow)
     torch.multiprocessing.spawn(_rank, args=args, nprocs=int(world))
