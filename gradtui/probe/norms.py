@@ -26,10 +26,14 @@ class NormPlan:
     Stacks are written into buffers the plan keeps, so a step that reuses a plan allocates
     nothing large."""
 
-    def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
+    def __init__(self, tensors: Sequence[torch.Tensor], stack: bool = True) -> None:
+        """``stack`` False keeps every tensor on its own, in order: the layout of a sharded
+        model's values, which must be the same on every rank whatever its shards' shapes."""
         by_kind: dict[tuple, list[int]] = {}
         for index, tensor in enumerate(tensors):
-            stackable = tensor.device.type == "cpu" and tensor.numel() <= MAX_STACKED_NUMEL
+            stackable = (
+                stack and tensor.device.type == "cpu" and tensor.numel() <= MAX_STACKED_NUMEL
+            )
             kind = (*tensor.shape, tensor.dtype) if stackable else index
             by_kind.setdefault(kind, []).append(index)
         self.stacks = [members for members in by_kind.values() if len(members) >= MIN_STACK]

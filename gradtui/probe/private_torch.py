@@ -39,3 +39,19 @@ def engine_grad(loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> tuple:
 def engine_available() -> bool:
     """Whether the private engine call is in use (False after the fallback took over)."""
     return _ENGINE is not None
+
+
+def fsdp_unsharded(model: torch.nn.Module) -> dict[int, torch.Tensor]:
+    """FSDP2 runs each forward on unsharded copies of its parameters, so the loss's graph
+    reaches those, not the sharded parameters the model lists: by id of the sharded one.
+    Empty when this torch keeps them elsewhere (the graph lint then names nothing)."""
+    found: dict[int, torch.Tensor] = {}
+    for module in model.modules():
+        state = getattr(module, "_get_fsdp_state", None)
+        group = getattr(state(), "_fsdp_param_group", None) if callable(state) else None
+        for param in getattr(group, "fsdp_params", ()):
+            unsharded = getattr(param, "_unsharded_param", None)
+            sharded = getattr(param, "sharded_param", None)
+            if unsharded is not None and sharded is not None:
+                found[id(sharded)] = unsharded
+    return found

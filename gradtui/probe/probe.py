@@ -24,6 +24,8 @@ from gradtui.probe.marks import NO_MARKS, GradientMarks, grad_norms_now
 from gradtui.probe.norms import NormPlan
 from gradtui.probe.private_torch import set_grad_enabled
 from gradtui.probe.reading import Reading
+from gradtui.probe.sharded_probe import ShardedLayout
+from gradtui.probe.shards import ShardReduce, local_part
 from gradtui.probe.taps import accumulate, gradients_of
 from gradtui.probe.updates import (
     SAMPLE_ABOVE,
@@ -130,6 +132,11 @@ class Probe:
         )
         index_of = {id(p): i for i, p in enumerate(self.params)}
         self.weight_param_index = [index_of[id(w)] for w in self.weights]
+        shards = ShardReduce.of(self.params)
+        whole = self.weights
+        if shards is not None:  # the updates are measured from copies of the local shards
+            optimizer = None
+            self.weights = [local_part(w).detach() for w in whole]
         self.n_blocks = len(watched.blocks)
         self._block_grads: list[torch.Tensor | None] = [None] * self.n_blocks
         self._taps: list[torch.Tensor | None] = [None] * self.n_blocks
@@ -141,7 +148,10 @@ class Probe:
         # is heavy too: dead units, the usual cause, are seen when it happens, not k steps on.
         self._zero_grads: frozenset[int] = frozenset()
         self._look_closer = False
-        self._updates = UpdateTracker(self.weights)
+        self._updates = UpdateTracker(self.weights, [w.numel() for w in whole] if shards else None)
+        self._sharded = (
+            None if shards is None else ShardedLayout(shards, self.params, whole, self._updates)
+        )
         self._no_nonfinite = (0,) * len(self.weights)
         self._no_update = (0.0,) * len(self.weights)
         # Given the optimizer, plain SGD's update sizes follow from the gradient norms and no
@@ -166,6 +176,7 @@ class Probe:
         self._pending: StepStats | None = None
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
+        self._carried_sharded: list[bool] = []
         # Without block hooks the model must call ``tap`` on each block output itself.
         self._block_hooks = [
             (module, guard(self._block_hook(i)))
@@ -271,12 +282,20 @@ class Probe:
         self._taps = [None] * self.n_blocks
 
     @property
+    def sharded(self) -> bool:
+        """The model's parameters are shards (FSDP2): see sharded_probe."""
+        return self._sharded is not None
+
+    @property
     def heavy_armed(self) -> bool:
         return self._heavy_armed
 
     def carried_norms(self) -> list[torch.Tensor]:
         """Norms of the gradients now in .grad: one vectorised call, nothing transferred."""
-        carried = [p.grad for p in self.params if p.grad is not None]
+        if self._sharded is not None:
+            carried, self._carried_sharded = self._sharded.carried(self.params)
+        else:
+            carried = [p.grad for p in self.params if p.grad is not None]
         if not carried:
             return []
         with torch.no_grad():
@@ -295,6 +314,8 @@ class Probe:
         A few stacked reductions over every tensor measured, one concatenation, one transfer.
         """
         grads = list(map(_GRAD, self.params))
+        if self._sharded is not None:
+            grads = self._sharded.local_grads(grads)
         present = [g for g in grads if g is not None]
         block_grads = self._block_grads
         # Let go of the block outputs and their gradients as soon as they are read: memory
@@ -318,7 +339,7 @@ class Probe:
             if len(self._readings) >= MAX_READINGS:  # shapes that keep changing: start over
                 self._readings.clear()
             reading = self._readings[key] = Reading(
-                self.weight_param_index, grads, block_grads, measured
+                self.weight_param_index, grads, block_grads, measured, self._sharded is None
             )
         plan, updates = reading.plan, self._updates
         changed = self._pending is not None and updates.changed
@@ -335,7 +356,16 @@ class Probe:
                 parts += change_norms
             if self._carried:
                 parts.append(torch.stack(self._carried))
-            values = torch.cat(parts).tolist()
+            joined = torch.cat(parts)
+            if self._sharded is not None:
+                joined = self._sharded.reduce(
+                    joined,
+                    [g is not None for g in grads],
+                    len(block_present),
+                    (self._sgd is None) + changed,
+                    self._carried_sharded if self._carried else [],
+                )
+            values = joined.tolist()
         finally:
             set_grad_enabled(grad_mode)
         loss_value = values[0]
@@ -443,7 +473,12 @@ class Probe:
         if self._pending is None or not self._updates.changed:
             return self.take_completed()
         with torch.no_grad():
-            values = torch.cat(self._updates.change_norms()).tolist()
+            joined = torch.cat(self._updates.change_norms())
+            if self._sharded is not None:  # a collective: every rank flushes at its close
+                joined = self._sharded.reduce(
+                    joined, [False] * len(self.params), 0, 1, [], loss=False
+                )
+            values = joined.tolist()
         self._complete_pending(self._updates.arrange(values))
         return self.take_completed()
 
@@ -462,6 +497,8 @@ class Probe:
 
     # -- rarer work ----------------------------------------------------------------------------
     def _count_nonfinite(self, grad_norm: tuple[float | None, ...]) -> tuple[int, ...]:
+        if self._sharded is not None:
+            return self._sharded.nonfinite(grad_norm)
         counts = []
         for weight, norm in zip(self.weights, grad_norm, strict=True):
             if norm is None or math.isfinite(norm):
@@ -472,9 +509,12 @@ class Probe:
 
     def _with_heavy(self, stats: StepStats) -> StepStats:
         with torch.no_grad():
-            mean_abs, max_abs, zero_frac = gradient_spread(
-                [w.grad for w in self.weights], self._spread_plans
-            )
+            grads = [w.grad for w in self.weights]
+            if self._sharded is not None:
+                grads = self._sharded.weight_grads()
+            mean_abs, max_abs, zero_frac = gradient_spread(grads, self._spread_plans)
+            if self._sharded is not None:
+                mean_abs, max_abs, zero_frac = self._sharded.spread(mean_abs, max_abs, zero_frac)
             dead, saturated = self._activations.fractions(self.n_blocks)
         self._activations.clear()
         return replace(

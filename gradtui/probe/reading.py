@@ -20,8 +20,9 @@ class Reading:
         grads: list[torch.Tensor | None],
         block_grads: list[torch.Tensor | None],
         measured: list[torch.Tensor],
+        stack: bool = True,
     ) -> None:
-        self.plan = NormPlan(measured)
+        self.plan = NormPlan(measured, stack)
         places = iter([1 + place for place in self.plan.position])
         param_at = [0 if g is None else next(places) for g in grads]
         self.block_at = [0 if g is None else next(places) for g in block_grads]

@@ -74,3 +74,61 @@ def global_stats(tensors: Sequence[torch.Tensor]) -> list[ShardStats]:
         ShardStats(float(s[0]), float(m), int(s[1]), int(s[2]))
         for s, m in zip(sums.tolist(), tops.tolist(), strict=True)
     ]
+
+
+def is_sharded(t: torch.Tensor) -> bool:
+    return bool(shard_groups(t)) if hasattr(t, "device_mesh") else False
+
+
+def local_or_none(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else local_part(t)
+
+
+class ShardingError(ValueError):
+    """A sharded model the probe cannot measure exactly (said in one line)."""
+
+
+class ShardReduce:
+    """The probe's one collective per step on a sharded model.
+
+    Every statistic the probe transfers is a norm of a local tensor. A norm of a shard is
+    squared, summed over the ranks that hold the other shards, and rooted: the whole
+    tensor's norm. Entries that are not norms of shards (the loss, this rank's own block
+    gradients) are masked out and left as they are. Every rank must lay out its values in
+    the same order, so a sharded probe never stacks by local shape (see NormPlan)."""
+
+    def __init__(self, groups: list[object], mesh_shape: tuple[int, ...]) -> None:
+        self.groups = groups
+        self.mesh_shape = mesh_shape
+
+    @classmethod
+    def of(cls, params: Sequence[torch.Tensor]) -> ShardReduce | None:
+        sharded = [p for p in params if hasattr(p, "device_mesh")]
+        if not sharded:
+            return None
+        first = sharded[0]
+        mesh = first.device_mesh
+        dims = [i for i, p in enumerate(first.placements) if p.is_shard()]
+        for p in sharded:
+            same_dims = [i for i, q in enumerate(p.placements) if q.is_shard()] == dims
+            if p.device_mesh != mesh or not same_dims:
+                raise ShardingError("parameters sharded over different meshes or mesh dims")
+        return cls([mesh.get_group(i) for i in dims], tuple(mesh.shape))
+
+    def reduce_norms(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``values`` with each entry where ``mask`` is set replaced by the norm over all
+        shards: sqrt of the sum of the squares over the shard groups."""
+        squares = torch.where(mask, values * values, torch.zeros_like(values))
+        for group in self.groups:
+            dist.all_reduce(squares, op=dist.ReduceOp.SUM, group=group)
+        return torch.where(mask, squares.sqrt(), values)
+
+    def reduce_sums(self, values: torch.Tensor) -> torch.Tensor:
+        for group in self.groups:
+            dist.all_reduce(values, op=dist.ReduceOp.SUM, group=group)
+        return values
+
+    def reduce_max(self, values: torch.Tensor) -> torch.Tensor:
+        for group in self.groups:
+            dist.all_reduce(values, op=dist.ReduceOp.MAX, group=group)
+        return values

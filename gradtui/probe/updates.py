@@ -69,6 +69,10 @@ def sampled(tensor: torch.Tensor, stride: int) -> torch.Tensor:
     return tensor.detach().reshape(-1)[::stride]
 
 
+def _scale(entries: int, in_sample: int) -> float:
+    return math.sqrt(entries / in_sample) if in_sample else 0.0  # an empty shard: no norm
+
+
 class UpdateTracker:
     """The weights' norms at each step, and the norms of the change the optimizer then makes.
 
@@ -78,15 +82,21 @@ class UpdateTracker:
     kept is a sample per large layer whatever the model's size, and the time a few kernels
     over the sample: the gradient norms, taken whole, stay the step's largest read."""
 
-    def __init__(self, weights: Sequence[torch.Tensor]) -> None:
+    def __init__(
+        self, weights: Sequence[torch.Tensor], numels: Sequence[int] | None = None
+    ) -> None:
+        """``numels``: each weight's whole size when ``weights`` are shards of it; the split
+        into small and large then agrees on every rank, and nothing is stacked."""
         self.weights = list(weights)
         self.size = len(self.weights)
-        self._small = [i for i, w in enumerate(self.weights) if w.numel() <= SAMPLE_ABOVE]
-        self._large = [i for i, w in enumerate(self.weights) if w.numel() > SAMPLE_ABOVE]
-        self.plan = NormPlan([self.weights[i] for i in self._small])
+        sizes = list(numels) if numels is not None else [w.numel() for w in self.weights]
+        self._small = [i for i, n in enumerate(sizes) if n <= SAMPLE_ABOVE]
+        self._large = [i for i, n in enumerate(sizes) if n > SAMPLE_ABOVE]
+        small = [self.weights[i] for i in self._small]
+        self.plan = NormPlan(small, stack=numels is None)
         self._strides = [sample_stride(self.weights[i]) for i in self._large]
         scales = [
-            math.sqrt(self.weights[i].numel() / sampled(self.weights[i], s).numel())
+            _scale(self.weights[i].numel(), sampled(self.weights[i], s).numel())
             for i, s in zip(self._large, self._strides, strict=True)
         ]
         device = self.weights[self._large[0]].device if self._large else None
@@ -94,6 +104,16 @@ class UpdateTracker:
         self._copies: list[torch.Tensor] = []  # the small weights, stacked as the plan says
         self._samples: list[torch.Tensor] = []  # the large weights' samples
         self.changed = False  # the copies hold the change of the last optimizer step
+
+    def order(self) -> list[int]:
+        """The weights' indices in the order of the norms ``snapshot`` returns."""
+        return [*(self._small[i] for i in self.plan_order()), *self._large]
+
+    def plan_order(self) -> list[int]:
+        inverse = [0] * len(self._small)
+        for index, place in enumerate(self.plan.position):
+            inverse[place] = index
+        return inverse
 
     def _small_weights(self) -> list[torch.Tensor]:
         return [self.weights[i] for i in self._small]

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from gradtui.probe.probe import any_gradient
+from gradtui.probe.probe import any_gradient, first_tensor
 
 Guard = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -43,8 +43,13 @@ class StepHooks:
         on_first_grad: Callable[[], None],
         on_optimizer_step: Callable[[], None],
         lazy: bool = True,
+        param_hooks: bool = True,
     ) -> None:
+        """``param_hooks`` False: parameters whose hooks never run (FSDP2's sharded ones).
+        A hook on the model's output then runs as backward begins, before any gradient is
+        added to ``.grad``: what is there then was left over."""
         self._on_forward = on_forward
+        self._param_hooks = param_hooks
         self._on_first_grad = guard(on_first_grad)
         self._params = params
         self._lazy = lazy
@@ -62,6 +67,9 @@ class StepHooks:
             self._handles.append(optimizer.register_step_post_hook(after))
         self._grad_handles: list[RemovableHandle] = []
         self._hook_params()
+        if not param_hooks:
+            self._handles.append(model.register_forward_hook(guard(self._hook_output)))
+        self._backward_begins = guard(self._first_gradient_if_left_over)
 
     @property
     def gradients(self) -> bool:
@@ -77,7 +85,7 @@ class StepHooks:
         self._looked = not value
 
     def _hook_params(self) -> None:
-        if not self._grad_handles:
+        if self._param_hooks and not self._grad_handles:
             self._grad_handles = [p.register_hook(self._grad) for p in self._params]
 
     def _unhook_params(self) -> None:
@@ -101,6 +109,16 @@ class StepHooks:
         if self._none_this_step:  # a backward of this step ran unhooked (accumulation):
             self._waiting_for_grad = False  # the step's first gradient has come and gone
         self._hook_params()
+
+    def _hook_output(self, _module: nn.Module, _args: object, output: object) -> None:
+        tensor = first_tensor(output)
+        if torch.is_grad_enabled() and tensor is not None and tensor.requires_grad:
+            tensor.register_hook(self._backward_begins)
+
+    def _first_gradient_if_left_over(self, _grad: torch.Tensor) -> None:
+        if self._waiting_for_grad and any_gradient(self._params):
+            self._waiting_for_grad = False
+            self._on_first_grad()
 
     def hook_every_parameter(self) -> None:
         """A step begins without the model's forward pre-hook (a framework's callback): the

@@ -43,6 +43,7 @@ from gradtui.events import (
 from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
 from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit
+from gradtui.probe.private_torch import fsdp_unsharded
 from gradtui.probe.probe import Probe
 from gradtui.probe.settings import current_lr, started_settings
 from gradtui.recording import Recorder
@@ -146,6 +147,9 @@ class Monitor:
             gradients_may_change=True,
             sample_chain=not self.compiled,
         )
+        if self._probe.sharded and self.finite_mode == "sampled":
+            # A replayed forward of a sharded model gathers from every rank: never one alone.
+            self.finite_mode = "off"
         self._order: ForwardOrder | None = None if self.compiled else ForwardOrder(self.model)
         self._layout: Layout | None = None
         self._untrained: WithUntrained | None = None  # layers with requires_grad=False
@@ -168,6 +172,7 @@ class Monitor:
             on_first_grad=self._on_first_grad,
             on_optimizer_step=self._on_optimizer_step,
             lazy=not self.compiled,
+            param_hooks=not self._probe.sharded,
         )
         self._consumer: Consumer | None = None  # on the writer thread, when there is one
         self._worker = self._writer(capacity_for(len(self._watched.layers)))
@@ -345,7 +350,7 @@ class Monitor:
         loss_tensor = loss if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
         stats = self._probe.after_backward(self.steps, loss_tensor)
         if self.steps == 0:
-            issues = lint_loss_graph(loss_tensor, self.model.named_parameters())
+            issues = lint_loss_graph(loss_tensor, self._graph_parameters())
             stats = replace(stats, graph_issues=issues)
         self._went_bad = not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
         if self._went_bad:
@@ -357,9 +362,19 @@ class Monitor:
         self._held = stats.evolve(lr=current_lr(self.optimizer))
         self.steps += 1
         now = time.monotonic()
-        self._slow, self._last_step_at = now - self._last_step_at > LIVE_SECONDS, now
+        # A slow step's update is written at once, through a flush that is a collective on
+        # a sharded model: ranks would not agree on which steps are slow, so none are.
+        slow = now - self._last_step_at > LIVE_SECONDS and not self._probe.sharded
+        self._slow, self._last_step_at = slow, now
         self._hooks.expect_new_step()
         self._emit_completed()
+
+    def _graph_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        named = list(self.model.named_parameters())
+        if not self._probe.sharded:
+            return named
+        unsharded = fsdp_unsharded(self.model)
+        return [(name, unsharded.get(id(p), p)) for name, p in named]
 
     def _start(self) -> None:
         if self._layout is not None:

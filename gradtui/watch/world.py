@@ -41,14 +41,16 @@ class World:
 
     @staticmethod
     def unsupported(model: nn.Module) -> str | None:
-        """Why ``model`` cannot be watched yet, or None. Sharded parameters (FSDP, tensor
-        parallelism) hold only a shard on each rank: a norm of one is not the layer's norm."""
+        """Why ``model`` cannot be watched, or None. FSDP1 flattens each wrapped module's
+        parameters into one sharded buffer: the layers' own gradients are not there to
+        measure. (FSDP2's ``fully_shard`` keeps them, as DTensors: see probe/sharded_probe.)"""
         fsdp = sys.modules.get("torch.distributed.fsdp")
         wrapper = getattr(fsdp, "FullyShardedDataParallel", None)
         if wrapper is not None and any(isinstance(m, wrapper) for m in model.modules()):
-            return "a model wrapped in FullyShardedDataParallel"
-        if any(type(p).__name__ == "DTensor" for p in model.parameters()):
-            return "parameters sharded as DTensor (fully_shard, tensor parallelism)"
+            return (
+                "a model wrapped in FullyShardedDataParallel (FSDP1); shard it with "
+                "torch.distributed.fsdp.fully_shard (FSDP2) instead, which gradtui watches"
+            )
         return None
 
     def record_path(self, record: str | Path | None) -> Path | None:

@@ -1,0 +1,112 @@
+"""gradtui.watch on FSDP2 models (1-D and 2x2 hybrid meshes, gloo ranks on 127.0.0.1): every
+step's per-layer statistics equal those of an unsharded twin fed all ranks' batches at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradtui.events import Diagnosis
+from gradtui.recording import read_recording
+from tests.unit import fsdp_watched
+
+ROOT = Path(__file__).resolve().parents[2]
+# Gradient statistics are sums of squares over the same entries in another order: float32
+# rounding only. An update is the difference of two float32 weights about 100x its size, so
+# its norm keeps about 1e-5 of relative precision (more than the twin's own rounding).
+EXACT = 1e-6
+UPDATE = 1e-3
+GRADIENT_FIELDS = ("grad_norm", "grad_mean_abs", "grad_max_abs", "grad_zero_frac")
+
+
+def _free_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+def run_ranks(tmp_path: Path, world: int, kind: str, opt: str, *extra: str) -> Path:
+    out = tmp_path / "ranks"
+    out.mkdir()
+    script = Path(fsdp_watched.__file__)
+    cmd = [sys.executable, str(script), str(world), _free_port(), str(out), kind, opt, *extra]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"}
+    # A session of its own, so that a hang takes the spawned ranks down with their parent.
+    ranks = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, err = ranks.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(ranks.pid, signal.SIGKILL)
+        ranks.communicate()
+        pytest.fail("the ranks hung (a collective called on some ranks only?)")
+    assert ranks.returncode == 0, err[-3000:]
+    return out
+
+
+def steps(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+def close(got: list | None, want: list | None, rel: float) -> bool:
+    if got is None or want is None:
+        return got == want
+    return all(
+        (a is None and b is None) or abs(a - b) <= rel * max(abs(b), 1e-12)
+        for a, b in zip(got, want, strict=True)
+    )
+
+
+def findings(path: Path) -> list[Diagnosis]:
+    events = read_recording(path).events
+    return [e for e in events if isinstance(e, Diagnosis) and e.severity != "info"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("world", "kind", "opt", "extra"),
+    [
+        (2, "mlp", "adam", ()),
+        (4, "mlp", "adam", ()),
+        (2, "block", "adam", ()),
+        (4, "block", "sgd", ()),
+        # Three micro-batches a step, gradient sync off for the first two: .grad stays None
+        # until the last, which must not read as a missing gradient or a missing zero_grad.
+        (2, "mlp", "adam", ("--accumulate", "3")),
+        # Ranks that disagree on which steps are slow (written at once) must not disagree
+        # on the collectives they call: before, this one hung.
+        (2, "mlp", "adam", ("--slow-rank", "0")),
+    ],
+)
+def test_sharded_statistics_equal_the_unsharded_twins(tmp_path, world, kind, opt, extra) -> None:
+    out = run_ranks(tmp_path, world, kind, opt, *extra)
+    fsdp_watched.train_twin(kind, opt, world, str(tmp_path / "twin.jsonl"))
+    twin = steps(tmp_path / "twin.jsonl.steps.json")
+    assert len(twin) == fsdp_watched.STEPS
+    for rank in range(world):
+        got = steps(out / f"rank{rank}.steps.json")
+        assert [s["step"] for s in got] == [s["step"] for s in twin]
+        for mine, theirs in zip(got, twin, strict=True):
+            where = f"rank {rank} step {mine['step']}"
+            total = [mine["grad_norm_total"]], [theirs["grad_norm_total"]]
+            assert close(*total, EXACT), where
+            for field in GRADIENT_FIELDS:
+                assert close(mine[field], theirs[field], EXACT), (where, field)
+            assert mine["nonfinite"] == theirs["nonfinite"]
+            assert close(mine["update_ratio"], theirs["update_ratio"], UPDATE), where
+            if opt == "adam":  # plain SGD's twin reads its weights only now and then
+                assert close(mine["weight_norm"], theirs["weight_norm"], EXACT), where
+        assert findings(out / f"run.rank{rank}.jsonl") == []
