@@ -55,8 +55,10 @@ async def test_attach_follows_a_scenario_run_as_it_is_written(tmp_path: Path, si
             await wait_for(pilot, lambda: history.ended, 30)
             assert history.state == "finished" and history.steps_seen == STEPS
             assert history.started is not None and history.started.scenario == "tiny_overfit"
-            header = screen.query_one(RunHeader)._text.plain
-            assert "finished" in header and f"step {STEPS}/{STEPS}" in header
+            header = screen.query_one(RunHeader)
+            # The header redraws on the screen's next tick after the end arrives.
+            await wait_for(pilot, lambda: "finished" in header._text.plain, 10)
+            assert f"step {STEPS}/{STEPS}" in header._text.plain
             assert app.return_code is None
             await pilot.press("p", "space", "q")
             assert app.return_code == 0  # q quit the app
