@@ -114,6 +114,9 @@ class Monitor:
         self.finite_mode = finite_checks
         self.total_steps = total_steps
         self.steps = 0  # steps measured so far; the next step's index
+        # Whether the last step measured had a finite loss and gradients: a loop may skip its
+        # optimizer step when not (on FSDP2, every rank knows the same; see docs/sharding.md).
+        self.finite = True
         self.closed = False
         self.path = self.world.record_path(record)
         self.name = name or (self.world.base_name(record) if record else type(self.model).__name__)
@@ -353,6 +356,10 @@ class Monitor:
             issues = lint_loss_graph(loss_tensor, self._graph_parameters())
             stats = replace(stats, graph_issues=issues)
         self._went_bad = not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
+        # Under sharding the total is reduced over the ranks: every rank has the same verdict.
+        self.finite = math.isfinite(stats.grad_norm_total) and (
+            self._probe.sharded or math.isfinite(stats.loss)
+        )
         if self._went_bad:
             stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
         self._finite.detach()
