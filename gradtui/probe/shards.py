@@ -84,7 +84,7 @@ def local_or_none(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else local_part(t)
 
 
-class ShardingError(ValueError):
+class ShardingError(Exception):
     """A sharded model the probe cannot measure exactly (said in one line)."""
 
 
@@ -118,7 +118,9 @@ class ShardReduce:
         for p in sharded:
             same_dims = [i for i, q in enumerate(p.placements) if q.is_shard()] == dims
             if p.device_mesh != mesh or not same_dims:
-                raise ShardingError("parameters sharded over different meshes or mesh dims")
+                raise ShardingError(
+                    "a model whose parameters are sharded over different meshes or mesh dims"
+                )
         copies = [i for i, p in enumerate(first.placements) if p.is_replicate()]
         return cls(
             [mesh.get_group(i) for i in dims],

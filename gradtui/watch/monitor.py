@@ -46,6 +46,7 @@ from gradtui.probe.locate import backward_culprit
 from gradtui.probe.private_torch import fsdp_unsharded
 from gradtui.probe.probe import Probe
 from gradtui.probe.settings import current_lr, started_settings
+from gradtui.probe.shards import ShardingError
 from gradtui.recording import Recorder
 from gradtui.recording.codec import LAYER_DIGITS
 from gradtui.recording.writer import Thinning
@@ -141,15 +142,18 @@ class Monitor:
         in_full = static_watched(self.model)  # a compiled model's too, for its activation's name
         self._watched = output_link_watched(model, self.model) if self.compiled else in_full
         self._activation = activation_name(in_full)
-        self._probe = Probe(
-            self.model,
-            self._watched,
-            every,
-            guard=hook,
-            optimizer=optimizer,
-            gradients_may_change=True,
-            sample_chain=not self.compiled,
-        )
+        try:
+            self._probe = Probe(
+                self.model,
+                self._watched,
+                every,
+                guard=hook,
+                optimizer=optimizer,
+                gradients_may_change=True,
+                sample_chain=not self.compiled,
+            )
+        except ShardingError as exc:
+            raise Unsupported(str(exc)) from None
         if self._probe.sharded and self.finite_mode == "sampled":
             # A replayed forward of a sharded model gathers from every rank: never one alone.
             self.finite_mode = "off"
