@@ -2,7 +2,7 @@
 
 Run as a script, it spawns the ranks (gloo on 127.0.0.1, CPU meshes):
     python fsdp_watched.py WORLD PORT OUT_DIR MODEL OPTIMIZER [--nan input|grad:STEP:RANK]
-        [--accumulate WINDOW] [--slow-rank RANK]
+        [--accumulate WINDOW] [--slow-rank RANK] [--precision bf16]
 Four ranks make a 2x2 hybrid mesh (replicate x shard). Each rank records OUT_DIR/run.rankN.jsonl.
 The twin (``train_twin``) sees the concatenated batches of every rank in one process.
 """
@@ -84,7 +84,7 @@ def train(model, opt, monitor, batches, nan_input: int = -1, nan_grad: int = -1)
             x = x.clone()
             x[0, ...] = float("nan")
         opt.zero_grad()
-        loss = nn.functional.mse_loss(model(x), y)
+        loss = nn.functional.mse_loss(model(x).float(), y)
         loss.backward()
         if step == nan_grad:
             model[0].weight.grad.to_local().view(-1)[0] = float("nan")
@@ -142,10 +142,11 @@ def _rank(
     nan: str,
     accumulate: int,
     slow_rank: int,
+    bf16: bool,
 ) -> None:
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import fully_shard
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
     if slow_rank == rank:  # this rank's steps all count as slow, the others' none
         import gradtui.watch.monitor
@@ -157,10 +158,13 @@ def _rank(
     shape = (2, world // 2) if world == 4 else (world,)
     names = ("replicate", "shard") if world == 4 else ("shard",)
     mesh = init_device_mesh("cpu", shape, mesh_dim_names=names)
+    policy = {}
+    if bf16:  # compute in bfloat16, reduce and step in float32
+        policy["mp_policy"] = MixedPrecisionPolicy(torch.bfloat16, reduce_dtype=torch.float32)
     for module in model:
         if any(p.requires_grad for p in module.parameters()):
-            fully_shard(module, mesh=mesh)
-    fully_shard(model, mesh=mesh)
+            fully_shard(module, mesh=mesh, **policy)
+    fully_shard(model, mesh=mesh, **policy)
     opt = optimizer(opt_name, model)
     monitor = watched(model, opt, f"{out}/run.jsonl", f"{out}/rank{rank}.steps.json")
     batches = [batch(kind, s, rank) for s in range(STEPS)]
@@ -181,5 +185,6 @@ if __name__ == "__main__":
     options = dict(zip(sys.argv[6::2], sys.argv[7::2], strict=True))
     nan = options.get("--nan", "")  # input:STEP:RANK or grad:STEP:RANK
     accumulate, slow = int(options.get("--accumulate", 0)), int(options.get("--slow-rank", -1))
-    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow)
+    bf16 = options.get("--precision") == "bf16"
+    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow, bf16)
     torch.multiprocessing.spawn(_rank, args=args, nprocs=int(world))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gradtui.events import Diagnosis
+from gradtui.events import Diagnosis, RunStarted
 from gradtui.recording import read_recording
 from gradtui.report.recorded import report_files
 from tests.unit import fsdp_watched
@@ -152,3 +152,20 @@ def test_a_nan_is_told_by_rank_and_every_rank_skips_the_step(
     others = [d for d in found[1:] if d["kind"] == "nonfinite"]
     assert others and all(d["severity"] == "info" for d in others)
     assert all(d["severity"] == "info" for d in found[1:])
+
+
+@pytest.mark.slow
+def test_under_a_bfloat16_policy_it_records_what_the_optimizer_sees(tmp_path) -> None:
+    """MixedPrecisionPolicy computes in bfloat16 and keeps float32 shards: the gradients the
+    optimizer steps with are float32, reduced in float32, and those are what is recorded."""
+    out = run_ranks(tmp_path, 2, "mlp", "adam", "--precision", "bf16")
+    fsdp_watched.train_twin("mlp", "adam", 2, str(tmp_path / "twin.jsonl"))
+    twin = steps(tmp_path / "twin.jsonl.steps.json")
+    for rank in range(2):
+        events = read_recording(out / f"run.rank{rank}.jsonl").events
+        started = next(e for e in events if isinstance(e, RunStarted))
+        assert started.param_dtype == "float32"
+        got = steps(out / f"rank{rank}.steps.json")
+        for mine, theirs in zip(got, twin, strict=True):  # bfloat16 keeps 8 bits of mantissa
+            assert close(mine["grad_norm"], theirs["grad_norm"], 0.05), mine["step"]
+        assert findings(out / f"run.rank{rank}.jsonl") == []
