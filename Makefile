@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/watch_overhead.py --device cpu
 	$(BIN)/python benchmarks/memory_bounds.py
 	$(BIN)/python benchmarks/recording_size.py
+	$(BIN)/python benchmarks/fsdp_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

@@ -130,6 +130,9 @@ class StepStats:
     # The optimizer's learning rate at this step (param_groups[0]), so a schedule that reached
     # 0 shows; None when no optimizer is known.
     lr: float | None = None
+    # On a non-finite step of a sharded run (FSDP2): per layer, the non-finite entries in this
+    # rank's own shard (``nonfinite`` counts the whole gradient's); None elsewhere.
+    nonfinite_local: tuple[int, ...] | None = None
 
     @property
     def is_heavy(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradtui.diagnosis.texts import RANK_DIVERGENCE_FIX as FIX
@@ -23,6 +23,30 @@ from gradtui.recording.paths import split_rank
 KIND = "rank_divergence"
 # All-reduce hands every rank the same bits; a relative difference above this is not rounding.
 REL_TOLERANCE = 1e-4
+# Every rank non-finite at once, and the rank it started on known.
+ORIGIN = "nonfinite_rank"
+BATCH_WHY = (
+    "Each rank computes its own loss from its own batch; the gradients are then averaged "
+    "over the ranks, so one rank's NaN or inf reaches every rank's gradients and weights."
+)
+BATCH_FIX = (
+    "Look at that rank's batch at that step (torch.isfinite on its inputs and targets: a "
+    "corrupt sample or a bad shard of the dataset), then at its forward pass (rerun the step "
+    "on that rank with torch.autograd.set_detect_anomaly(True)). To skip such a step on every "
+    "rank, test monitor.finite after monitor.step(loss) and skip optimizer.step()."
+)
+SHARD_WHY = (
+    "Under sharding each rank holds the entries of each gradient that its shard owns, summed "
+    "over every rank's batch. This tells where the NaN/inf entries sit, not whose batch made "
+    "them: with every rank's loss finite, they came from a backward pass (a 0/0, or sqrt or "
+    "log at 0, on some rank's batch), or from that rank's reduction or device."
+)
+SHARD_FIX = (
+    "Rerun that step with torch.autograd.set_detect_anomaly(True) on every rank: the rank "
+    "whose backward raises made it, and the operation it names is the one to guard. If none "
+    "raises, suspect that rank's device or whatever changes its gradients after the "
+    "reduction (a gradient hook, unscaling, compression)."
+)
 
 
 def rank_of(started: RunStarted | None, path: Path, fallback: int) -> int:
@@ -63,6 +87,8 @@ class RankCheck:
         bad = sorted(r for r, s in by_rank.items() if _nonfinite(s))
         if bad and len(bad) < len(by_rank):
             new += self._note("nonfinite", step, (), self._nonfinite_text(step, bad, by_rank))
+        elif bad:
+            new += self._origin(step, by_rank)
         grad_off, weight_off = self._differing_layers(by_rank)
         if grad_off or weight_off:
             new += self._note(
@@ -72,6 +98,34 @@ class RankCheck:
                 self._values_text(step, grad_off, weight_off, by_rank),
             )
         return new
+
+    def _origin(self, step: int, by_rank: dict[int, StepStats]) -> list[Diagnosis]:
+        """Every rank went non-finite together, as a reduction makes them: which rank it
+        came in on, when its own loss or its own shard tells."""
+        ranks = len(by_rank)
+        own_loss = sorted(r for r, s in by_rank.items() if not math.isfinite(s.loss))
+        if own_loss and len(own_loss) < ranks:
+            text = (
+                f"At step {step} the loss of rank {_listing(own_loss)} was non-finite while "
+                f"the other ranks' were finite: the NaN/inf came in on that rank (its batch "
+                f"or its forward pass), and reducing the gradients spread it to every rank."
+            )
+            return self._note("origin", step, (), text, ORIGIN, BATCH_WHY, BATCH_FIX)
+        held = {
+            r: [i for i, c in enumerate(s.nonfinite_local or ()) if c > 0]
+            for r, s in by_rank.items()
+        }
+        holders = sorted(r for r, layers in held.items() if layers)
+        if not holders or len(holders) == ranks:
+            return []
+        layers = sorted({i for r in holders for i in held[r]})
+        names = self._names(set(layers))
+        text = (
+            f"At step {step} every rank's loss was finite, and the non-finite gradient entries "
+            f"of layer {', '.join(names)} were all in the shard held by rank "
+            f"{_listing(holders)}; the other ranks' shards were finite."
+        )
+        return self._note("origin", step, names, text, ORIGIN, SHARD_WHY, SHARD_FIX)
 
     def _differing_layers(self, by_rank: dict[int, StepStats]) -> tuple[set[int], set[int]]:
         grad_off, weight_off = set(), set()
@@ -92,16 +146,25 @@ class RankCheck:
     def _names(self, indices: set[int]) -> tuple[str, ...]:
         return tuple(self.layers[i] for i in sorted(indices))
 
-    def _note(self, key: str, step: int, layers: tuple[str, ...], message: str) -> list[Diagnosis]:
+    def _note(
+        self,
+        key: str,
+        step: int,
+        layers: tuple[str, ...],
+        message: str,
+        kind: str = KIND,
+        why: str = WHY,
+        fix: str = FIX,
+    ) -> list[Diagnosis]:
         """Keep the finding (widening its layers when seen again); return it only when new,
         so a live view announces each kind of divergence once."""
         old = self._found.get(key)
         if old is None:
-            self._found[key] = Diagnosis(KIND, "error", step, layers, message, WHY, FIX)
+            self._found[key] = Diagnosis(kind, "error", step, layers, message, why, fix)
             return [self._found[key]]
         merged = tuple(dict.fromkeys([*old.layers, *layers]))
         if merged != old.layers:
-            self._found[key] = Diagnosis(KIND, "error", old.step, merged, old.message, WHY, FIX)
+            self._found[key] = replace(old, layers=merged)
         return []
 
     def _nonfinite_text(self, step: int, bad: list[int], by_rank: dict[int, StepStats]) -> str:
@@ -209,3 +272,27 @@ class RankStreams:
 
 def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
+
+
+def explained_by_origin(found: Sequence[Diagnosis], first_rank: int) -> list[Diagnosis]:
+    """One rank's own non-finite findings, once the rank where it began is known: that
+    rank's file sees only the spread values, so its guess at the cause gives way."""
+    origins = [d for d in found if d.kind == ORIGIN]
+    if not origins:
+        return list(found)
+    seen = (
+        "Every rank's gradients went non-finite at once because they are reduced over the "
+        f"ranks; the {ORIGIN} finding names the rank where it began."
+    )
+    return [
+        replace(
+            d,
+            severity="info",
+            message=f"As rank {first_rank} saw it: {d.message}",
+            why=seen,
+            fix=f"See the {ORIGIN} finding.",
+        )
+        if d.kind == "nonfinite" and d.step >= origins[0].step
+        else d
+        for d in found
+    ]

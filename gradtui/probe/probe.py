@@ -177,6 +177,7 @@ class Probe:
         self._completed: StepStats | None = None
         self._carried: list[torch.Tensor] = []
         self._carried_sharded: list[bool] = []
+        self._nonfinite_here: tuple[int, ...] = ()  # a sharded step's: this rank's shards
         # Without block hooks the model must call ``tap`` on each block output itself.
         self._block_hooks = [
             (module, guard(self._block_hook(i)))
@@ -417,6 +418,8 @@ class Probe:
         )
         self._look_closer = went_bad or not zero <= self._zero_grads
         self._zero_grads = zero
+        if went_bad and self._sharded is not None:
+            stats = replace(stats, nonfinite_local=self._nonfinite_here)
         if self._heavy_armed or went_bad:
             stats = self._with_heavy(stats)
         return stats
@@ -498,7 +501,8 @@ class Probe:
     # -- rarer work ----------------------------------------------------------------------------
     def _count_nonfinite(self, grad_norm: tuple[float | None, ...]) -> tuple[int, ...]:
         if self._sharded is not None:
-            return self._sharded.nonfinite(grad_norm)
+            whole, self._nonfinite_here = self._sharded.nonfinite(grad_norm)
+            return whole
         counts = []
         for weight, norm in zip(self.weights, grad_norm, strict=True):
             if norm is None or math.isfinite(norm):

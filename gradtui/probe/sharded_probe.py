@@ -74,13 +74,15 @@ class ShardedLayout:
             mask = self._masks[key] = torch.tensor(flags, device=values.device)
         return self.shards.reduce_norms(values, mask)
 
-    def nonfinite(self, grad_norm: Column) -> tuple[int, ...]:
-        """Non-finite entries of each layer's whole gradient."""
+    def nonfinite(self, grad_norm: Column) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Non-finite entries of each layer's whole gradient, and of this rank's shard."""
         counts = [
             0.0 if norm is None or math.isfinite(norm) else _bad_entries(g)
             for g, norm in zip(self.weight_grads(), grad_norm, strict=True)
         ]
-        return tuple(int(c) for c in self.shards.reduce_sums(torch.tensor(counts)).tolist())
+        local = tuple(int(c) for c in counts)
+        whole = self.shards.reduce_sums(torch.tensor(counts, dtype=torch.float64)).tolist()
+        return tuple(int(c) for c in whole), local
 
     def spread(self, mean_abs: Column, max_abs: Column, zero_frac: Column):
         """The whole gradients' mean |g|, max |g| and zero share from each shard's."""

@@ -84,7 +84,7 @@ def local_or_none(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else local_part(t)
 
 
-class ShardingError(ValueError):
+class ShardingError(Exception):
     """A sharded model the probe cannot measure exactly (said in one line)."""
 
 
@@ -97,9 +97,15 @@ class ShardReduce:
     gradients) are masked out and left as they are. Every rank must lay out its values in
     the same order, so a sharded probe never stacks by local shape (see NormPlan)."""
 
-    def __init__(self, groups: list[object], mesh_shape: tuple[int, ...]) -> None:
+    def __init__(
+        self, groups: list[object], mesh_shape: tuple[int, ...], replicas: list[object] = ()
+    ) -> None:
         self.groups = groups
         self.mesh_shape = mesh_shape
+        # Hybrid sharding: the groups of ranks holding copies of the same shard. Their sums
+        # are averaged over them too, so that every rank of the world ends with the same
+        # values, and one copy gone non-finite (after the reduction) is seen by all.
+        self.replicas = list(replicas)
 
     @classmethod
     def of(cls, params: Sequence[torch.Tensor]) -> ShardReduce | None:
@@ -112,8 +118,15 @@ class ShardReduce:
         for p in sharded:
             same_dims = [i for i, q in enumerate(p.placements) if q.is_shard()] == dims
             if p.device_mesh != mesh or not same_dims:
-                raise ShardingError("parameters sharded over different meshes or mesh dims")
-        return cls([mesh.get_group(i) for i in dims], tuple(mesh.shape))
+                raise ShardingError(
+                    "a model whose parameters are sharded over different meshes or mesh dims"
+                )
+        copies = [i for i, p in enumerate(first.placements) if p.is_replicate()]
+        return cls(
+            [mesh.get_group(i) for i in dims],
+            tuple(mesh.shape),
+            [mesh.get_group(i) for i in copies],
+        )
 
     def reduce_norms(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``values`` with each entry where ``mask`` is set replaced by the norm over all
@@ -121,6 +134,9 @@ class ShardReduce:
         squares = torch.where(mask, values * values, torch.zeros_like(values))
         for group in self.groups:
             dist.all_reduce(squares, op=dist.ReduceOp.SUM, group=group)
+        for group in self.replicas:
+            dist.all_reduce(squares, op=dist.ReduceOp.SUM, group=group)
+            squares /= dist.get_world_size(group)
         return torch.where(mask, squares.sqrt(), values)
 
     def reduce_sums(self, values: torch.Tensor) -> torch.Tensor:

@@ -147,6 +147,7 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         nonfinite_source=text_or_none(field(data, "nonfinite_source", None), "nonfinite_source"),
         graph_issues=_graph_issues(field(data, "graph_issues", [])),
         lr=setting(field(data, "lr", None), "lr"),
+        nonfinite_local=per_layer("nonfinite_local", integer, optional=True),
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.diagnosis.ranks import RankStreams, rank_of
+from gradtui.diagnosis.ranks import RankStreams, explained_by_origin, rank_of
 from gradtui.events import Diagnosis, Event, StepStats, most_severe_first
 from gradtui.numbers import pct, short
 from gradtui.recording import RecordingError
@@ -93,6 +93,7 @@ def report_files(paths: Sequence[Path]) -> RunReport:
         streams.finish()
         extra = streams.diagnoses()
     found = merge_diagnoses(extra, diagnoser.diagnoses(), recorded.values())
+    found = most_severe_first(explained_by_origin(found, first.rank))
     report = report_of(summary, found, diagnoser.links(), diagnoser.layer_status())
     if not summary.ended:
         report["steps_run"] = summary.steps_seen

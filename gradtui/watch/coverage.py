@@ -179,6 +179,7 @@ class WithUntrained:
             "grad_mean_abs": None,
             "grad_max_abs": None,
             "grad_zero_frac": None,
+            "nonfinite_local": 0,
         }
         changes = {}
         for field in LAYER_FIELDS:

@@ -15,6 +15,7 @@ class DisabledMonitor:
     nothing but the user's own work (``backward`` still runs backward)."""
 
     closed = True
+    finite = True  # nothing measured: a loop that tests it goes on as if unwatched
     steps = 0
     steps_skipped = 0
     path = None

@@ -37,6 +37,7 @@ LAYER_FIELDS = (
     "grad_mean_abs",
     "grad_max_abs",
     "grad_zero_frac",
+    "nonfinite_local",
 )
 BLOCK_FIELDS = ("block_grad_norm", "dead_frac", "saturated_frac")
 

@@ -46,6 +46,7 @@ from gradtui.probe.locate import backward_culprit
 from gradtui.probe.private_torch import fsdp_unsharded
 from gradtui.probe.probe import Probe
 from gradtui.probe.settings import current_lr, started_settings
+from gradtui.probe.shards import ShardingError
 from gradtui.recording import Recorder
 from gradtui.recording.codec import LAYER_DIGITS
 from gradtui.recording.writer import Thinning
@@ -114,6 +115,9 @@ class Monitor:
         self.finite_mode = finite_checks
         self.total_steps = total_steps
         self.steps = 0  # steps measured so far; the next step's index
+        # Whether the last step measured had a finite loss and gradients: a loop may skip its
+        # optimizer step when not (on FSDP2, every rank knows the same; see docs/sharding.md).
+        self.finite = True
         self.closed = False
         self.path = self.world.record_path(record)
         self.name = name or (self.world.base_name(record) if record else type(self.model).__name__)
@@ -138,15 +142,18 @@ class Monitor:
         in_full = static_watched(self.model)  # a compiled model's too, for its activation's name
         self._watched = output_link_watched(model, self.model) if self.compiled else in_full
         self._activation = activation_name(in_full)
-        self._probe = Probe(
-            self.model,
-            self._watched,
-            every,
-            guard=hook,
-            optimizer=optimizer,
-            gradients_may_change=True,
-            sample_chain=not self.compiled,
-        )
+        try:
+            self._probe = Probe(
+                self.model,
+                self._watched,
+                every,
+                guard=hook,
+                optimizer=optimizer,
+                gradients_may_change=True,
+                sample_chain=not self.compiled,
+            )
+        except ShardingError as exc:
+            raise Unsupported(str(exc)) from None
         if self._probe.sharded and self.finite_mode == "sampled":
             # A replayed forward of a sharded model gathers from every rank: never one alone.
             self.finite_mode = "off"
@@ -353,6 +360,10 @@ class Monitor:
             issues = lint_loss_graph(loss_tensor, self._graph_parameters())
             stats = replace(stats, graph_issues=issues)
         self._went_bad = not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
+        # Under sharding the total is reduced over the ranks: every rank has the same verdict.
+        self.finite = math.isfinite(stats.grad_norm_total) and (
+            self._probe.sharded or math.isfinite(stats.loss)
+        )
         if self._went_bad:
             stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
         self._finite.detach()

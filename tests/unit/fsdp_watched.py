@@ -1,8 +1,8 @@
 """A small model trained under FSDP2 with gradtui.watch on each rank, and its unsharded twin.
 
 Run as a script, it spawns the ranks (gloo on 127.0.0.1, CPU meshes):
-    python fsdp_watched.py WORLD PORT OUT_DIR MODEL OPTIMIZER [--nan-at STEP:RANK]
-        [--accumulate WINDOW] [--slow-rank RANK]
+    python fsdp_watched.py WORLD PORT OUT_DIR MODEL OPTIMIZER [--nan input|grad:STEP:RANK]
+        [--accumulate WINDOW] [--slow-rank RANK] [--precision bf16]
 Four ranks make a 2x2 hybrid mesh (replicate x shard). Each rank records OUT_DIR/run.rankN.jsonl.
 The twin (``train_twin``) sees the concatenated batches of every rank in one process.
 """
@@ -10,6 +10,7 @@ The twin (``train_twin``) sees the concatenated batches of every rank in one pro
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 
@@ -73,24 +74,32 @@ def train_accumulating(model, opt, monitor, batches, window: int) -> None:
     monitor.close()
 
 
-def train(model, opt, monitor, batches, nan_at: int | None = None) -> None:
+def train(model, opt, monitor, batches, nan_input: int = -1, nan_grad: int = -1) -> list[int]:
+    """A NaN in this rank's batch at step ``nan_input``, or in the first entry of its shard
+    of the first layer's weight gradient at step ``nan_grad``. Steps the monitor calls
+    non-finite are not applied (the loop skips optimizer.step()); returns them."""
+    skipped = []
     for step, (x, y) in enumerate(batches):
-        if step == nan_at:
+        if step == nan_input:
             x = x.clone()
             x[0, ...] = float("nan")
         opt.zero_grad()
-        loss = nn.functional.mse_loss(model(x), y)
+        loss = nn.functional.mse_loss(model(x).float(), y)
         loss.backward()
+        if step == nan_grad:
+            model[0].weight.grad.to_local().view(-1)[0] = float("nan")
         monitor.step(loss)
+        if not monitor.finite:
+            skipped.append(step)
+            continue
         opt.step()
     monitor.close()
+    return skipped
 
 
 def watched(model: nn.Module, opt: torch.optim.Optimizer, path: str, steps_path: str):
     """gradtui.watch recording to ``path``, and every step's event kept unrounded in
     ``steps_path`` (JSON) at the close."""
-    import json
-
     import gradtui
     from gradtui.events import StepStats
 
@@ -133,10 +142,11 @@ def _rank(
     nan: str,
     accumulate: int,
     slow_rank: int,
+    bf16: bool,
 ) -> None:
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import fully_shard
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
     if slow_rank == rank:  # this rank's steps all count as slow, the others' none
         import gradtui.watch.monitor
@@ -148,25 +158,33 @@ def _rank(
     shape = (2, world // 2) if world == 4 else (world,)
     names = ("replicate", "shard") if world == 4 else ("shard",)
     mesh = init_device_mesh("cpu", shape, mesh_dim_names=names)
+    policy = {}
+    if bf16:  # compute in bfloat16, reduce and step in float32
+        policy["mp_policy"] = MixedPrecisionPolicy(torch.bfloat16, reduce_dtype=torch.float32)
     for module in model:
         if any(p.requires_grad for p in module.parameters()):
-            fully_shard(module, mesh=mesh)
-    fully_shard(model, mesh=mesh)
+            fully_shard(module, mesh=mesh, **policy)
+    fully_shard(model, mesh=mesh, **policy)
     opt = optimizer(opt_name, model)
     monitor = watched(model, opt, f"{out}/run.jsonl", f"{out}/rank{rank}.steps.json")
-    nan_step, nan_rank = (int(v) for v in nan.split(":")) if nan else (None, None)
     batches = [batch(kind, s, rank) for s in range(STEPS)]
     if accumulate:
         train_accumulating(model, opt, monitor, batches, accumulate)
     else:
-        train(model, opt, monitor, batches, nan_step if rank == nan_rank else None)
+        where, step, nan_rank = nan.split(":") if nan else ("", -1, -1)
+        planted = int(step) if int(nan_rank) == rank else -1
+        nans = (planted, -1) if where == "input" else (-1, planted)
+        skipped = train(model, opt, monitor, batches, *nans)
+        with open(f"{out}/rank{rank}.skipped.json", "w") as f:
+            json.dump(skipped, f)
     dist.destroy_process_group()
 
 
 if __name__ == "__main__":
     world, port, out, kind, opt_name = sys.argv[1:6]
     options = dict(zip(sys.argv[6::2], sys.argv[7::2], strict=True))
-    nan = options.get("--nan-at", "")
+    nan = options.get("--nan", "")  # input:STEP:RANK or grad:STEP:RANK
     accumulate, slow = int(options.get("--accumulate", 0)), int(options.get("--slow-rank", -1))
-    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow)
+    bf16 = options.get("--precision") == "bf16"
+    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow, bf16)
     torch.multiprocessing.spawn(_rank, args=args, nprocs=int(world))

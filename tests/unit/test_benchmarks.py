@@ -22,6 +22,7 @@ RUNS = {
     "recording_size": ["--steps", "2000", "--train-steps", "20"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
     "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
+    "fsdp_overhead": ["--steps", "2", "--rounds", "1"],
 }
 
 
@@ -45,6 +46,9 @@ def test_benchmark_runs_and_prints_ratios(name: str):
     elif name == "memory_bounds":
         assert "bytes/step" in done.stdout and "peak / file size" in done.stdout, done.stdout
         assert len(RATIO.findall(done.stdout)) >= 3, done.stdout
+    elif name == "fsdp_overhead":
+        rows = [line.split()[0] for line in done.stdout.splitlines() if RATIO.search(line)]
+        assert rows == ["ddp", "fsdp2"], done.stdout
     elif name == "recording_size":
         assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
     else:

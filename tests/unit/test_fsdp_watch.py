@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gradtui.events import Diagnosis
+from gradtui.events import Diagnosis, RunStarted
 from gradtui.recording import read_recording
+from gradtui.report.recorded import report_files
 from tests.unit import fsdp_watched
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,4 +110,62 @@ def test_sharded_statistics_equal_the_unsharded_twins(tmp_path, world, kind, opt
             assert close(mine["update_ratio"], theirs["update_ratio"], UPDATE), where
             if opt == "adam":  # plain SGD's twin reads its weights only now and then
                 assert close(mine["weight_norm"], theirs["weight_norm"], EXACT), where
+        assert findings(out / f"run.rank{rank}.jsonl") == []
+    assert [d for d in merged_findings(out, world) if d["severity"] != "info"] == []
+
+
+def merged_findings(out: Path, world: int) -> list[dict]:
+    files = [out / f"run.rank{r}.jsonl" for r in range(world)]
+    return report_files(files).report["diagnoses"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("world", "nan", "layers", "cause"),
+    [
+        (2, "input:3:1", [], "the loss of rank 1 was non-finite"),
+        (4, "input:2:3", [], "the loss of rank 3 was non-finite"),
+        (2, "grad:3:1", ["0"], "were all in the shard held by rank 1"),
+        # Hybrid: rank 1 holds a copy of rank 3's shard; a NaN put into one copy after the
+        # reduction is still seen, and skipped, by every rank.
+        (4, "grad:4:1", ["0"], "were all in the shard held by rank 1"),
+    ],
+)
+def test_a_nan_is_told_by_rank_and_every_rank_skips_the_step(
+    tmp_path, world, nan, layers, cause
+) -> None:
+    out = run_ranks(tmp_path, world, "mlp", "adam", "--nan", nan)
+    where, step, _ = nan.split(":")
+    for r in range(world):
+        assert json.loads((out / f"rank{r}.skipped.json").read_text()) == [int(step)]
+    found = merged_findings(out, world)
+    first = found[0]
+    assert (first["kind"], first["severity"]) == ("nonfinite_rank", "error")
+    assert first["step"] == int(step)
+    assert first["layers"] == layers
+    assert cause in first["message"]
+    if where == "input":
+        assert "batch" in first["fix"]
+    else:
+        assert "set_detect_anomaly" in first["fix"] and "whose batch" not in first["fix"]
+    # Each rank's own guess gives way to the finding that names the rank.
+    others = [d for d in found[1:] if d["kind"] == "nonfinite"]
+    assert others and all(d["severity"] == "info" for d in others)
+    assert all(d["severity"] == "info" for d in found[1:])
+
+
+@pytest.mark.slow
+def test_under_a_bfloat16_policy_it_records_what_the_optimizer_sees(tmp_path) -> None:
+    """MixedPrecisionPolicy computes in bfloat16 and keeps float32 shards: the gradients the
+    optimizer steps with are float32, reduced in float32, and those are what is recorded."""
+    out = run_ranks(tmp_path, 2, "mlp", "adam", "--precision", "bf16")
+    fsdp_watched.train_twin("mlp", "adam", 2, str(tmp_path / "twin.jsonl"))
+    twin = steps(tmp_path / "twin.jsonl.steps.json")
+    for rank in range(2):
+        events = read_recording(out / f"run.rank{rank}.jsonl").events
+        started = next(e for e in events if isinstance(e, RunStarted))
+        assert started.param_dtype == "float32"
+        got = steps(out / f"rank{rank}.steps.json")
+        for mine, theirs in zip(got, twin, strict=True):  # bfloat16 keeps 8 bits of mantissa
+            assert close(mine["grad_norm"], theirs["grad_norm"], 0.05), mine["step"]
         assert findings(out / f"run.rank{rank}.jsonl") == []

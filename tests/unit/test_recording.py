@@ -290,6 +290,7 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
         saturated_frac=(0.0, 0.25),
         graph_issues=(GraphIssue("unreached", ("AddBackward0",), ("head.weight",)),),
         lr=0.001,
+        nonfinite_local=(0, 1),
     )
     events = [
         started,
