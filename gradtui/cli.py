@@ -130,8 +130,14 @@ def _launch(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from gradtui.recording import RecordingError
+    from gradtui.recording.paths import expand
     from gradtui.recording.reader import read_run
 
+    groups = expand(args.files)
+    if len(groups) == 1 and len(groups[0]) > 1:  # a run's rank files: as one run
+        from gradtui.ui.attach import AttachApp
+
+        return app_status(AttachApp(groups[0], catalog=discover(args.scenarios)))
     if len(args.files) > 2:
         print("gradtui: replay takes one file, or two to compare", file=sys.stderr)
         return 2

@@ -2,9 +2,9 @@
 
 A FollowSource is a replay whose events keep arriving: each tick it reads what its file grew
 by (gradtui.recording.follow) and plays it with the usual controls (pause, one step, speed,
-lock step). The rank files of a distributed run open side by side; their events also go
-through the rank comparison (gradtui.diagnosis.ranks), whose findings appear in every rank's
-diagnoses. The app says when a writer finishes, and when one has gone quiet without
+lock step). The rank files of a distributed run open as one run (screens/ranks.py); their
+events also go through the rank comparison (gradtui.diagnosis.ranks), whose findings appear
+among the diagnoses. The app says when a writer finishes, and when one has gone quiet without
 finishing. No torch.
 """
 
@@ -16,14 +16,16 @@ from pathlib import Path
 from gradtui.scenario.spec import Catalog
 from gradtui.text import safe_line
 from gradtui.ui.app import GradApp
+from gradtui.ui.feed import RunFeed
 from gradtui.ui.follow_source import QUIET_SECONDS, FollowSource, make_sources
+from gradtui.ui.screens.ranks import RanksDashboard
 
 __all__ = ["AttachApp", "FollowSource"]
 CHECK_SECONDS = 0.5
 
 
 class AttachApp(GradApp):
-    """The dashboard (or, for rank files, the side-by-side view) following live recordings."""
+    """The dashboard following live recordings (a run's rank files as one run)."""
 
     def __init__(
         self, paths: Sequence[Path], catalog: Catalog | None = None, speed: float | None = None
@@ -36,7 +38,11 @@ class AttachApp(GradApp):
         self.call_later(self._open_followed)
 
     def _open_followed(self) -> None:
-        self.open_sources(list(self.sources))
+        if len(self.sources) > 1:  # the rank files of one run: one dashboard
+            feeds = [RunFeed(source) for source in self.sources]
+            self.push_screen(RanksDashboard(feeds, [source.rank for source in self.sources]))
+        else:
+            self.open_sources(list(self.sources))
         self.set_interval(CHECK_SECONDS, self.check_writers)
 
     def check_writers(self) -> None:

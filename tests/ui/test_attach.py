@@ -8,7 +8,6 @@ from pathlib import Path
 
 from gradtui.scenario.spec import discover
 from gradtui.ui.attach import AttachApp
-from gradtui.ui.screens.compare import CompareScreen
 from gradtui.ui.screens.dashboard import DashboardScreen
 from gradtui.ui.widgets.header import RunHeader
 from tests.ui.conftest import wait_for
@@ -50,10 +49,12 @@ async def test_attach_follows_a_training_script_until_it_finishes(tmp_path: Path
         writer.wait(60)
 
 
-async def test_attach_shows_rank_files_side_by_side_with_their_divergence(tmp_path: Path) -> None:
+async def test_attach_shows_rank_files_as_one_run_with_their_divergence(tmp_path: Path) -> None:
     from gradtui.events import LayerInfo, RunFinished, RunStarted, StepStats
     from gradtui.recording import Recorder
     from gradtui.recording.paths import rank_path
+    from gradtui.ui.screens.ranks import RanksDashboard
+    from gradtui.ui.widgets.ranks import RanksPanel, rank_rows
 
     base = tmp_path / "exp.jsonl"
     for rank in (0, 1):
@@ -62,21 +63,31 @@ async def test_attach_shows_rank_files_side_by_side_with_their_divergence(tmp_pa
             recorder(RunStarted("exp", f"exp · rank {rank}/2", "", {}, layers, ("fc",), 0, 4))
             for i in range(5):
                 grad = 1.0 if rank == 0 or i < 3 else 1.5
-                recorder(StepStats(i, 1.0, grad, None, (grad,), (0,), (2.0,), (1e-3,), (0.5,)))
+                recorder(
+                    StepStats(i, 1.0 + rank, grad, None, (grad,), (0,), (2.0,), (1e-3,), (0.5,))
+                )
             recorder(RunFinished(5))
     app = AttachApp([rank_path(base, 0), rank_path(base, 1)], catalog=discover())
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 10)
-        feeds = app.screen.feeds
+        await wait_for(pilot, lambda: isinstance(app.screen, RanksDashboard), 10)
+        screen = app.screen
+        feeds = screen.feeds
+        assert len(feeds) == 2 and screen.feed is feeds[0]
         await wait_for(pilot, lambda: all(f.history.ended for f in feeds), 20)
 
-        def divergence_everywhere() -> bool:
-            return all(
-                ("rank_divergence", 3) in [(d.kind, d.step) for d in f.history.diagnoses()]
-                for f in feeds
-            )
+        def divergence_found() -> bool:
+            return ("rank_divergence", 3) in [
+                (d.kind, d.step) for d in screen.feed.history.diagnoses()
+            ]
 
-        await wait_for(pilot, divergence_everywhere, 5)
+        await wait_for(pilot, divergence_found, 5)
+        await pilot.pause(0.3)
+        rows = rank_rows(feeds, screen.ranks)
+        assert [(r[0], r[1], r[3], r[5]) for r in rows] == [
+            ("0", "5", "1", "finished"),
+            ("1", "5", "2", "finished"),
+        ]
+        assert screen.query_one(RanksPanel).region.height >= 3  # on screen: heading, two ranks
 
 
 def test_attach_command_waits_for_the_files_and_opens_rank_files_together(
