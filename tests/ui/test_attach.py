@@ -83,9 +83,9 @@ async def test_attach_shows_rank_files_as_one_run_with_their_divergence(tmp_path
         await wait_for(pilot, divergence_found, 5)
         await pilot.pause(0.3)
         rows = rank_rows(feeds, screen.ranks)
-        assert [(r[0], r[1], r[3], r[5]) for r in rows] == [
-            ("0", "5", "1", "finished"),
-            ("1", "5", "2", "finished"),
+        assert [(r[0], r[1], r[3], r[5], r[-1]) for r in rows] == [
+            ("0", "5", "1", "-", "finished"),
+            ("1", "5", "2", "-", "finished"),
         ]
         assert screen.query_one(RanksPanel).region.height >= 3  # on screen: heading, two ranks
 
