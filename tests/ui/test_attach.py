@@ -73,6 +73,8 @@ async def test_attach_shows_rank_files_as_one_run_with_their_divergence(tmp_path
         screen = app.screen
         feeds = screen.feeds
         assert len(feeds) == 2 and screen.feed is feeds[0]
+        # the panels draw rank 0's history; rank 1 keeps only what the Ranks panel shows
+        assert feeds[0].history.shown and not feeds[1].history.shown
         await wait_for(pilot, lambda: all(f.history.ended for f in feeds), 20)
 
         def divergence_found() -> bool:
