@@ -201,6 +201,7 @@ class Diagnoser:
         findings += rules.update.step(view, self._covered, slow_explained)
         # The loss blames the learning rate only when no finding explains the stalled weights.
         findings += rules.loss.step(view, slow_explained or bool(self._covered))
+        findings = [(key, self._loss_follows(d) if d.kind == LOSS else d) for key, d in findings]
         if not self._by_key.keys() & _DIVERGED:  # after a divergence its bands say nothing
             findings += rules.spike.step(view)
             findings += rules.clipping.step(view)
@@ -236,6 +237,22 @@ class Diagnoser:
                 self._covered |= {index[n] for n in diagnosis.layers if n in index}
             self.revision += 1
         return fired
+
+    def _loss_follows(self, d: Diagnosis) -> Diagnosis:
+        """A loss that cannot move because no trained layer's weights move (left out of the
+        optimizer, a learning rate of 0): a note that follows from that finding."""
+        assert self._run is not None
+        trainable = {n for n, t in zip(self._run.layers, self._run.trainable, strict=True) if t}
+        for cause in self._by_key.values():
+            if cause.kind == FROZEN and cause.severity != "info" and trainable <= set(cause.layers):
+                prefix = f"A consequence of {FROZEN} (step {cause.step}): "
+                return replace(
+                    d,
+                    severity="info",
+                    message=prefix + d.message,
+                    fix=texts.LOSS_CONSEQUENCE_FIX,
+                )
+        return d
 
     def _retract_jump(self, start: int, end: int) -> None:
         """A jump that training recovered from is the spike note's, not an explosion."""

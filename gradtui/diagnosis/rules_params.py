@@ -9,7 +9,7 @@ from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
 from gradtui.diagnosis.words import name_list, num, times
-from gradtui.events import Diagnosis, LayerStatus, StepStats
+from gradtui.events import Diagnosis, Evidence, LayerStatus, StepStats
 
 MISSING = "missing_gradients"
 FROZEN = "frozen_parameters"
@@ -112,9 +112,20 @@ class FrozenRule(_LayerStreakRule):
         super().__init__(run)
         self.zero_grad = [False] * len(run.layers)
         self.none_moved = False  # at the latest step, no layer moved although gradients came
+        self.lr_before: tuple[int, float] | None = None  # the last step with a rate above 0
+        self.lr_zero_since: int | None = None  # the step the optimizer's rate became 0
+
+    def _follow_lr(self, lr: float | None, step: int) -> None:
+        if lr is None:
+            return
+        if lr > 0:
+            self.lr_before, self.lr_zero_since = (step, lr), None
+        elif self.lr_zero_since is None:
+            self.lr_zero_since = step
 
     def step(self, view: StepView) -> list[Finding]:
         s = view.stats
+        self._follow_lr(s.lr, s.step)
         if view.loss.converged:
             self.streak = [0] * len(self.streak)
             self.flagged = frozenset()
@@ -189,6 +200,8 @@ class FrozenRule(_LayerStreakRule):
         zero = [i for i in layers if self.zero_grad[i]]
         moving = [i for i in layers if not self.zero_grad[i]]
         parts = []
+        if moving and self.none_moved and self.lr_zero_since is not None:
+            return self._zero_lr(view, names, first, moving)
         if moving and self.none_moved:
             i = moving[0]
             parts.append(
@@ -213,6 +226,46 @@ class FrozenRule(_LayerStreakRule):
         message = f"Since step {first}: " + " ".join(parts)
         return Diagnosis(
             FROZEN, "warning", first, names, message, texts.FROZEN_WHY, texts.FROZEN_FIX
+        )
+
+    def _zero_lr(
+        self, view: StepView, names: tuple[str, ...], first: int, moving: list[int]
+    ) -> Diagnosis:
+        """No layer moves and the optimizer's learning rate is 0: that is the cause."""
+        assert self.lr_zero_since is not None
+        since = self.lr_zero_since
+        i = moving[0]
+        message = (
+            f"Since step {first}: {name_list(self.run.names(moving))}: no layer's weights "
+            f"changed for {self.streak[i]} steps although their gradients are non-zero (norm "
+            f"{num(view.stats.grad_norm[i])} at step {view.step}), and the optimizer's "
+            f"learning rate has been 0 since step {since}"
+        )
+        evidence = [
+            Evidence(
+                "learning rate",
+                0.0,
+                rules_in=("a learning rate of 0",),
+                rules_out=("parameters left out of the optimizer", "a zero gradient"),
+            )
+        ]
+        if self.lr_before is not None:
+            step, lr = self.lr_before
+            message += f" (it was {num(lr)} at step {step}: a schedule that reached 0)."
+            evidence.append(Evidence("last learning rate above 0", lr))
+            fix = texts.ZERO_LR_SCHEDULE_FIX
+        else:
+            message += " (it was 0 from the start)."
+            fix = texts.ZERO_LR_FIX
+        return Diagnosis(
+            FROZEN,
+            "warning",
+            first,
+            names,
+            message,
+            texts.ZERO_LR_WHY,
+            fix,
+            tuple(evidence),
         )
 
 

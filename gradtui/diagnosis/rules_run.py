@@ -177,6 +177,11 @@ class LossRule:
                 f"best window median of {num(best_median)} ({span}) by more than twice the "
                 f"noise ({num(margin)})."
             )
+        elif margin == 0:
+            message = (
+                f"Over steps {start}-{end} the loss's median was {num(median)}, the same as "
+                f"over {span}: it has not changed at all."
+            )
         else:
             message = (
                 f"Over steps {start}-{end} the loss's median was {num(median)}, not clearly "

@@ -361,3 +361,19 @@ RECORDING_GAP_WHY = (
 RECORDING_GAP_FIX = "Nothing to fix in the model. Free a CPU core, or pass a larger every=."
 RECORDING_THINNED_WHY = "A long run recorded in full grows by about a kilobyte a step."
 RECORDING_THINNED_FIX = "gradtui.watch(..., keep_every_step=True) records every step."
+
+ZERO_LR_WHY = (
+    "An optimizer step moves each weight by the learning rate times its (for Adam, rescaled) "
+    "gradient: with a rate of 0 every update is 0, whatever the gradients are, so the model "
+    "stays where it is and the loss with it."
+)
+ZERO_LR_FIX = (
+    "Give the optimizer a learning rate above 0 (lr=1e-3 is a common start for Adam, 0.01 to "
+    "0.1 for SGD), and check what sets param_groups[...]['lr'] after it is built."
+)
+ZERO_LR_SCHEDULE_FIX = (
+    "Make the schedule as long as the run, or end it at a floor above 0 (eta_min for cosine "
+    "annealing, a minimum in a LambdaLR's function), and call scheduler.step() once per "
+    "optimizer step, not once per micro-batch or per sample."
+)
+LOSS_CONSEQUENCE_FIX = "Fix the finding this follows from; the loss moves once the weights do."
