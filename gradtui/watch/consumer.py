@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable
 
 from gradtui.diagnosis import Diagnoser
+from gradtui.diagnosis.notes import thinning_note
 from gradtui.events import Diagnosis, Event, LayerStatus, StepStats
 from gradtui.recording import Recorder
 from gradtui.recording.writer import Thinning
-from gradtui.watch.notes import thinning_note
 
 log = logging.getLogger("gradtui.watch")
 Announce = Callable[[list[Diagnosis]], None]

@@ -19,7 +19,7 @@ RUNS = {
         *("--device", "cpu", "--steps", "2", "--rounds", "1"),
         *("--models", "W2 mlp 20x64 relu"),
     ],
-    "recording_size": ["--steps", "2000", "--train-steps", "20"],
+    "recording_size": ["--steps", "2000", "--train-steps", "20", "--run-steps", "30"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
     "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
     "fsdp_overhead": ["--steps", "2", "--rounds", "1"],
@@ -51,5 +51,6 @@ def test_benchmark_runs_and_prints_ratios(name: str):
         assert rows == ["ddp", "fsdp2"], done.stdout
     elif name == "recording_size":
         assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
+        assert "run --record" in done.stdout and "--keep-every-step" in done.stdout, done.stdout
     else:
         assert "%" in done.stdout and "links()" in done.stdout, done.stdout
