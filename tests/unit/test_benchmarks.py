@@ -21,7 +21,10 @@ RUNS = {
     ],
     "recording_size": ["--steps", "2000", "--train-steps", "20", "--run-steps", "30"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
-    "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
+    "memory_bounds": [
+        *("--steps", "200", "--samples", "2", "--size-mb", "1"),
+        *("--follow-seconds", "2", "--writer-rate", "500"),
+    ],
     "fsdp_overhead": ["--steps", "2", "--rounds", "1"],
 }
 
@@ -45,7 +48,9 @@ def test_benchmark_runs_and_prints_ratios(name: str):
         assert len(RATIO.findall(row)) >= 4, row
     elif name == "memory_bounds":
         assert "bytes/step" in done.stdout and "peak / file size" in done.stdout, done.stdout
-        assert len(RATIO.findall(done.stdout)) >= 3, done.stdout
+        assert len(RATIO.findall(done.stdout)) >= 4, done.stdout
+        assert "attach following a fast writer" in done.stdout, done.stdout
+        assert "shown to its end" in done.stdout, done.stdout
     elif name == "fsdp_overhead":
         rows = [line.split()[0] for line in done.stdout.splitlines() if RATIO.search(line)]
         assert rows == ["ddp", "fsdp2"], done.stdout
