@@ -26,6 +26,7 @@ RUNS = {
         *("--follow-seconds", "2", "--writer-rate", "500"),
     ],
     "fsdp_overhead": ["--steps", "2", "--rounds", "1"],
+    "many_layers": ["--layers", "300", "--baseline", "--baseline-max", "300"],
 }
 
 
@@ -54,6 +55,9 @@ def test_benchmark_runs_and_prints_ratios(name: str):
     elif name == "fsdp_overhead":
         rows = [line.split()[0] for line in done.stdout.splitlines() if RATIO.search(line)]
         assert rows == ["ddp", "fsdp2"], done.stdout
+    elif name == "many_layers":
+        rows = [line.split()[:2] for line in done.stdout.splitlines()[1:]]
+        assert rows == [["line", "API"], ["drawn", "whole"]], done.stdout
     elif name == "recording_size":
         assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
         assert "run --record" in done.stdout and "--keep-every-step" in done.stdout, done.stdout
