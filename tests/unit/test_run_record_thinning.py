@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 
 from gradtui.cli import main
+from gradtui.diagnosis import Diagnoser
 from gradtui.events import RunFinished, RunStarted, StepStats
+from gradtui.recording import Recorder
 from gradtui.recording.reader import read_run
 from gradtui.recording.writer import Thinning
 from gradtui.report.recorded import report_files
 from gradtui.scenario.headless import run_headless
 from gradtui.scenario.spec import resolve
 from gradtui.ui.history import RunHistory
+from gradtui.watch.consumer import Consumer
 
 # Thinned from step 8 on, so that a run of a few hundred steps is mostly left out.
 EARLY = Thinning(every_step_until=8, then_every=16)
@@ -107,3 +110,17 @@ def test_keep_every_step_is_in_run_help(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     assert "--keep-every-step" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_watch_thinned_recording_keeps_its_findings_too(tmp_path: Path):
+    """gradtui.watch's writer (its Consumer) writes its findings before the end, as run
+    --record does: fed a full run's events, thinned early, its file reports the same."""
+    live, full, _ = record_both("sigmoid_deep", 200, tmp_path)
+    out = tmp_path / "watch.jsonl"
+    with Recorder(out, header=EARLY.header()) as recorder:
+        consumer = Consumer(Diagnoser(), recorder, EARLY, announce=lambda _found: None)
+        for event in read_run(full).events:
+            consumer(event)
+    assert len(step_numbers(out)) < 200 // 2
+    assert findings(report_files([out]).report) == findings(live)
