@@ -9,10 +9,19 @@
    printed: the file's size, the peak RSS of the reading process, the RSS of the same
    process before reading (imports done), and their ratio, plus read speed.
 
+3. attach following a fast writer: a writer process appends synthetic steps of a 20-layer
+   run at --writer-rate steps a second for --follow-seconds; attach's reader (FollowReader,
+   its bounded Backlog) follows it, and what the dashboard does each tick (a FollowSource
+   polled every 0.1 s, its events absorbed by a RunHistory) runs at the screen's pace. Printed
+   every second: the writer's steps, the steps shown, the backlog's length and stride, and
+   the RSS; then the peak RSS and backlog length against the end's (bounded: they stop
+   growing while the file does).
+
 Each part runs in its own process, so one's memory does not hide the other's.
 
     python benchmarks/memory_bounds.py                 # 100k steps, a 256 MB recording
     python benchmarks/memory_bounds.py --steps 1000000 --size-mb 1024
+    python benchmarks/memory_bounds.py --follow-seconds 150 --writer-rate 5000
 """
 
 from __future__ import annotations
@@ -136,6 +145,123 @@ def report(path: Path) -> None:
     )
 
 
+# -- 3. attach following a fast writer -----------------------------------------------------------
+def step_lines(start: int, count: int, depth: int = 20) -> str:
+    from gradtui.events import StepStats
+    from gradtui.recording.codec import event_to_json
+
+    lines = []
+    for step in range(start, start + count):
+        norms = tuple((1.0 + 0.1 * math.sin(step / 500)) * (1 + i / depth) for i in range(depth))
+        heavy = step % 16 == 0
+        lines.append(event_to_json(StepStats(
+            step, 1.0 / (1 + step / 1e4), sum(norms), None, norms, (0,) * depth,
+            tuple(8.0 for _ in norms), tuple(1e-3 for _ in norms), norms,
+            grad_mean_abs=norms if heavy else None,
+            grad_max_abs=norms if heavy else None,
+            grad_zero_frac=(0.0,) * depth if heavy else None,
+        )))  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def fast_writer(path: Path, rate: int, seconds: float) -> None:
+    """Append steps at ``rate`` a second for ``seconds``, as a fast training loop's recorder
+    would (a line-buffered file, flushed in batches of a hundredth of a second)."""
+    from gradtui.events import LayerInfo, RunFinished, RunStarted
+    from gradtui.recording.codec import event_to_json
+    from gradtui.recording.parser import FORMAT
+
+    depth = 20
+    layers = tuple(LayerInfo(f"blocks.{i}.linear", "Linear", i, 4160) for i in range(depth))
+    started = RunStarted(
+        "fast", "A fast writer", "", {}, layers, tuple(f"blocks.{i}" for i in range(depth)),
+        0, 16,
+    )  # fmt: skip
+    batch = max(rate // 100, 1)
+    template = step_lines(0, 1024, depth).splitlines()  # encoded once: the writer is not the bench
+    with path.open("w", encoding="utf-8") as file:
+        file.write(json.dumps({"format": FORMAT}) + "\n" + event_to_json(started) + "\n")
+        file.flush()
+        start, steps = time.perf_counter(), 0
+        while (elapsed := time.perf_counter() - start) < seconds:
+            due = int(elapsed * rate) + batch
+            chunk = [renumber(template[s % 1024], s) for s in range(steps, due)]
+            file.write("\n".join(chunk) + "\n" if chunk else "")
+            file.flush()
+            steps = due
+            time.sleep(0.01)
+        file.write(event_to_json(RunFinished(steps)) + "\n")
+
+
+def renumber(line: str, step: int) -> str:
+    """A template step line (``{"type":"step","step":N,...``) with its step number changed."""
+    kind, _, rest = line.split(",", 2)
+    return f'{kind},"step":{step},{rest}'
+
+
+def follow(path: Path, seconds: float) -> None:
+    from gradtui.ui.follow_source import FollowSource
+    from gradtui.ui.history import RunHistory
+
+    while not path.exists():
+        time.sleep(0.01)
+    source, history = FollowSource(path), RunHistory(live=False)
+    source.start()
+    rows: list[tuple[float, float, int, int, int, float]] = []
+    started = last = time.perf_counter()
+    while time.perf_counter() - started < seconds * 6 + 30 and not history.ended:
+        for event in source.poll():
+            history.absorb(event)
+        now = time.perf_counter()
+        if now - last >= 1.0:
+            last = now
+            shown = history.latest.step if history.latest else 0
+            rows.append((now - started, path.stat().st_size / 1e6, shown,
+                         len(source.reader.backlog), source.shown_every(), rss_mb()))  # fmt: skip
+        time.sleep(0.1)  # the dashboard's tick
+    took = time.perf_counter() - started
+    source.close()
+    print_follow(rows, file_steps(path), seconds, took, history.ended, source.reader.backlog.bound)
+
+
+def print_follow(rows: list, written: int, seconds: float, took: float, ended: bool, bound: int):
+    print(f"attach following a fast writer: {written:,} steps written in {seconds:.0f} s")
+    print(
+        f"{'s':>5}  {'file MB':>7}  {'shown step':>10}  {'backlog':>7}  {'every':>5}  {'RSS MB':>7}"
+    )
+    for at, size, shown, held, every, rss in rows:
+        print(f"{at:>5.0f}  {size:>7.1f}  {shown:>10}  {held:>7}  {every:>5}  {rss:>7.1f}")
+    rss = [r[5] for r in rows]
+    half = rss[len(rss) // 2 :]
+    print(
+        f"peak RSS {max(rss):.0f} MB, end {rss[-1]:.0f} MB, second half growth "
+        f"{half[-1] - half[0]:+.1f} MB; backlog peak {max(r[3] for r in rows)} events (bound "
+        f"{bound}); {'shown to its end' if ended else 'not at its end'} after {took:.0f} s; "
+        f"peak / first RSS {max(rss) / rss[0]:.2f}x"
+    )
+
+
+def file_steps(path: Path) -> int:
+    with path.open("rb") as file:
+        return max(sum(1 for line in file if line.startswith(b'{"type":"step"')), 0)
+
+
+def attach(seconds: float, rate: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fast.jsonl"
+        writer = subprocess.Popen(
+            [sys.executable, __file__, "--part", "writer", "--path", str(path),
+             "--writer-rate", str(rate), "--follow-seconds", str(seconds)],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
+        )  # fmt: skip
+        try:
+            follow(path, seconds)
+        finally:
+            if writer.poll() is None:
+                os.killpg(writer.pid, 15)
+            writer.wait(timeout=60)
+
+
 def in_child(*args: str) -> None:
     subprocess.run([sys.executable, __file__, *args], check=True, cwd=ROOT,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
@@ -146,7 +272,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000, help="headless run length")
     parser.add_argument("--samples", type=int, default=8, help="RSS readings during the run")
     parser.add_argument("--size-mb", type=int, default=256, help="recording size to read")
-    parser.add_argument("--part", choices=["headless", "make", "report"], help=argparse.SUPPRESS)
+    parser.add_argument("--follow-seconds", type=float, default=60, help="the fast writer's run")
+    parser.add_argument("--writer-rate", type=int, default=5000, help="its steps a second")
+    parser.add_argument(
+        "--part", choices=["headless", "make", "report", "attach", "writer"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part == "headless":
@@ -155,6 +285,10 @@ def main() -> None:
         make_recording(args.path, args.size_mb)
     elif args.part == "report":
         report(args.path)
+    elif args.part == "attach":
+        attach(args.follow_seconds, args.writer_rate)
+    elif args.part == "writer":
+        fast_writer(args.path, args.writer_rate, args.follow_seconds)
     else:
         in_child("--part", "headless", "--steps", str(args.steps), "--samples", str(args.samples))
         print()
@@ -162,6 +296,9 @@ def main() -> None:
             path = Path(folder) / "big.jsonl"
             in_child("--part", "make", "--path", str(path), "--size-mb", str(args.size_mb))
             in_child("--part", "report", "--path", str(path))
+        print()
+        in_child("--part", "attach", *("--follow-seconds", str(args.follow_seconds)),
+                 *("--writer-rate", str(args.writer_rate)))  # fmt: skip
 
 
 if __name__ == "__main__":

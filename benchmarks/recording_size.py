@@ -6,6 +6,9 @@ events, renumbered) to a monitor's writer the way training would, thinned as a r
 by default. Prints bytes per step, the file size of the long run (and what keeping every step
 would take), the peak of Python memory (tracemalloc) in the training process while it was
 written, and the writer process's peak resident memory (Linux; the whole interpreter).
+
+Then ``gradtui run --record`` of one scenario (--scenario, --run-steps), the same seeded run
+twice: thinned (the default) and with ``--keep-every-step``; prints bytes per step of each.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from watch_overhead import peak_resident  # this folder: run as a script
 
 import gradtui
 from gradtui.events import StepStats
+from gradtui.scenario.headless import run_headless
+from gradtui.scenario.spec import resolve
 
 
 def w2() -> nn.Module:
@@ -68,10 +73,28 @@ def write_run(path: Path, samples: list[StepStats], steps: int, keep_every_step:
     return path.stat().st_size, peak, writer, seconds
 
 
+def run_record(folder: Path, scenario: str, steps: int) -> None:
+    """The same seeded scenario run recorded both ways: bytes per step of each file."""
+    spec = resolve(scenario).with_overrides(steps, None)
+    sizes = {}
+    for mode, keep in (("thinned (the default)", False), ("--keep-every-step", True)):
+        path = folder / f"run_{keep}.jsonl"
+        run_headless(spec, record=path, keep_every_step=keep)
+        sizes[mode] = path.stat().st_size
+    thinned, full = sizes.values()
+    print(
+        f"run --record {scenario}, {steps} steps: thinned (the default) {thinned / steps:.0f} "
+        f"bytes/step ({thinned / 1e6:.2f} MB), --keep-every-step {full / steps:.0f} bytes/step "
+        f"({full / 1e6:.2f} MB): {full / thinned:.1f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1_000_000, help="steps of the long run")
     parser.add_argument("--train-steps", type=int, default=320, help="real steps to sample")
+    parser.add_argument("--scenario", default="sigmoid_deep", help="run --record this one")
+    parser.add_argument("--run-steps", type=int, default=20_000, help="run --record steps")
     args = parser.parse_args()
     samples = real_steps(args.train_steps)
     heavy = sum(s.is_heavy for s in samples)
@@ -91,6 +114,7 @@ def main() -> None:
             f"write; Python memory in the training process peaked {peak / 1e6:.1f} MB over "
             f"its start, the writer process's resident memory at {process}"
         )
+        run_record(Path(tmp), args.scenario, args.run_steps)
 
 
 if __name__ == "__main__":

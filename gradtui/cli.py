@@ -107,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
             force=args.force,
             should_stop=lambda: stop.received is not None,
             warn=warn,
+            keep_every_step=args.keep_every_step,
         )
     if args.json:
         print(json.dumps(report, allow_nan=False))

@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--record", type=Path, metavar="FILE", help="write the run as JSON Lines")
     run.add_argument("--force", action="store_true", help="let --record replace an existing file")
     run.add_argument(
+        "--keep-every-step",
+        action="store_true",
+        help="--record every step in full (by default a run past 10,000 steps keeps one in 16 "
+        "and every step that fired a finding; per-layer values to 4 digits)",
+    )
+    run.add_argument(
         "--fail-on",
         choices=FAIL_ON,
         help="exit 1 when a diagnosis of this severity or worse fired",

@@ -86,13 +86,17 @@ def report_files(paths: Sequence[Path]) -> RunReport:
             continue
         diagnoser.observe(event)
         summary.observe(event)
-        if isinstance(event, Diagnosis) and len(recorded) < MAX_RECORDED_DIAGNOSES:
-            recorded.setdefault((event.kind, event.layers), event)
+        if isinstance(event, Diagnosis) and (
+            len(recorded) < MAX_RECORDED_DIAGNOSES or (event.kind, event.layers) in recorded
+        ):
+            recorded[(event.kind, event.layers)] = event  # the latest form of each
     extra: list[Diagnosis] = []
     if streams is not None:
         streams.finish()
         extra = streams.diagnoses()
-    found = merge_diagnoses(extra, diagnoser.diagnoses(), recorded.values())
+    # What the writer found over every step comes before what the rules find again in the
+    # file: a thinned recording (run --record) keeps its findings, not every step they saw.
+    found = merge_diagnoses(extra, recorded.values(), diagnoser.diagnoses())
     found = most_severe_first(explained_by_origin(found, first.rank))
     report = report_of(summary, found, diagnoser.links(), diagnoser.layer_status())
     if not summary.ended:

@@ -1,9 +1,12 @@
 """How much memory a scenario would take, estimated from its shape before anything is built.
 
 float32 throughout: the weights with their gradients, the probe's copy and the optimizer's
-state; the dataset; and one batch's activations through every block, kept for backward and
-looked at by the probe. The estimate is rough (within a small factor) and errs high; it is
-there to refuse a file that asks for tens of gigabytes, not to plan a run. No torch.
+state; the dataset, at its peak while it is made (models.make_data: the inputs, a scaled-back
+copy of them unless ``input_scale`` is 1, the teacher's outputs and their temporaries), and
+one batch of it copied out; and one batch's activations through every block, kept for
+backward and looked at by the probe. The estimate is rough and errs high: within 1x to 2x of
+the measured peak for data-heavy scenarios (tests/unit/test_budget.py); it is there to refuse
+a file that asks for tens of gigabytes, not to plan a run. No torch.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 FLOAT = 4
 ACTIVATION_COPIES = 8  # per unit and example: pre/post activation, norm, their gradients, hooks
 WEIGHT_COPIES = 4  # weight, gradient, the probe's snapshot, and one spare
+TARGET_COPIES = 4  # per example and output: the teacher, sin(2t), 0.5t and their sum
 LIMIT_CAP = 4 << 30
 
 
@@ -35,9 +39,20 @@ def estimate(model: Any, data: Any, train: Any) -> dict[str, int]:
     batch = min(train.batch, data.samples)
     return {
         "weights": params * FLOAT * (WEIGHT_COPIES + optimizer_state),
-        "data": data.samples * (data.inputs + data.outputs) * FLOAT,
+        "data": data_bytes(data, batch),
         "activations": batch * width * depth * FLOAT * ACTIVATION_COPIES,
     }
+
+
+def data_bytes(data: Any, batch: int) -> int:
+    """The dataset at its peak while it is made, and one batch copied out of it."""
+    inputs = data.samples * data.inputs * FLOAT * (1 if data.input_scale == 1.0 else 2)
+    if data.task == "classification":  # the teacher's outputs, then one int64 index each
+        targets = data.samples * (data.outputs * FLOAT + 8)
+    else:
+        targets = data.samples * data.outputs * FLOAT * TARGET_COPIES
+    copied = batch * (data.inputs + data.outputs) * FLOAT if batch < data.samples else 0
+    return inputs + targets + copied
 
 
 FIELDS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -9,12 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.events import Event, StepStats
+from gradtui.diagnosis.notes import thinning_note
+from gradtui.events import Diagnosis, Event, RunFailed, RunFinished, StepStats
 from gradtui.recording import Recorder
+from gradtui.recording.codec import LAYER_DIGITS
 from gradtui.recording.parser import shown
+from gradtui.recording.writer import Thinning
 from gradtui.report.build import report_of
 from gradtui.report.summary import RunSummary
 from gradtui.scenario.spec import ScenarioSpec
+
+Findings = Callable[[], list[Diagnosis]]
 
 
 class Progress:
@@ -69,12 +75,19 @@ def run_headless(
     force: bool = True,
     should_stop: Callable[[], bool] = lambda: False,
     warn: Callable[[str], None] | None = None,
+    keep_every_step: bool = False,
+    thinning: Thinning | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` and return its report. The recording is opened (checked, locked) before
     torch loads, so a bad ``record`` path fails first (RecordingError). A write that fails
     later (a full disk) stops the recording with one ``warn`` line; training goes on. Memory
-    stays bounded: the report keeps a summary (report.summary), not the events."""
-    recorder = Recorder(record, force) if record else None
+    stays bounded: the report keeps a summary (report.summary), not the events.
+
+    The recording is thinned as ``gradtui.watch``'s is (``thinning``, by default Thinning():
+    every step up to 10,000, then one in 16, plus every step that fired a finding, went
+    non-finite or is heavy; per-layer values to 4 significant digits); ``keep_every_step``
+    writes all of every step."""
+    recording = open_recording(record, force, None if keep_every_step else thinning or Thinning())
     import torch
 
     from gradtui.scenario.loop import run
@@ -85,26 +98,87 @@ def run_headless(
     torch.set_num_threads(1)
     summary = RunSummary()
     diagnoser = Diagnoser()  # live, as the dashboard does: one event at a time
-    sinks: list[Callable[[Event], None]] = [summary.observe, diagnoser.observe]
-    guarded = GuardedRecorder(recorder, warn or _stderr) if recorder else None
+    if recording:
+        recording.guard(warn or _stderr)
     bar = Progress(spec.train.steps) if progress else None
-    if guarded:
-        sinks.append(guarded)
-    if bar:
-        sinks.append(bar)
 
     def emit(event: Event) -> None:
-        for sink in sinks:
-            sink(event)
+        summary.observe(event)
+        fired = diagnoser.observe(event)
+        if recording:
+            recording(event, bool(fired), diagnoser.diagnoses)
+        if bar:
+            bar(event)
 
     try:
         run(spec, emit, should_stop)
     finally:
-        if guarded:
-            guarded.close()
+        if recording:
+            recording.close()
         if bar:
             bar.close()
     return report_of(summary, diagnoser.diagnoses(), diagnoser.links(), diagnoser.layer_status())
+
+
+def open_recording(
+    record: Path | None, force: bool, thinning: Thinning | None
+) -> RunRecording | None:
+    if record is None:
+        return None
+    if thinning is None:
+        return RunRecording(Recorder(record, force), None)
+    recorder = Recorder(record, force, layer_digits=LAYER_DIGITS, header=thinning.header())
+    return RunRecording(recorder, thinning)
+
+
+class RunRecording:
+    """What ``gradtui run --record`` writes: every event, or (with a Thinning) what the
+    thinning keeps of the steps, as gradtui.watch's writer does (watch/consumer.py): the
+    start, the end, every step that fired a finding, went non-finite or has the heavier
+    statistics (every ``heavy_every``-th; watch's are every 16th, as its thinning keeps), and
+    one note at the first step left out. A thinned recording also keeps the findings
+    themselves, in their last form, just before the end event: rules that look at runs of
+    steps cannot find them again in what is left (a reader that follows the file meanwhile
+    finds what the kept steps show). Write errors go through a GuardedRecorder (``guard``)."""
+
+    def __init__(self, recorder: Recorder, thinning: Thinning | None) -> None:
+        self.recorder = recorder
+        self.thinning = thinning
+        self._write: Callable[[Event], None] = recorder
+        self._closer: Callable[[], None] = recorder.close
+        self.thinned_from: int | None = None  # the first step left out
+
+    def guard(self, warn: Callable[[str], None]) -> None:
+        guarded = GuardedRecorder(self.recorder, warn)
+        self._write, self._closer = guarded, guarded.close
+
+    def __call__(self, event: Event, fired: bool, findings: Findings) -> None:
+        """``fired``: whether ``event`` fired a finding; ``findings``: every finding in its
+        latest form, read at the run's end only."""
+        if self.thinning is None:
+            self._write(event)
+        elif isinstance(event, StepStats):
+            self._step(event, self.thinning, fired)
+        else:
+            if isinstance(event, RunFinished | RunFailed):
+                for diagnosis in findings():
+                    self._write(diagnosis)
+            self._write(event)
+
+    def _step(self, stats: StepStats, thinning: Thinning, fired: bool) -> None:
+        if thinning.keeps(stats.step, fired or nonfinite(stats) or stats.is_heavy):
+            self._write(stats)
+        elif self.thinned_from is None:
+            self.thinned_from = stats.step
+            kept = f"{thinning.describe()}, or has the heavier statistics (chain gains)"
+            self._write(thinning_note(kept, stats.step))
+
+    def close(self) -> None:
+        self._closer()
+
+
+def nonfinite(stats: StepStats) -> bool:
+    return not (math.isfinite(stats.loss) and math.isfinite(stats.grad_norm_total))
 
 
 class GuardedRecorder:

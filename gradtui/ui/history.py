@@ -228,7 +228,10 @@ class RunHistory:
         key = (diagnosis.kind, diagnosis.layers)
         if key not in self._recorded:
             self._recorded[key] = diagnosis
-            self.unannounced.append(diagnosis)
+            # A thinned run --record ends with its findings: those our rules found again in
+            # the kept steps were announced already.
+            if all(d.kind != diagnosis.kind for d in self.diagnoser.diagnoses()):
+                self.unannounced.append(diagnosis)
 
     def diagnoses(self) -> list[Diagnosis]:
         """Every diagnosis so far in its latest form, most severe first, then by step."""

@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable
 
 from gradtui.diagnosis import Diagnoser
-from gradtui.events import Diagnosis, Event, LayerStatus, StepStats
+from gradtui.diagnosis.notes import thinning_note
+from gradtui.events import Diagnosis, Event, LayerStatus, RunFailed, RunFinished, StepStats
 from gradtui.recording import Recorder
 from gradtui.recording.writer import Thinning
-from gradtui.watch.notes import thinning_note
 
 log = logging.getLogger("gradtui.watch")
 Announce = Callable[[list[Diagnosis]], None]
@@ -72,6 +72,11 @@ class Consumer:
                 self._thinned_from = event.step
                 self.recorder(thinning_note(thinning.describe(), event.step))
             return
+        if thinning is not None and isinstance(event, RunFinished | RunFailed):
+            # What the rules found over every step, in its last form: some cannot be found
+            # again in the steps a thinned file keeps (as run --record does, headless.py).
+            for diagnosis in self.diagnoses():
+                self.recorder(diagnosis)
         self.recorder(event)
 
 

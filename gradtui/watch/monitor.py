@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from gradtui.diagnosis import Diagnoser
+from gradtui.diagnosis.notes import gap_note
 from gradtui.events import (
     Diagnosis,
     Event,
@@ -58,7 +59,6 @@ from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
-from gradtui.watch.notes import gap_note
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
 from gradtui.watch.sidecar import Sidecar, SidecarUnavailable
 from gradtui.watch.step_clock import StepClock

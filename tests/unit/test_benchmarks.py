@@ -19,11 +19,15 @@ RUNS = {
         *("--device", "cpu", "--steps", "2", "--rounds", "1"),
         *("--models", "W2 mlp 20x64 relu"),
     ],
-    "recording_size": ["--steps", "2000", "--train-steps", "20"],
+    "recording_size": ["--steps", "2000", "--train-steps", "20", "--run-steps", "30"],
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
-    "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
+    "memory_bounds": [
+        *("--steps", "200", "--samples", "2", "--size-mb", "1"),
+        *("--follow-seconds", "2", "--writer-rate", "500"),
+    ],
     "fsdp_overhead": ["--steps", "2", "--rounds", "1"],
     "ranks_follow": ["--ranks", "2", "--rates", "50", "--seconds", "1"],
+    "many_layers": ["--layers", "300", "--baseline", "--baseline-max", "300"],
 }
 
 
@@ -46,13 +50,19 @@ def test_benchmark_runs_and_prints_ratios(name: str):
         assert len(RATIO.findall(row)) >= 4, row
     elif name == "memory_bounds":
         assert "bytes/step" in done.stdout and "peak / file size" in done.stdout, done.stdout
-        assert len(RATIO.findall(done.stdout)) >= 3, done.stdout
+        assert len(RATIO.findall(done.stdout)) >= 4, done.stdout
+        assert "attach following a fast writer" in done.stdout, done.stdout
+        assert "shown to its end" in done.stdout, done.stdout
     elif name == "fsdp_overhead":
         rows = [line.split()[0] for line in done.stdout.splitlines() if RATIO.search(line)]
         assert rows == ["ddp", "fsdp2"], done.stdout
     elif name == "ranks_follow":
         assert "2 ranks at 50 steps/s" in done.stdout and "behind" in done.stdout, done.stdout
+    elif name == "many_layers":
+        rows = [line.split()[:2] for line in done.stdout.splitlines()[1:]]
+        assert rows == [["line", "API"], ["drawn", "whole"]], done.stdout
     elif name == "recording_size":
         assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
+        assert "run --record" in done.stdout and "--keep-every-step" in done.stdout, done.stdout
     else:
         assert "%" in done.stdout and "links()" in done.stdout, done.stdout

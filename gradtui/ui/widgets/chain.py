@@ -64,16 +64,19 @@ class ChainPanel(HistoryPanel):
         links = chain_links(norms)
         verdicts = [link_verdict(link, norms[link.block]) for link in links]
         column = max(1, min(3, (self.size.width - 7) // max(len(links), 1)))
+        # Only the columns that fit are built: the rest would be cropped (100,000 blocks).
+        shown = max(1, (self.size.width - 7) // column)
         palette = palette_of(self)
         text = Text(no_wrap=True, overflow="crop")
         for row in range(ROWS_EACH_SIDE, -ROWS_EACH_SIDE - 1, -1):
             text.append(_axis_label(row))
-            for link, verdict in zip(links, verdicts, strict=True):
+            for link, verdict in zip(links[:shown], verdicts[:shown], strict=True):
                 text.append(_cell(link, verdict, row, column, palette))
             text.append("\n")
         text.append("block ")
         blocks = list(history.started.blocks[: len(links)])
-        text.append(link_labels(blocks + ["?"] * (len(links) - len(blocks)), column))
+        blocks += ["?"] * (len(links) - len(blocks))
+        text.append(link_labels(blocks[:shown], column))
         text.append("\n")
         text.append(_summary(history, links, verdicts, palette))
         if stats is not history.latest:
@@ -171,24 +174,29 @@ def _summary(
     history: RunHistory, links: tuple[Link, ...], verdicts: list[str], palette: Palette
 ) -> Text:
     first = next((link for link in links if link.cumulative is not None), None)
-    names = [safe_line(name, 60) for name in history.started.blocks] if history.started else []
+    blocks = history.started.blocks if history.started else ()
+
+    def name(i: int) -> str:  # only the few named: a model may have 100,000 blocks
+        return safe_line(blocks[i], 60)
+
     text = Text("product of the gains ")
     if first is None:
         text.append("unknown", style="dim")
     else:
         text.append(f"×{sci(first.cumulative)}", style="bold")
-        text.append(f" (loss → {names[first.block - 1]} output)", style="dim")
+        text.append(f" (loss → {name(first.block - 1)} output)", style="dim")
     text.append("\n")
     culprits = [i for i, v in enumerate(verdicts) if v not in ("ok", "unknown")]
     if not culprits:
         text.append("every link keeps the gradient within ×0.5 … ×2 (━ on the ×1 line)", "dim")
         return text
-    groups = [(v, [names[i] for i in culprits if verdicts[i] == v]) for v in CULPRIT_WORDS]
+    groups = [(v, [i for i in culprits if verdicts[i] == v]) for v in CULPRIT_WORDS]
     groups = [(v, which) for v, which in groups if which]
     for n, (verdict, which) in enumerate(groups):
         one, many = CULPRIT_WORDS[verdict]
         named = len(groups) == 1 and len(which) <= 2
-        who = " and ".join(which) if named else f"{len(which)} link{'s' * (len(which) > 1)}"
+        many_links = f"{len(which)} link{'s' * (len(which) > 1)}"
+        who = " and ".join(name(i) for i in which) if named else many_links
         text.append(" · " if n else "")
         text.append(
             f"{who} {one if len(which) == 1 else many}", style=verdict_style(verdict, palette)

@@ -71,7 +71,12 @@ class FlowHeatmap(HistoryPanel):
         layers = len(history.started.layers)
         names = [layer.name for layer in history.started.layers]
         group = layers_per_cell(layers)
-        columns = [_group(c, group) for c in self._columns(history, width)]
+        # A short run repeats each step over several columns: group each point once.
+        grouped: dict[int, tuple[float, ...]] = {}
+        columns = [
+            grouped.get(id(c)) or grouped.setdefault(id(c), _group(c, group))
+            for c in self._columns(history, width)
+        ]
         cells = len(columns[0]) if columns else 0
         text = Text(no_wrap=True, overflow="crop")
         for top in range(0, cells, 2):

@@ -1,4 +1,4 @@
-"""The notes gradtui.watch writes about its own recording: a gap, a thinned file."""
+"""Notes gradtui writes about its own recording (watch(), run --record): a gap, thinning."""
 
 from __future__ import annotations
 

@@ -1,0 +1,68 @@
+"""A model of 20,000 layers: the dashboard builds only the rows in view (Textual's line API),
+so its first step shows as soon as a small model's would, and scrolling reaches the last."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gradtui.events import Event, LayerInfo, RunFinished, RunStarted, StepStats
+from gradtui.recording.codec import event_to_json
+from gradtui.recording.parser import FORMAT
+from gradtui.recording.reader import read_run
+from gradtui.scenario.spec import discover
+from gradtui.ui.app import GradApp
+from gradtui.ui.screens.dashboard import DashboardScreen
+from gradtui.ui.widgets.layers import LayersTable, label_length, layer_label
+from tests.ui.conftest import wait_for
+
+LAYERS = 20_000
+STEPS = 3
+IN_VIEW = 40  # the test's terminal is 40 lines high
+
+
+def many_layers(count: int = LAYERS, steps: int = STEPS) -> list[Event]:
+    layers = tuple(LayerInfo(f"blocks.{i}.linear", "Linear", i, 4160) for i in range(count))
+    blocks = tuple(f"blocks.{i}" for i in range(count))
+    events: list[Event] = [RunStarted("many", "many layers", "", {}, layers, blocks, steps, 10)]
+    for step in range(steps):
+        norms = tuple(1.0 + i / count for i in range(count))
+        zeros, ones, small = (0,) * count, (2.0,) * count, (1e-3,) * count
+        events.append(StepStats(step, 1.0, 1.0, None, norms, zeros, ones, small, norms))
+    events.append(RunFinished(steps))
+    return events
+
+
+def write(path: Path, events: list[Event]) -> Path:
+    lines = [json.dumps({"format": FORMAT}), *(event_to_json(e) for e in events)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_twenty_thousand_layers_build_only_the_rows_in_view(tmp_path: Path) -> None:
+    loaded = read_run(write(tmp_path / "many.jsonl", many_layers()))
+    app = GradApp(catalog=discover(), replays=[loaded.events], speed=None, own_runs=True)
+    async with app.run_test(size=(120, IN_VIEW)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 120)
+        screen = app.screen
+        table = screen.query_one(LayersTable)
+        await wait_for(pilot, lambda: screen.feed.history.ended and table.rows_built > 0, 300)
+        await pilot.pause(0.5)
+        assert len(screen.feed.history.started.layers) == LAYERS
+        assert table.size.height == LAYERS  # the panel is as tall as the model: it scrolls
+        assert 0 < table.deepest_row < IN_VIEW
+        assert table.rows_built <= 20 * IN_VIEW  # a few paints of what is in view, not 20,000
+        assert len(list(screen.walk_children())) < 100  # rows are lines, not widgets
+        box = screen.query_one("#layers-box")
+        box.scroll_end(animate=False)
+        await wait_for(pilot, lambda: table.deepest_row == LAYERS - 1, 120)
+        row = str(table.row(LAYERS - 1))
+        assert row.startswith("blocks.1") and "99.linear" in row and " ok " in row  # cut: …
+
+
+def test_label_length_is_the_labels_length():
+    names = [("blocks.3.linear", "Linear"), ("4", "Linear"), ("0.1", "Conv2d"), ("", ""),
+             ("x" * 130, "Linear"), ("7", "K" * 40), ("a\tb", "Linear"), ("ok\u202e", "L"),
+             ("[bold]x[/]", "Linear"), ("é.ü", "")]  # fmt: skip
+    for name, kind in names:
+        assert label_length(name, kind) == len(layer_label(name, kind)), (name, kind)
