@@ -58,10 +58,11 @@ def next_speed(speed: float | None, direction: int) -> float | None:
     return SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
 
 
-def lock_step(feeds: Sequence[RunFeed]) -> None:
-    """Keep runs side by side: none gets more than a short lead ahead of a run still going."""
+def lock_step(feeds: Sequence[RunFeed], full_speed_lead: int = 64) -> None:
+    """Keep runs side by side: none gets more than a short lead ahead of a run still going
+    (``full_speed_lead`` steps when they play as fast as they can)."""
     speed = feeds[0].source.speed
-    lead = 64 if speed is None else max(2, int(speed * 0.25))
+    lead = full_speed_lead if speed is None else max(2, int(speed * 0.25))
     for feed in feeds:
         others = [f.history.steps_seen for f in feeds if f is not feed and not f.history.ended]
         feed.source.set_limit(min(others) + lead if others else None)

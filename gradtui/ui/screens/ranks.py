@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from textual.containers import Container
 
+from gradtui.diagnosis.ranks import RankStreams
 from gradtui.ui.feed import RunFeed
 from gradtui.ui.screens.dashboard import DashboardScreen
 from gradtui.ui.widgets.ranks import RanksPanel
@@ -18,6 +19,10 @@ from gradtui.ui.widgets.ranks import RanksPanel
 
 class RanksDashboard(DashboardScreen):
     CSS = "#ranks-box { height: auto; }"
+    # The ranks of one run are already in step (their collectives see to it), and only rank
+    # 0's panels are drawn: a backlog drains as fast as it can be read, up to what the rank
+    # comparison holds waiting for a step of every rank.
+    LOCK_LEAD = RankStreams.MAX_PENDING // 2
 
     def __init__(self, feeds: Sequence[RunFeed], ranks: Sequence[int], **kwargs) -> None:
         super().__init__(feeds[0], **kwargs)

@@ -41,6 +41,9 @@ class RunScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("t", "toggle_toasts", "Toasts", show=False),
     ]
+    # Steps a run may go ahead of the others at full speed: a few ticks' worth, so that runs
+    # compared side by side stay side by side.
+    LOCK_LEAD = 64
 
     def __init__(self, feeds: list[RunFeed], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -69,7 +72,7 @@ class RunScreen(Screen):
         for feed in self.feeds:
             feed.start()
         if len(self.feeds) > 1:
-            lock_step(self.feeds)
+            lock_step(self.feeds, self.LOCK_LEAD)
         self._ticker = self.set_interval(TICK_SECONDS, self.tick)
         self.redraw()
 
@@ -92,7 +95,7 @@ class RunScreen(Screen):
         for feed in self.feeds:
             feed.pump()
         if len(self.feeds) > 1:
-            lock_step(self.feeds)
+            lock_step(self.feeds, self.LOCK_LEAD)
         for feed in self.feeds:
             self.announce_new(feed)
         ended = all(feed.history.ended for feed in self.feeds)
@@ -191,7 +194,7 @@ class RunScreen(Screen):
         for feed in self.feeds:
             feed.restart()
         if len(self.feeds) > 1:
-            lock_step(self.feeds)
+            lock_step(self.feeds, self.LOCK_LEAD)
         self.redraw()
 
     def action_faster(self) -> None:
