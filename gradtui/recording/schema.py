@@ -41,6 +41,7 @@ from gradtui.recording.schema_fields import (
     text,
     text_or_none,
 )
+from gradtui.recording.schema_origin import nonfinite_origin
 
 RUN_SOURCES = ("scenario", "watch")
 __all__ = ["NONFINITE", "BadEvent", "UnknownEvent", "checked_event"]
@@ -148,6 +149,7 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         graph_issues=_graph_issues(field(data, "graph_issues", [])),
         lr=setting(field(data, "lr", None), "lr"),
         nonfinite_local=per_layer("nonfinite_local", integer, optional=True),
+        nonfinite_origin=nonfinite_origin(field(data, "nonfinite_origin", None)),
     )
 
 

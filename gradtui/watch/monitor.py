@@ -34,6 +34,7 @@ from gradtui.diagnosis import Diagnoser
 from gradtui.events import (
     Diagnosis,
     Event,
+    NonfiniteOrigin,
     RunFailed,
     RunFinished,
     RunStarted,
@@ -43,6 +44,7 @@ from gradtui.events import (
 from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
 from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit
+from gradtui.probe.origin import named_inputs, origin_of
 from gradtui.probe.private_torch import fsdp_unsharded
 from gradtui.probe.probe import Probe
 from gradtui.probe.settings import current_lr, started_settings
@@ -59,7 +61,7 @@ from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
 from gradtui.watch.notes import gap_note
-from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.replay import LastInputs, failure_forward_line, traced_output
 from gradtui.watch.sidecar import Sidecar, SidecarUnavailable
 from gradtui.watch.usage import CallOrder, check_arguments, check_loss
 from gradtui.watch.worker import Worker, capacity_for
@@ -163,6 +165,7 @@ class Monitor:
         self._finite = FiniteChecks(self.model, self._guard.wrap)
         self._inputs = LastInputs()
         self._replays_left = REPLAY_BUDGET
+        self._origin_found = False  # the first non-finite step's origin is recorded
         self._went_bad = False  # the last step was non-finite: check the next one's outputs
         self._last_step_at = time.monotonic()
         self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
@@ -365,7 +368,7 @@ class Monitor:
             self._probe.sharded or math.isfinite(stats.loss)
         )
         if self._went_bad:
-            stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
+            stats = self._nonfinite_facts(stats)
         self._finite.detach()
         self._finite.clear()
         self._inputs.forget()
@@ -423,24 +426,40 @@ class Monitor:
             )
         )
 
-    def _nonfinite_source(self, stats: StepStats) -> str:
-        """Where the first non-finite value appeared (see StepStats.nonfinite_source). With
+    def _nonfinite_facts(self, stats: StepStats) -> StepStats:
+        """The step's non-finite source; on the run's first such step also its origin (see
+        probe/origin.py), except on a sharded model, whose weights only the ranks together
+        can check."""
+        source, forward = self._nonfinite_source(stats)
+        if self._origin_found or self._probe.sharded:
+            return replace(stats, nonfinite_source=source)
+        self._origin_found = True
+        seen = self._inputs
+        inputs = named_inputs(seen.args, seen.kwargs) if seen.seen else []
+        origin = origin_of(self.steps, inputs, self.model.named_parameters(), forward, source)
+        return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
+
+    def _nonfinite_source(self, stats: StepStats) -> tuple[str, NonfiniteOrigin | None]:
+        """Where the first non-finite value appeared (see StepStats.nonfinite_source), and
+        the forward side of its origin when the forward pass or the loss made it. With
         finite_checks="off" only the backward side can be named."""
         assert self._layout is not None
         if self.finite_mode == "off":
-            return self._backward_culprit(stats)
-        found = None
+            return self._backward_culprit(stats), None
+        found, forward = None, None
         if self._finite.checked():
             found = self._finite.first_bad()
+            forward = None if found is None else NonfiniteOrigin("forward", where=found)
         elif self._inputs.seen and self._replays_left > 0:
             self._replays_left -= 1
             with running_eagerly():
-                found = first_nonfinite_output(self.model, self._inputs)
+                found, forward = traced_output(self.model, self._inputs, not self._origin_found)
         if found is not None:
-            return found
+            return found, forward
         if not math.isfinite(stats.loss) and (self._finite.checked() or self._inputs.seen):
-            return "loss"  # every module output was finite: the loss made the first one
-        return self._backward_culprit(stats)
+            # every module output was finite: the loss made the first one
+            return "loss", NonfiniteOrigin("loss")
+        return self._backward_culprit(stats), None
 
     def _backward_culprit(self, stats: StepStats) -> str:
         assert self._layout is not None
