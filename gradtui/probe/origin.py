@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from gradtui.events import NonfiniteOrigin
-from gradtui.probe.ops import OpWatch, dtype_name, held, values_in
+from gradtui.probe.ops import BadOp, OpWatch, dtype_name, held, values_in
 from gradtui.probe.probe import first_tensor
 
 # How many of a two-dimensional input's non-finite columns are named.
@@ -146,13 +146,18 @@ def forward_origin(trace: ForwardTrace) -> NonfiniteOrigin | None:
     return None
 
 
-def backward_origin(where: str, grads: Sequence[torch.Tensor | None] = ()) -> NonfiniteOrigin:
+def backward_origin(
+    where: str, grads: Sequence[torch.Tensor | None] = (), op: BadOp | None = None
+) -> NonfiniteOrigin:
     """The forward pass and the loss were finite: the backward pass broke, at ``where``
-    (a block, "loss" for dL/d output, or "backward" when no link can be named)."""
+    (a block, "loss" for dL/d output, or "backward" when no link can be named). ``op``: an
+    operation of the forward replay that made a non-finite value the loss did not keep (a
+    log(0) that a gather left out), whose slope is then what broke."""
     bad = next((g for g in grads if g is not None and not bool(g.isfinite().all())), None)
     dtype = dtype_name(bad) if bad is not None else ""
     values = values_in(bad) if bad is not None else ""
-    return NonfiniteOrigin("backward", where=where, dtype=dtype, values=values)
+    facts = {"op": op.name, "op_inputs": op.inputs} if op is not None else {}
+    return NonfiniteOrigin("backward", where=where, dtype=dtype, values=values, **facts)
 
 
 def named_inputs(args: Sequence[object], kwargs: dict[str, object]) -> list[tuple[str, object]]:
@@ -189,6 +194,7 @@ def origin_of(
     params: Iterable[tuple[str, torch.Tensor]],
     forward: NonfiniteOrigin | None,
     backward_where: str,
+    op: BadOp | None = None,
 ) -> NonfiniteOrigin:
     """The first of: the inputs, the weights, the forward pass (``forward``, from a trace or
     from finiteness checks), the backward pass."""
@@ -197,7 +203,7 @@ def origin_of(
         input_origin(inputs)
         or weights_origin(named, step)
         or forward
-        or backward_origin(backward_where, [p.grad for _, p in named])
+        or backward_origin(backward_where, [p.grad for _, p in named], op)
     )
 
 

@@ -159,7 +159,8 @@ class _Training:
             return replace(stats, nonfinite_source=source)
         inputs = [("input batch", x), ("targets", y)]
         params = list(self.net.named_parameters())
-        origin = origin_of(stats.step, inputs, params, forward_origin(trace), source)
+        forward = forward_origin(trace)
+        origin = origin_of(stats.step, inputs, params, forward, source, trace.ops.first)
         return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
 
     def failure(self, step: int, x: torch.Tensor, y: torch.Tensor, exc: Exception) -> RunFailed:
