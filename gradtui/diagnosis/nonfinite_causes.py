@@ -77,7 +77,8 @@ def _stage(origin: NonfiniteOrigin, name: str) -> Evidence:
     return Evidence("first non-finite value", value, (name,), others)
 
 
-def cause_of(origin: NonfiniteOrigin, before: Before) -> Cause:
+def cause_of(origin: NonfiniteOrigin, before: Before, bad: tuple[str, ...] = ()) -> Cause:
+    """``bad``: the layers whose gradients are not finite."""
     stage = origin.stage
     if stage == "input":
         return _input(origin)
@@ -89,7 +90,7 @@ def cause_of(origin: NonfiniteOrigin, before: Before) -> Cause:
         return _forward(origin, before)
     if stage == "loss":
         return _loss(origin, before)
-    return _backward(origin, before)
+    return _backward(origin, before, bad)
 
 
 def _input(o: NonfiniteOrigin) -> Cause:
@@ -106,8 +107,9 @@ def _input(o: NonfiniteOrigin) -> Cause:
 
 
 def _weights(o: NonfiniteOrigin) -> Cause:
+    owners = list(dict.fromkeys(name.rsplit(".", 1)[0] for name in o.weights))
     said = (
-        f"The weights of {name_list(o.weights)} were already non-finite before the first "
+        f"The weights of {name_list(owners)} were already non-finite before the first "
         "step: they came in that way."
     )
     ev = Evidence("weights before step 0", "non-finite", ("init or checkpoint",))
@@ -116,22 +118,21 @@ def _weights(o: NonfiniteOrigin) -> Cause:
 
 def _update(o: NonfiniteOrigin, b: Before) -> Cause:
     last = "the step before" if b.last_step is None else f"step {b.last_step}"
+    owners = list(dict.fromkeys(name.rsplit(".", 1)[0] for name in o.weights))
     said = (
-        f"The forward pass used weights that were already non-finite ({name_list(o.weights)}, "
+        f"The forward pass used weights that were already non-finite ({name_list(owners)}, "
         f"{o.dtype}): the optimizer's update at {last} wrote them"
     )
     ev = [_stage(o, "optimizer update"), b.grads(), Evidence("weights' dtype", o.dtype)]
     if b.lr is not None:
         ev.append(Evidence("lr", b.lr))
+    size = "had grown large" if b.large else "were finite and small"
+    said += f", from gradients that {size} ({b.grads().value})."
+    decay = _decay(b, ev)
+    if decay is not None:
+        return Cause(said + decay, X.UPDATE_DECAY_WHY, X.UPDATE_DECAY_FIX, tuple(ev))
     if b.large:
-        said += f", from gradients that had grown large ({b.grads().value})."
         return Cause(said, X.UPDATE_GROWN_WHY, X.UPDATE_GROWN_FIX, tuple(ev))
-    said += f", from gradients that were finite and small ({b.grads().value})."
-    decay = b.weight_decay or 0.0
-    if b.lr is not None and b.lr * decay > T.DECAY_GROWS:
-        ev.append(Evidence("lr * weight_decay", b.lr * decay, ("weight decay",)))
-        said += f" lr * weight_decay is {num(b.lr * decay)}, above 2."
-        return Cause(said, X.UPDATE_DECAY_WHY, X.UPDATE_DECAY_FIX, tuple(ev))
     if o.dtype == "float16" and b.eps is not None and b.eps < T.FLOAT16_TINY:
         ev.append(Evidence("eps", b.eps, ("eps too small for float16",)))
         said += f" The optimizer's eps is {num(b.eps)}, which float16 rounds to 0."
@@ -153,6 +154,18 @@ def held_words(op_inputs: str) -> str:
     if not words or words == ["finite"]:
         return "finite inputs"
     return "inputs holding " + " and ".join(words)
+
+
+def _decay(b: Before, ev: list[Evidence]) -> str | None:
+    """A sentence when lr * weight_decay grows the weights every step (and its evidence)."""
+    product = (b.lr or 0.0) * (b.weight_decay or 0.0)
+    if product <= T.DECAY_GROWS:
+        return None
+    ev.append(Evidence("lr * weight_decay", product, ("weight decay",)))
+    return (
+        f" lr * weight_decay is {num(product)}, above 2: each step multiplies the weights "
+        f"by {num(1 - product)}."
+    )
 
 
 def _op_words(o: NonfiniteOrigin) -> str:
@@ -179,6 +192,9 @@ def _forward(o: NonfiniteOrigin, b: Before) -> Cause:
         ev.append(Evidence("dtype", "float16", ("float16 overflow past 65504",)))
         said += " It computed in float16, whose largest value is 65504."
         return Cause(said, X.FORWARD_HALF_WHY, X.FORWARD_HALF_FIX, tuple(ev))
+    decay = _decay(b, ev)
+    if decay is not None:
+        return Cause(said + decay, X.UPDATE_DECAY_WHY, X.UPDATE_DECAY_FIX, tuple(ev))
     if b.large:
         return Cause(said, X.FORWARD_GROWN_WHY, X.FORWARD_GROWN_FIX, tuple(ev))
     if "zero" in inputs and any(op.startswith(k) for k in ZERO_OPS):
@@ -207,11 +223,14 @@ def _loss(o: NonfiniteOrigin, b: Before) -> Cause:
     return Cause(said, X.LOSS_UNSURE_WHY, X.LOSS_UNSURE_FIX, tuple(ev))
 
 
-def _backward(o: NonfiniteOrigin, b: Before) -> Cause:
+def _backward(o: NonfiniteOrigin, b: Before, bad: tuple[str, ...] = ()) -> Cause:
     if o.where == "loss":
         return _loss_backward(o, b)
     where = f" at {o.where}" if o.where and o.where != "backward" else ""
-    said = f"The forward pass and the loss were finite: the backward pass produced it{where}."
+    inside = f", in {name_list(bad)}" if bad else ""
+    said = (
+        f"The forward pass and the loss were finite: the backward pass produced it{where}{inside}."
+    )
     ev = [_stage(o, "backward gradient"), b.grads()]
     if b.large:
         return Cause(said, X.BACKWARD_GROWN_WHY, X.BACKWARD_GROWN_FIX, tuple(ev))

@@ -97,7 +97,7 @@ class NonfiniteRule:
         before = self.before(grew)
         if before.lr is None and s.lr is not None:
             before = replace(before, lr=s.lr)
-        cause: Cause = cause_of(origin, before)
+        cause: Cause = cause_of(origin, before, self.run.names(bad))
         layers = self._origin_layers(origin, bad)
         return Diagnosis(
             NONFINITE,
@@ -117,10 +117,10 @@ class NonfiniteRule:
             found = [self._module_layers(name.rsplit(".", 1)[0]) for name in origin.weights]
             return tuple(dict.fromkeys(name for layers in found for name in layers))
         if origin.stage == "forward":
-            return self._module_layers(origin.where) or self.run.names(bad)
+            return self._module_layers(origin.where) or self._inside(origin.where, bad)
         if origin.stage == "loss" or origin.where == "loss":
             return ()
-        return self._module_layers(origin.where) or self.run.names(bad)
+        return self.run.names(bad) or self._module_layers(origin.where)
 
     def _legacy(self, s: StepStats, message: str, grew: bool, bad: list[int]) -> Diagnosis:
         """A step without an origin (a recording made before there were any)."""
@@ -173,6 +173,12 @@ class NonfiniteRule:
             if source == block or source.startswith(block + "."):
                 return self.run.names(self.run.block_layers[b])
         return ()
+
+    def _inside(self, module: str, bad: list[int]) -> tuple[str, ...]:
+        """The watched layers inside ``module`` (an attention block that holds its
+        projections), else the layers whose gradients went bad."""
+        inner = tuple(name for name in self.run.layers if name.startswith(module + "."))
+        return inner or self.run.names(bad)
 
     def status(self) -> dict[int, LayerStatus]:
         return dict.fromkeys(self.flagged, "nonfinite")

@@ -100,8 +100,8 @@ FORWARD_HALF_FIX = (
     "a torch.amp.GradScaler; normalise the inputs, and keep large reductions in float32."
 )
 FORWARD_GROWN_WHY = (
-    "A module's output overflowed after the gradients had been growing step after step: "
-    "the weights the optimizer wrote grew until the forward pass could not hold the result."
+    "The gradients had been growing step after step, and the weights the optimizer wrote "
+    "with them grew until the forward pass or the loss could not hold the result."
 )
 FORWARD_GROWN_FIX = (
     "Lower the learning rate and clip the gradient norm (clip_grad_norm_) so the weights "
