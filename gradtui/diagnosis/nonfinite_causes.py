@@ -216,6 +216,9 @@ def _loss(o: NonfiniteOrigin, b: Before) -> Cause:
         seen = "log of a 0" if logged else "log(softmax(...)) in the loss's graph"
         ev.append(Evidence("loss's graph", seen, ("log of 0",)))
         return Cause(said, X.LOSS_LOG_WHY, X.LOSS_LOG_FIX, tuple(ev))
+    decay = _decay(b, ev)
+    if decay is not None:
+        return Cause(said + decay, X.UPDATE_DECAY_WHY, X.UPDATE_DECAY_FIX, tuple(ev))
     if b.large:
         said += " Its inputs were large enough to overflow it: the end of the growth before."
         return Cause(said, X.FORWARD_GROWN_WHY, X.FORWARD_GROWN_FIX, tuple(ev))

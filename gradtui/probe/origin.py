@@ -103,13 +103,14 @@ def weights_origin(
     named_params: Iterable[tuple[str, torch.Tensor]], step: int
 ) -> NonfiniteOrigin | None:
     """Parameters already non-finite before this step's forward: the last update wrote them
-    ("update"), or they were so from the start ("weights", on step 0). One norm per tensor."""
+    ("update"), or they were so from the start ("weights", on step 0). One check per tensor,
+    exact in any dtype (a float16 norm could overflow where every entry is finite), and one
+    transfer."""
     named = [(name, p) for name, p in named_params if p.is_floating_point() and p.numel()]
     if not named:
         return None
     with torch.no_grad():
-        norms = torch.stack(torch._foreach_norm([p.detach().float() for _, p in named]))
-        finite = norms.isfinite().tolist()
+        finite = torch.stack([p.detach().isfinite().all() for _, p in named]).tolist()
     bad = tuple(name for (name, _), ok in zip(named, finite, strict=True) if not ok)
     if not bad:
         return None
