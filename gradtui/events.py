@@ -76,6 +76,10 @@ class NonfiniteOrigin:
     size: int = 0
     columns: tuple[int, ...] = ()  # "input" of two dimensions: the columns holding them
     weights: tuple[str, ...] = ()  # "update"/"weights": the parameters that are non-finite
+    # "loss" (and a backward that broke at dL/d output): the operations in the loss's graph
+    # whose value or slope can be infinite ("log", "div", "sqrt", ...), for the cause to
+    # weigh when its inputs were not seen (gradtui.watch does not see the loss computed).
+    graph_ops: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -209,12 +209,27 @@ def _loss(o: NonfiniteOrigin, b: Before) -> Cause:
         "Every module's output was finite: the loss computation itself produced the first "
         "non-finite value."
     )
-    said += _op_words(o)
+    return _loss_cause(o, b, said + _op_words(o))
+
+
+def _loss_cause(o: NonfiniteOrigin, b: Before, said: str) -> Cause:
+    """The loss (its value or its own backward) made it: a log of 0 when the op, the lint
+    or the loss's graph says so; growth or weight decay; else what to check."""
     ev = [_stage(o, "loss"), b.grads()]
+    if o.graph_ops:
+        ev.append(Evidence("loss's graph", "+".join(o.graph_ops)))
     logged = o.op.startswith("log") and "zero" in o.op_inputs
-    if logged or b.log_of_softmax:
-        seen = "log of a 0" if logged else "log(softmax(...)) in the loss's graph"
-        ev.append(Evidence("loss's graph", seen, ("log of 0",)))
+    if logged or b.log_of_softmax or (not o.op and "log" in o.graph_ops):
+        seen = (
+            "log of a 0"
+            if logged
+            else "log(softmax(...)) in the loss's graph"
+            if b.log_of_softmax
+            else "a log in the loss's graph"
+        )
+        ev.append(Evidence("log in the loss", seen, ("log of 0",)))
+        if not logged and not b.log_of_softmax:
+            said += " The loss's graph holds a log, not a fused log_softmax or logsigmoid."
         return Cause(said, X.LOSS_LOG_WHY, X.LOSS_LOG_FIX, tuple(ev))
     decay = _decay(b, ev)
     if decay is not None:
@@ -222,6 +237,8 @@ def _loss(o: NonfiniteOrigin, b: Before) -> Cause:
     if b.large:
         said += " Its inputs were large enough to overflow it: the end of the growth before."
         return Cause(said, X.FORWARD_GROWN_WHY, X.FORWARD_GROWN_FIX, tuple(ev))
+    if o.graph_ops:
+        said += f" The loss's graph holds {', '.join(o.graph_ops)}, any of which can be it."
     said += " The evidence does not decide the cause."
     return Cause(said, X.LOSS_UNSURE_WHY, X.LOSS_UNSURE_FIX, tuple(ev))
 
@@ -249,14 +266,4 @@ def _loss_backward(o: NonfiniteOrigin, b: Before) -> Cause:
         "Every module's output and the loss were finite: the loss's own backward "
         "(dL/d output) produced the first non-finite value."
     )
-    said += _op_words(o)
-    ev = [_stage(o, "loss"), b.grads()]
-    logged = o.op.startswith("log") and "zero" in o.op_inputs
-    if logged or b.log_of_softmax:
-        seen = "log of a 0" if logged else "log(softmax(...)) in the loss's graph"
-        ev.append(Evidence("loss's graph", seen, ("log of 0",)))
-        return Cause(said, X.LOSS_LOG_WHY, X.LOSS_LOG_FIX, tuple(ev))
-    if b.large:
-        return Cause(said, X.BACKWARD_GROWN_WHY, X.BACKWARD_GROWN_FIX, tuple(ev))
-    said += " The evidence does not decide the cause."
-    return Cause(said, X.LOSS_UNSURE_WHY, X.LOSS_UNSURE_FIX, tuple(ev))
+    return _loss_cause(o, b, said + _op_words(o))

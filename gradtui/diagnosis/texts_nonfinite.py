@@ -129,22 +129,24 @@ FORWARD_UNSURE_FIX = (
 )
 LOSS_LOG_WHY = (
     "Every module's output was finite, so the loss made the first non-finite value: a log of "
-    "a probability that rounded to exactly 0 (log(softmax(x)) once the logits are far apart) "
-    "is -inf, and its slope 1/0 is inf; backward multiplies that by zeros, giving NaN."
+    "a probability that rounded to exactly 0 (log(softmax(x)) once the logits are far apart, "
+    "log(1 - sigmoid(x)) once x passes about 17) is -inf, and its slope 1/0 is inf; backward "
+    "multiplies that by zeros, giving NaN."
 )
 LOSS_LOG_FIX = (
-    "Compute the loss with fused, stable ops: F.cross_entropy(logits, y) or "
-    "F.nll_loss(F.log_softmax(logits, dim=1), y) instead of log(softmax(...)); where a log "
-    "is unavoidable, clamp its input (p.clamp_min(1e-12)) or add a small eps."
+    "Compute the loss with fused, stable ops on the logits: F.cross_entropy(logits, y) or "
+    "F.nll_loss(F.log_softmax(logits, dim=1), y) instead of log(softmax(...)), and "
+    "F.binary_cross_entropy_with_logits (or F.logsigmoid) instead of log(sigmoid(...)); "
+    "where a log is unavoidable, clamp its input (p.clamp_min(1e-12)) or add a small eps."
 )
 LOSS_UNSURE_WHY = (
     "Every module's output was finite, so the loss computation made the first non-finite "
     "value; what was measured does not say whether it was the targets or an operation in it."
 )
 LOSS_UNSURE_FIX = (
-    "Check, in this order: NaN or inf in the targets (torch.isfinite(y).all()), a log or "
-    "division in the loss that can see 0 (use F.cross_entropy or log_softmax; add an eps), "
-    "and a loss summed over a very large batch instead of averaged."
+    "Check, in this order: NaN or inf in the targets (torch.isfinite(y).all()), a log, "
+    "division or sqrt in the loss that can see 0 (use F.cross_entropy or log_softmax; add an "
+    "eps), and a loss summed over a very large batch instead of averaged."
 )
 BACKWARD_HALF_WHY = (
     "The forward pass and the loss were finite; the float16 gradients overflowed 65504 on "

@@ -10,7 +10,7 @@ otherwise the backward pass. Nothing here runs on a finite step.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -18,6 +18,7 @@ from torch import nn
 from gradtui.events import NonfiniteOrigin
 from gradtui.probe.ops import BadOp, OpWatch, dtype_name, held, values_in
 from gradtui.probe.probe import first_tensor
+from gradtui.probe.traps import short
 
 # How many of a two-dimensional input's non-finite columns are named.
 MAX_COLUMNS = 8
@@ -196,16 +197,56 @@ def origin_of(
     forward: NonfiniteOrigin | None,
     backward_where: str,
     op: BadOp | None = None,
+    loss: torch.Tensor | None = None,
 ) -> NonfiniteOrigin:
     """The first of: the inputs, the weights, the forward pass (``forward``, from a trace or
-    from finiteness checks), the backward pass."""
+    from finiteness checks), the backward pass. When the loss made it, the fragile
+    operations of ``loss``'s graph come with it."""
     named = params_list(params)
-    return (
+    origin = (
         input_origin(inputs)
         or weights_origin(named, step)
         or forward
         or backward_origin(backward_where, [p.grad for _, p in named], op)
     )
+    if loss is not None and (origin.stage == "loss" or origin.where == "loss"):
+        origin = replace(origin, graph_ops=fragile_ops(loss))
+    return origin
+
+
+# Operations whose value or slope is infinite at some finite input, by backward node name.
+FRAGILE = {
+    "Log": "log",
+    "Log2": "log",
+    "Log10": "log",
+    "Div": "div",
+    "Reciprocal": "div",
+    "Sqrt": "sqrt",
+    "Rsqrt": "sqrt",
+    "Pow": "pow",
+    "Exp": "exp",
+}
+MAX_NODES = 200_000
+
+
+def fragile_ops(loss: torch.Tensor) -> tuple[str, ...]:
+    """The fragile operations (``FRAGILE``) in ``loss``'s autograd graph, by name, in the
+    order the walk from the loss meets them. Node names only: the graph outlives backward,
+    its saved tensors do not."""
+    root = getattr(loss, "grad_fn", None)
+    found: dict[str, None] = {}
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack and len(seen) < MAX_NODES:
+        node = stack.pop()
+        name = FRAGILE.get(short(node))
+        if name is not None:
+            found[name] = None
+        for child, _ in getattr(node, "next_functions", ()):
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return tuple(found)
 
 
 def params_list(params: Iterable[tuple[str, torch.Tensor]]) -> list[tuple[str, torch.Tensor]]:

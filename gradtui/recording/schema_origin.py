@@ -28,4 +28,5 @@ def nonfinite_origin(value: Any) -> NonfiniteOrigin | None:
         size=integer(field(value, "size", 0), f"{KEY}.size"),
         columns=tuple(integer(c, f"{KEY}.columns[{i}]") for i, c in enumerate(columns)),
         weights=names(field(value, "weights", []), f"{KEY}.weights"),
+        graph_ops=names(field(value, "graph_ops", []), f"{KEY}.graph_ops"),
     )

@@ -140,13 +140,15 @@ class _Training:
         if step == 0:
             stats = replace(stats, graph_issues=lint_loss_graph(loss, self.net.named_parameters()))
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
-            stats = self.nonfinite_facts(stats, x, y)
+            stats = self.nonfinite_facts(stats, x, y, loss)
         stats = _clip(self.spec, self.net, stats).evolve(lr=current_lr(self.optimizer))
         self.optimizer.step()
         self.probe.after_optimizer(stats)
         return stats
 
-    def nonfinite_facts(self, stats: StepStats, x: torch.Tensor, y: torch.Tensor) -> StepStats:
+    def nonfinite_facts(
+        self, stats: StepStats, x: torch.Tensor, y: torch.Tensor, loss: torch.Tensor
+    ) -> StepStats:
         """Where the step's first NaN or inf appeared; on the run's first such step, also
         where it came from (the batch, the weights, a module, the loss, the backward)."""
         first = not self.went_bad
@@ -160,7 +162,7 @@ class _Training:
         inputs = [("input batch", x), ("targets", y)]
         params = list(self.net.named_parameters())
         forward = forward_origin(trace)
-        origin = origin_of(stats.step, inputs, params, forward, source, trace.ops.first)
+        origin = origin_of(stats.step, inputs, params, forward, source, trace.ops.first, loss)
         return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
 
     def failure(self, step: int, x: torch.Tensor, y: torch.Tensor, exc: Exception) -> RunFailed:

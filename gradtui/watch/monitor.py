@@ -368,7 +368,7 @@ class Monitor:
             self._probe.sharded or math.isfinite(stats.loss)
         )
         if self._went_bad:
-            stats = self._nonfinite_facts(stats)
+            stats = self._nonfinite_facts(stats, loss_tensor)
         self._finite.detach()
         self._finite.clear()
         self._inputs.forget()
@@ -426,7 +426,7 @@ class Monitor:
             )
         )
 
-    def _nonfinite_facts(self, stats: StepStats) -> StepStats:
+    def _nonfinite_facts(self, stats: StepStats, loss: torch.Tensor) -> StepStats:
         """The step's non-finite source; on the run's first such step also its origin (see
         probe/origin.py), except on a sharded model, whose weights only the ranks together
         can check."""
@@ -436,7 +436,8 @@ class Monitor:
         self._origin_found = True
         seen = self._inputs
         inputs = named_inputs(seen.args, seen.kwargs) if seen.seen else []
-        origin = origin_of(self.steps, inputs, self.model.named_parameters(), forward, source)
+        params = self.model.named_parameters()
+        origin = origin_of(self.steps, inputs, params, forward, source, loss=loss)
         return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
 
     def _nonfinite_source(self, stats: StepStats) -> tuple[str, NonfiniteOrigin | None]:

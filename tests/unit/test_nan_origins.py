@@ -105,7 +105,8 @@ def test_gru_with_weight_decay_past_two_over_lr_is_the_decay(tmp_path: Path):
     opt = torch.optim.AdamW(model.parameters(), lr=0.1, weight_decay=500)  # meant 5e-2
     out = recorded(tmp_path, "decay", model, opt, sequence_batch, cross_entropy, 30)
     d = _found(out, "lr * weight_decay is 50, above 2")
-    assert "head" in d["layers"] and "rnn.weight_hh_l0" in d["layers"]
+    # the weights grew x49 a step until the loss overflowed (they are huge, still finite)
+    assert "the loss computation itself produced the first non-finite value" in d["message"]
     assert "weight_decay 0.01-0.1" in d["fix"]
     _no_lr_advice(d)
 
@@ -224,3 +225,32 @@ def test_the_same_run_clipped_and_slower_is_quiet(tmp_path: Path):
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     _assert_quiet(recorded(tmp_path, "calm", model, opt, _loud, mse, 12))
+
+
+def _bce_by_hand(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    p = torch.sigmoid(out * 100).squeeze(1)  # a sharp sigmoid: p rounds to 0 or 1
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+
+
+def _bce_with_logits(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.binary_cross_entropy_with_logits((out * 100).squeeze(1), y)
+
+
+def _binary_table(step: int):
+    x, _ = table_batch(None)(step)
+    return x, (x[:, 0] > 0).float()
+
+
+def test_binary_cross_entropy_written_out_is_a_log_of_zero(tmp_path: Path):
+    model = mlp()
+    out = recorded(tmp_path, "bce", model, _adam(model), _binary_table, _bce_by_hand, 3)
+    d = _found(out, "The loss's graph holds a log, not a fused log_softmax or logsigmoid")
+    assert d["layers"] == [] and "binary_cross_entropy_with_logits" in d["fix"]
+    _no_lr_advice(d)
+
+
+def test_binary_cross_entropy_with_logits_is_quiet(tmp_path: Path):
+    model = mlp()
+    _assert_quiet(
+        recorded(tmp_path, "bcel", model, _adam(model), _binary_table, _bce_with_logits, 3)
+    )
