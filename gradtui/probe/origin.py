@@ -9,6 +9,7 @@ otherwise the backward pass. Nothing here runs on a finite step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -82,7 +83,7 @@ def input_origin(named: NamedTensors) -> NonfiniteOrigin | None:
             continue
         bad = ~value.detach().isfinite()
         entries = int(bad.sum())
-        if entries:
+        if entries and not _additive_mask(value.detach(), bad):
             columns = _columns(bad) if bad.dim() == 2 else ()
             return NonfiniteOrigin(
                 "input",
@@ -94,6 +95,12 @@ def input_origin(named: NamedTensors) -> NonfiniteOrigin | None:
                 columns=columns,
             )
     return None
+
+
+def _additive_mask(value: torch.Tensor, bad: torch.Tensor) -> bool:
+    """0 where allowed, -inf where masked (``generate_square_subsequent_mask``'s kind): an
+    argument that holds -inf on purpose, not data."""
+    return bool(value[bad].eq(-math.inf).all()) and bool(value[~bad].eq(0).all())
 
 
 def _columns(bad: torch.Tensor) -> tuple[int, ...]:

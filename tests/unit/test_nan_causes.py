@@ -111,3 +111,16 @@ def test_an_origin_survives_a_dict_round_trip_and_a_bad_one_is_named():
         checked_event(data, run)
     del data["nonfinite_origin"]
     assert checked_event(data, run).nonfinite_origin is None  # an older recording
+
+
+def test_an_additive_mask_passed_as_an_argument_is_not_bad_data():
+    import torch
+
+    from gradtui.probe.origin import input_origin, named_inputs
+
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(4)
+    x = torch.randn(2, 4, 8)
+    assert input_origin(named_inputs((x,), {"mask": mask})) is None
+    x[1, 2, 3] = -math.inf  # data that holds a -inf (a log of 0 in preprocessing) is
+    found = input_origin(named_inputs((x,), {"mask": mask}))
+    assert found is not None and (found.where, found.entries) == ("input", 1)
