@@ -450,7 +450,7 @@ class Monitor:
         found, forward = None, None
         if self._finite.checked():
             found = self._finite.first_bad()
-            forward = None if found is None else NonfiniteOrigin("forward", where=found)
+            forward = None if found is None else self._detailed(found)
         elif self._inputs.seen and self._replays_left > 0:
             self._replays_left -= 1
             with running_eagerly():
@@ -461,6 +461,17 @@ class Monitor:
             # every module output was finite: the loss made the first one
             return "loss", NonfiniteOrigin("loss")
         return self._backward_culprit(stats), None
+
+    def _detailed(self, found: str) -> NonfiniteOrigin:
+        """The forward origin at ``found`` (from the checks), with the operation that made
+        it from a replay while one is left, for the run's first origin only."""
+        origin = NonfiniteOrigin("forward", where=found)
+        if self._origin_found or not self._inputs.seen or self._replays_left <= 0:
+            return origin
+        self._replays_left -= 1
+        with running_eagerly():
+            _, traced = traced_output(self.model, self._inputs)
+        return traced or origin
 
     def _backward_culprit(self, stats: StepStats) -> str:
         assert self._layout is not None

@@ -48,11 +48,13 @@ def recorded(
     batch: Batch,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     steps: int,
+    **options: object,
 ) -> Outcome:
     torch.set_num_threads(1)
     path = tmp_path / f"{name}.jsonl"
     events: list = []
-    with gradtui.watch(model, opt, record=path, every=4, on_event=events.append) as monitor:
+    watched = gradtui.watch(model, opt, record=path, every=4, on_event=events.append, **options)
+    with watched as monitor:
         for step in range(steps):
             x, y = batch(step)
             opt.zero_grad()

@@ -129,6 +129,16 @@ def test_transformer_with_an_all_padding_sequence_is_the_mask(tmp_path: Path):
     _no_lr_advice(d)
 
 
+def test_with_every_step_checked_the_operation_is_still_named(tmp_path: Path):
+    model = PaddedEncoder()
+    batch = padded_batch(2)
+    out = recorded(
+        tmp_path, "all", model, _adam(model), batch, cross_entropy, 3, finite_checks="always"
+    )
+    d = _found(out, "_softmax in float32, on inputs holding -inf")
+    assert "torch.finfo(scores.dtype).min" in d["fix"]
+
+
 def test_transformer_filling_with_the_dtype_minimum_is_quiet(tmp_path: Path):
     model = PaddedEncoder(fill="min")
     _assert_quiet(recorded(tmp_path, "min", model, _adam(model), padded_batch(2), cross_entropy, 4))
