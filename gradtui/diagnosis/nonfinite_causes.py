@@ -197,6 +197,9 @@ def _forward(o: NonfiniteOrigin, b: Before) -> Cause:
         return Cause(said + decay, X.UPDATE_DECAY_WHY, X.UPDATE_DECAY_FIX, tuple(ev))
     if b.large:
         return Cause(said, X.FORWARD_GROWN_WHY, X.FORWARD_GROWN_FIX, tuple(ev))
+    if op.startswith("exp") and "inf" in o.values and not inputs & {"inf", "-inf", "nan"}:
+        ev.append(Evidence("operation", "exp of finite inputs overflowed", ("exp overflow",)))
+        return Cause(said, X.FORWARD_EXP_WHY, X.FORWARD_EXP_FIX, tuple(ev))
     if "zero" in inputs and any(op.startswith(k) for k in ZERO_OPS):
         ev.append(Evidence("operation's input", "held a 0", ("division or log of 0",)))
         return Cause(said, X.FORWARD_ZERO_WHY, X.FORWARD_ZERO_FIX, tuple(ev))

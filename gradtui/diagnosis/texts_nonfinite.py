@@ -99,6 +99,15 @@ FORWARD_HALF_FIX = (
     "float32 and run the forward under torch.autocast(device_type, dtype=torch.float16) with "
     "a torch.amp.GradScaler; normalise the inputs, and keep large reductions in float32."
 )
+FORWARD_EXP_WHY = (
+    "exp overflows float32 for any input above about 88 (float16: about 11): a hand-written "
+    "softmax exp(x) / sum(exp(x)), a variance exp(logvar), or a temperature that scales the "
+    "logits up gives inf, and inf / inf or inf - inf is NaN."
+)
+FORWARD_EXP_FIX = (
+    "Use the stable forms: torch.softmax / log_softmax / logsumexp (they subtract the max "
+    "first), or clamp the exponent (logvar.clamp(-30, 20)) before exp."
+)
 FORWARD_GROWN_WHY = (
     "The gradients had been growing step after step, and the weights the optimizer wrote "
     "with them grew until the forward pass or the loss could not hold the result."

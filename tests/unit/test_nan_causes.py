@@ -124,3 +124,13 @@ def test_an_additive_mask_passed_as_an_argument_is_not_bad_data():
     x[1, 2, 3] = -math.inf  # data that holds a -inf (a log of 0 in preprocessing) is
     found = input_origin(named_inputs((x,), {"mask": mask}))
     assert found is not None and (found.where, found.entries) == ("input", 1)
+
+
+def test_an_exp_that_overflows_from_finite_inputs_is_named_with_the_stable_form():
+    origin = NonfiniteOrigin(
+        "forward", where="blocks.1.linear", dtype="float32", values="inf", op="exp",
+        op_inputs="finite",
+    )  # fmt: skip
+    d = _finding(origin)
+    assert "about 88" in d.why and "logsumexp" in d.fix
+    assert "lower the learning rate" not in d.fix.lower()
