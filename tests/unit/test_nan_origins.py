@@ -47,8 +47,12 @@ def _found(outcome: Outcome, stage_words: str) -> dict:
     return d
 
 
-def _no_lr_advice(d: dict) -> None:
+def _no_lr_advice(d: dict, out: Outcome | None = None) -> None:
+    """Neither this finding nor (given ``out``) any other of the run says to lower the
+    learning rate."""
     assert LR_ADVICE not in (d["why"] + d["fix"]).lower(), d["fix"]
+    if out is not None:
+        assert not out.says(LR_ADVICE), [f["kind"] for f in out.findings]
 
 
 # -- the input batch ----------------------------------------------------------------------------
@@ -59,7 +63,7 @@ def test_mlp_nan_in_a_table_column_is_the_data_not_the_learning_rate(tmp_path: P
     assert d["step"] == 3 and d["layers"] == []
     assert "2 NaN of its 384 entries (columns 2)" in d["message"]
     assert "loader" in d["fix"] and "isnan" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
     stage = d["evidence"][0]
     assert stage["rules_in"] == ["input batch"] and "optimizer update" in stage["rules_out"]
 
@@ -77,7 +81,7 @@ def test_cnn_image_decoded_as_nan_is_the_data(tmp_path: Path):
     )
     d = _found(out, "The input already held 64 NaN of its 1024 entries")
     assert d["step"] == 2 and d["layers"] == [] and "loader" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
 
 
 # -- the optimizer's update -------------------------------------------------------------------
@@ -89,7 +93,7 @@ def test_float16_mlp_under_adam_is_eps_rounding_to_zero(tmp_path: Path):
     assert "gradients that were finite and small" in d["message"]
     assert "eps is 1.0e-08, which float16 rounds to 0" in d["message"]
     assert "raise eps" in d["fix"] and "bfloat16" in d["fix"] and "GradScaler" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
     assert any(e["name"] == "eps" and e["rules_in"] for e in d["evidence"])
 
 
@@ -126,7 +130,7 @@ def test_transformer_with_an_all_padding_sequence_is_the_mask(tmp_path: Path):
     assert d["step"] == 2 and d["layers"] == ["attn.proj"]
     assert "_softmax in float32, on inputs holding -inf" in d["message"]
     assert "0/0 = NaN" in d["why"] and "torch.finfo(scores.dtype).min" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
 
 
 def test_with_every_step_checked_the_operation_is_still_named(tmp_path: Path):
@@ -163,7 +167,7 @@ def test_float16_cnn_overflowing_65504_is_float16(tmp_path: Path):
     d = _found(out, "It computed in float16, whose largest value is 65504")
     assert d["step"] == 0 and d["layers"] == ["head"]
     assert "bfloat16" in d["fix"] and "GradScaler" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
 
 
 @pytest.mark.slow
@@ -189,7 +193,7 @@ def test_log_of_softmax_is_the_loss_and_its_fix_is_cross_entropy(tmp_path: Path)
     out = recorded(tmp_path, "log", model, _adam(model), _two_class_table, _hot(log_of_softmax), 3)
     d = _found(out, "the loss's own backward (dL/d output) produced the first non-finite value")
     assert d["layers"] == [] and "cross_entropy" in d["fix"] and "log_softmax" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
 
 
 def test_the_same_logits_through_cross_entropy_are_quiet(tmp_path: Path):
@@ -205,7 +209,7 @@ def test_sqrt_of_a_zero_distance_breaks_the_backward_not_the_learning_rate(tmp_p
     d = _found(out, "the backward pass produced it")
     assert d["step"] == 0 and d["layers"] == ["encode"]
     assert "sqrt" in d["why"] and "eps" in d["fix"] and "detect_anomaly" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
 
 
 def test_the_distance_with_an_eps_is_quiet(tmp_path: Path):
@@ -256,7 +260,7 @@ def test_binary_cross_entropy_written_out_is_a_log_of_zero(tmp_path: Path):
     out = recorded(tmp_path, "bce", model, _adam(model), _binary_table, _bce_by_hand, 3)
     d = _found(out, "The loss's graph holds a log, not a fused log_softmax or logsigmoid")
     assert d["layers"] == [] and "binary_cross_entropy_with_logits" in d["fix"]
-    _no_lr_advice(d)
+    _no_lr_advice(d, out)
 
 
 def test_binary_cross_entropy_with_logits_is_quiet(tmp_path: Path):
@@ -264,3 +268,23 @@ def test_binary_cross_entropy_with_logits_is_quiet(tmp_path: Path):
     _assert_quiet(
         recorded(tmp_path, "bcel", model, _adam(model), _binary_table, _bce_with_logits, 3)
     )
+
+
+@pytest.mark.slow
+def test_the_scenario_trainer_records_the_origin_with_the_loss_op():
+    from gradtui.events import StepStats
+    from gradtui.scenario.loop import run
+    from gradtui.scenario.spec import resolve
+
+    spec = resolve("log_softmax_nan")
+    events: list = []
+    run(
+        spec.model_copy(update={"train": spec.train.model_copy(update={"steps": 4})}), events.append
+    )
+    origins = [e.nonfinite_origin for e in events if isinstance(e, StepStats)]
+    found = [o for o in origins if o is not None]
+    assert len(found) == 1  # the first non-finite step only
+    (origin,) = found
+    assert (origin.stage, origin.where, origin.op, origin.op_inputs) == (
+        "backward", "loss", "log", "zero"
+    )  # fmt: skip
