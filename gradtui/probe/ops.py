@@ -71,6 +71,7 @@ class OpWatch:
 
     def __init__(self) -> None:
         self.first: BadOp | None = None
+        self.failed = False  # an output or input could not be inspected: look no further
 
     @contextlib.contextmanager
     def watching(self, on: bool = True) -> Iterator[None]:
@@ -113,6 +114,9 @@ if TorchDispatchMode is not None:
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
-            if self.watch.first is None:
-                self.watch.look(func, args, kwargs, out)
+            if self.watch.first is None and not self.watch.failed:
+                try:
+                    self.watch.look(func, args, kwargs, out)
+                except Exception:  # a tensor kind we cannot inspect: name no operation
+                    self.watch.failed = True
             return out

@@ -9,6 +9,7 @@ otherwise the backward pass. Nothing here runs on a finite step.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from gradtui.probe.ops import BadOp, OpWatch, dtype_name, held, values_in
 from gradtui.probe.probe import first_tensor
 from gradtui.probe.traps import short
 
+log = logging.getLogger("gradtui.watch")
 # How many of a two-dimensional input's non-finite columns are named.
 MAX_COLUMNS = 8
 NamedTensors = Iterable[tuple[str, object]]
@@ -192,9 +194,20 @@ __all__ = [
     "input_origin",
     "named_inputs",
     "origin_of",
+    "origin_or_none",
     "trace_forward",
     "weights_origin",
 ]
+
+
+def origin_or_none(*args: object, **kwargs: object) -> NonfiniteOrigin | None:
+    """``origin_of``, or None (with the traceback in the log) when looking fails on a model
+    we did not foresee: a missing origin must not cost the run its watching."""
+    try:
+        return origin_of(*args, **kwargs)  # type: ignore[arg-type]
+    except Exception:
+        log.exception("gradtui: could not work out where the first NaN/inf came from")
+        return None
 
 
 def origin_of(

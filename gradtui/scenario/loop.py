@@ -21,7 +21,7 @@ from gradtui.events import (
 from gradtui.probe.clipping import clip_with_norm
 from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit, forward_line_of_failure
-from gradtui.probe.origin import forward_origin, origin_of, trace_forward
+from gradtui.probe.origin import forward_origin, origin_or_none, trace_forward
 from gradtui.probe.probe import Probe, Watched
 from gradtui.probe.settings import current_lr, started_settings
 from gradtui.scenario.models import Block, Net, batches, build_model, make_data
@@ -162,7 +162,7 @@ class _Training:
         inputs = [("input batch", x), ("targets", y)]
         params = list(self.net.named_parameters())
         forward = forward_origin(trace)
-        origin = origin_of(stats.step, inputs, params, forward, source, trace.ops.first, loss)
+        origin = origin_or_none(stats.step, inputs, params, forward, source, trace.ops.first, loss)
         return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
 
     def failure(self, step: int, x: torch.Tensor, y: torch.Tensor, exc: Exception) -> RunFailed:

@@ -44,7 +44,7 @@ from gradtui.events import (
 from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
 from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit
-from gradtui.probe.origin import named_inputs, origin_of
+from gradtui.probe.origin import named_inputs, origin_or_none
 from gradtui.probe.private_torch import fsdp_unsharded
 from gradtui.probe.probe import Probe
 from gradtui.probe.settings import current_lr, started_settings
@@ -437,7 +437,7 @@ class Monitor:
         seen = self._inputs
         inputs = named_inputs(seen.args, seen.kwargs) if seen.seen else []
         params = self.model.named_parameters()
-        origin = origin_of(self.steps, inputs, params, forward, source, loss=loss)
+        origin = origin_or_none(self.steps, inputs, params, forward, source, loss=loss)
         return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
 
     def _nonfinite_source(self, stats: StepStats) -> tuple[str, NonfiniteOrigin | None]:

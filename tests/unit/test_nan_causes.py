@@ -134,3 +134,14 @@ def test_an_exp_that_overflows_from_finite_inputs_is_named_with_the_stable_form(
     d = _finding(origin)
     assert "about 88" in d.why and "logsumexp" in d.fix
     assert "lower the learning rate" not in d.fix.lower()
+
+
+def test_a_failure_to_find_the_origin_is_logged_and_costs_nothing_else(caplog):
+    from gradtui.probe.origin import origin_or_none
+
+    def broken():
+        raise RuntimeError("a tensor kind we did not foresee")
+        yield
+
+    assert origin_or_none(3, broken(), [], None, "backward") is None
+    assert "could not work out where the first NaN/inf came from" in caplog.text
