@@ -61,7 +61,8 @@ class NonfiniteOrigin:
 
     # "input" (the batch or the targets), "weights" (non-finite before the first step),
     # "update" (the optimizer's last step made the weights non-finite), "forward" (a module's
-    # output), "loss" (every module finite, the loss not), "backward" (forward and loss finite).
+    # output), "loss" (every module finite, the loss not), "backward" (forward and loss finite),
+    # "unchecked" (the loss was not finite and the forward pass was not checked).
     stage: str
     where: str = ""  # the input's name, the module, or the block whose backward broke
     module_kind: str = ""  # that module's class name

@@ -90,6 +90,8 @@ def cause_of(origin: NonfiniteOrigin, before: Before, bad: tuple[str, ...] = ())
         return _forward(origin, before)
     if stage == "loss":
         return _loss(origin, before)
+    if stage == "unchecked":
+        return _unchecked(origin, before)
     return _backward(origin, before, bad)
 
 
@@ -166,6 +168,14 @@ def _decay(b: Before, ev: list[Evidence]) -> str | None:
         f" lr * weight_decay is {num(product)}, above 2: each step multiplies the weights "
         f"by {num(1 - product)}."
     )
+
+
+def _unchecked(o: NonfiniteOrigin, b: Before) -> Cause:
+    said = "The forward pass was not checked on this step, so where it began is not known."
+    ev = (Evidence("forward pass", "not checked"), b.grads())
+    if b.large:
+        return Cause(said, X.FORWARD_GROWN_WHY, X.FORWARD_GROWN_FIX, ev)
+    return Cause(said, X.UNCHECKED_WHY, X.UNCHECKED_FIX, ev)
 
 
 def _op_words(o: NonfiniteOrigin) -> str:

@@ -111,7 +111,7 @@ class NonfiniteRule:
         )
 
     def _origin_layers(self, origin: NonfiniteOrigin, bad: list[int]) -> tuple[str, ...]:
-        if origin.stage == "input":
+        if origin.stage in ("input", "unchecked"):
             return ()
         if origin.stage in ("update", "weights"):
             found = [self._module_layers(name.rsplit(".", 1)[0]) for name in origin.weights]

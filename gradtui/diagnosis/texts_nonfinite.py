@@ -180,3 +180,13 @@ BACKWARD_GROWN_WHY = (
     "while being multiplied back through the links."
 )
 BACKWARD_GROWN_FIX = UPDATE_GROWN_FIX
+UNCHECKED_WHY = (
+    "The loss was not finite, and this step's forward pass was not checked (finite_checks="
+    '"off", or no replay was left), so where the first NaN or inf appeared is not known.'
+)
+UNCHECKED_FIX = (
+    'Watch with finite_checks="sampled" (the default) to have it found. Meanwhile check, in '
+    "this order: NaN in the inputs and targets (torch.isfinite(x).all()), a softmax over a "
+    "row that is all masked, float16 overflow (use bfloat16 or autocast with a GradScaler), "
+    "and a log or division that can see 0 (add an eps)."
+)

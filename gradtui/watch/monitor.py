@@ -434,6 +434,8 @@ class Monitor:
         if self._origin_found or self._probe.sharded:
             return replace(stats, nonfinite_source=source)
         self._origin_found = True
+        if forward is None and not math.isfinite(stats.loss):  # the forward was not checked
+            forward = NonfiniteOrigin("unchecked")
         seen = self._inputs
         inputs = named_inputs(seen.args, seen.kwargs) if seen.seen else []
         params = self.model.named_parameters()

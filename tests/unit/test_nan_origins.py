@@ -288,3 +288,14 @@ def test_the_scenario_trainer_records_the_origin_with_the_loss_op():
     assert (origin.stage, origin.where, origin.op, origin.op_inputs) == (
         "backward", "loss", "log", "zero"
     )  # fmt: skip
+
+
+def test_with_the_forward_unchecked_it_says_so_instead_of_blaming_the_backward(tmp_path: Path):
+    model = PaddedEncoder()
+    batch = padded_batch(2)
+    out = recorded(
+        tmp_path, "off", model, _adam(model), batch, cross_entropy, 3, finite_checks="off"
+    )
+    d = _found(out, "The forward pass was not checked on this step")
+    assert 'finite_checks="sampled"' in d["fix"] and d["layers"] == []
+    _no_lr_advice(d, out)
