@@ -9,6 +9,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradtui.events import NonfiniteOrigin, event_from_dict, event_to_dict
 from gradtui.recording.schema import BadEvent, checked_event
@@ -145,3 +147,24 @@ def test_a_failure_to_find_the_origin_is_logged_and_costs_nothing_else(caplog):
 
     assert origin_or_none(3, broken(), [], None, "backward") is None
     assert "could not work out where the first NaN/inf came from" in caplog.text
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+KEYS = st.sampled_from(["stage", "where", "entries", "columns", "weights", "graph_ops", "op"])
+
+
+@given(st.dictionaries(KEYS, JSON, max_size=4) | JSON)
+def test_any_decoded_origin_is_read_or_refused_with_bad_event(value):
+    run = started(depth=2)
+    data = json.loads(json.dumps(event_to_dict(_nan_step(run, 4, UPDATE))))
+    data["nonfinite_origin"] = value
+    try:
+        step = checked_event(data, run)
+    except BadEvent:
+        return
+    origin = step.nonfinite_origin
+    assert origin is None or (isinstance(origin.stage, str) and origin.entries >= 0)
