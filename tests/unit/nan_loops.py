@@ -239,3 +239,41 @@ def padded_batch(empty_at: int | None) -> Batch:
         return tokens, (tokens[:, 0] % 2)
 
     return batch
+
+
+# -- conditional computation: a routed mixture of experts -------------------------------------
+class Expert(nn.Module):
+    """A linear map whose output is scaled to unit length (cosine-style features)."""
+
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+        self.eps = eps
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.fc(h))
+        return out / (out.norm(dim=1, keepdim=True) + self.eps)
+
+
+class RoutedMixture(nn.Module):
+    """Each example goes to the one expert its router scores highest (hard routing)."""
+
+    def __init__(self, eps: float = 0.0, experts: int = 3, dim: int = 8) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.embed = nn.Linear(6, dim)
+        self.router = nn.Linear(dim, experts)
+        self.experts = nn.ModuleList(Expert(dim, eps) for _ in range(experts))
+        self.head = nn.Linear(dim, 1)
+        with torch.no_grad():  # expert 2's units start dead on negative inputs
+            self.experts[2].fc.bias.fill_(-3.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.embed(x))
+        choice = self.router(h).argmax(1)
+        out = torch.zeros_like(h)
+        for i, expert in enumerate(self.experts):
+            chosen = choice == i
+            if chosen.any():
+                out[chosen] = expert(h[chosen])
+        return self.head(out)

@@ -1,4 +1,5 @@
-"""Where a NaN came from, on models that go NaN the way users' do (issue 23): each buggy loop
+"""Where a NaN came from, on models that go NaN the way users' do (issue 23; MLP, CNN, GRU,
+transformer, a routed mixture of experts): each buggy loop
 gets the right origin, layer, cause and fix, read from its recording; each fixed twin is
 quiet; and only a NaN after large gradients is told to lower the learning rate."""
 
@@ -14,6 +15,7 @@ from tests.unit.nan_loops import (
     Outcome,
     PaddedEncoder,
     PairwiseNet,
+    RoutedMixture,
     Tagger,
     cross_entropy,
     image_batch,
@@ -299,3 +301,19 @@ def test_with_the_forward_unchecked_it_says_so_instead_of_blaming_the_backward(t
     d = _found(out, "The forward pass was not checked on this step")
     assert 'finite_checks="sampled"' in d["fix"] and d["layers"] == []
     _no_lr_advice(d, out)
+
+
+# -- conditional computation ------------------------------------------------------------------
+def test_a_routed_expert_that_divides_by_a_zero_norm_is_that_expert(tmp_path: Path):
+    model = RoutedMixture()
+    out = recorded(tmp_path, "moe", model, _adam(model), table_batch(None), mse, 3)
+    d = _found(out, "first module whose output went non-finite in the forward pass is experts.2")
+    assert d["layers"] == ["experts.2.fc"]
+    assert "div in float32, on inputs holding a 0" in d["message"]
+    assert "eps" in d["fix"] and "F.normalize" in d["fix"]
+    _no_lr_advice(d, out)
+
+
+def test_the_expert_with_an_eps_in_its_norm_is_quiet(tmp_path: Path):
+    model = RoutedMixture(eps=1e-6)
+    _assert_quiet(recorded(tmp_path, "moe_ok", model, _adam(model), table_batch(None), mse, 3))
