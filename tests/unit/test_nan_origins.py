@@ -1,7 +1,7 @@
 """Where a NaN came from, on models that go NaN the way users' do (issue 23; MLP, CNN, GRU,
-transformer, a routed mixture of experts): each buggy loop
-gets the right origin, layer, cause and fix, read from its recording; each fixed twin is
-quiet; and only a NaN after large gradients is told to lower the learning rate."""
+transformer, a routed mixture of experts): each buggy loop gets the right origin, layer,
+cause and fix, read from its recording; each fixed twin is quiet; and only a NaN after
+large gradients is told to lower the learning rate."""
 
 from __future__ import annotations
 
