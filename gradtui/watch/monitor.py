@@ -34,7 +34,6 @@ from gradtui.diagnosis import Diagnoser
 from gradtui.events import (
     Diagnosis,
     Event,
-    NonfiniteOrigin,
     RunFailed,
     RunFinished,
     RunStarted,
@@ -44,7 +43,6 @@ from gradtui.events import (
 from gradtui.probe.clipping import clip_with_norm, norm_after_clipping
 from gradtui.probe.lint import lint_loss_graph
 from gradtui.probe.locate import backward_culprit
-from gradtui.probe.origin import named_inputs, origin_or_none
 from gradtui.probe.private_torch import fsdp_unsharded
 from gradtui.probe.probe import Probe
 from gradtui.probe.settings import current_lr, started_settings
@@ -60,8 +58,9 @@ from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
+from gradtui.watch.nonfinite import NonfiniteTracer
 from gradtui.watch.notes import gap_note
-from gradtui.watch.replay import LastInputs, failure_forward_line, traced_output
+from gradtui.watch.replay import LastInputs, failure_forward_line
 from gradtui.watch.sidecar import Sidecar, SidecarUnavailable
 from gradtui.watch.step_clock import StepClock
 from gradtui.watch.usage import CallOrder, check_arguments, check_loss
@@ -73,10 +72,6 @@ FiniteMode = Literal["sampled", "always", "off"]
 # Findings are logged once each, as they fire: errors and warnings show with Python's default
 # logging setup, info only when the user asks for it.
 LOG_LEVEL = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
-# Steps whose non-finite source is found by replaying the forward pass, when no finiteness
-# hooks were on. After a non-finite step the hooks stay on until a step is finite again, so a
-# replay is needed only where a run first goes bad; the budget bounds a run that flickers.
-REPLAY_BUDGET = 3
 # A step's event waits for the next step's transfer to carry its update ratios. When steps are
 # slower than this, it is completed (one extra transfer) and written right after the update,
 # so a reader attached to the recording is never more than this behind.
@@ -165,8 +160,7 @@ class Monitor:
         self._untrained: WithUntrained | None = None  # layers with requires_grad=False
         self._finite = FiniteChecks(self.model, self._guard.wrap)
         self._inputs = LastInputs()
-        self._replays_left = REPLAY_BUDGET
-        self._origin_found = False  # the first non-finite step's origin is recorded
+        self._tracer = NonfiniteTracer(self.model, self._finite, self._inputs)
         self._went_bad = False  # the last step was non-finite: check the next one's outputs
         self._last_step_at = time.monotonic()
         self._clock = StepClock(enabled=self.world.size > 1)
@@ -374,7 +368,9 @@ class Monitor:
             self._probe.sharded or math.isfinite(stats.loss)
         )
         if self._went_bad:
-            stats = self._nonfinite_facts(stats, loss_tensor)
+            stats = self._tracer.facts(
+                stats, loss_tensor, self.finite_mode, self._backward_culprit, self._probe.sharded
+            )
         self._finite.detach()
         self._finite.clear()
         self._inputs.forget()
@@ -434,55 +430,6 @@ class Monitor:
                 **started_settings(self.model.parameters(), self.optimizer),
             )
         )
-
-    def _nonfinite_facts(self, stats: StepStats, loss: torch.Tensor) -> StepStats:
-        """The step's non-finite source; on the run's first such step also its origin (see
-        probe/origin.py), except on a sharded model, whose weights only the ranks together
-        can check."""
-        source, forward = self._nonfinite_source(stats)
-        if self._origin_found or self._probe.sharded:
-            return replace(stats, nonfinite_source=source)
-        self._origin_found = True
-        if forward is None and not math.isfinite(stats.loss):  # the forward was not checked
-            forward = NonfiniteOrigin("unchecked")
-        seen = self._inputs
-        inputs = named_inputs(seen.args, seen.kwargs) if seen.seen else []
-        params = self.model.named_parameters()
-        origin = origin_or_none(self.steps, inputs, params, forward, source, loss=loss)
-        return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
-
-    def _nonfinite_source(self, stats: StepStats) -> tuple[str, NonfiniteOrigin | None]:
-        """Where the first non-finite value appeared (see StepStats.nonfinite_source), and
-        the forward side of its origin when the forward pass or the loss made it. With
-        finite_checks="off" only the backward side can be named."""
-        assert self._layout is not None
-        if self.finite_mode == "off":
-            return self._backward_culprit(stats), None
-        found, forward = None, None
-        if self._finite.checked():
-            found = self._finite.first_bad()
-            forward = None if found is None else self._detailed(found)
-        elif self._inputs.seen and self._replays_left > 0:
-            self._replays_left -= 1
-            with running_eagerly():
-                found, forward = traced_output(self.model, self._inputs, not self._origin_found)
-        if found is not None:
-            return found, forward
-        if not math.isfinite(stats.loss) and (self._finite.checked() or self._inputs.seen):
-            # every module output was finite: the loss made the first one
-            return "loss", NonfiniteOrigin("loss")
-        return self._backward_culprit(stats), None
-
-    def _detailed(self, found: str) -> NonfiniteOrigin:
-        """The forward origin at ``found`` (from the checks), with the operation that made
-        it from a replay while one is left, for the run's first origin only."""
-        origin = NonfiniteOrigin("forward", where=found)
-        if self._origin_found or not self._inputs.seen or self._replays_left <= 0:
-            return origin
-        self._replays_left -= 1
-        with running_eagerly():
-            _, traced = traced_output(self.model, self._inputs)
-        return traced or origin
 
     def _backward_culprit(self, stats: StepStats) -> str:
         assert self._layout is not None
