@@ -54,6 +54,36 @@ class GraphIssue:
 
 
 @dataclass(frozen=True)
+class NonfiniteOrigin:
+    """Where a step's first NaN or inf came from, and the facts that say so (see
+    probe/origin.py). Recorded once, on the first non-finite step; every field but ``stage``
+    is empty when it was not measured."""
+
+    # "input" (the batch or the targets), "weights" (non-finite before the first step),
+    # "update" (the optimizer's last step made the weights non-finite), "forward" (a module's
+    # output), "loss" (every module finite, the loss not), "backward" (forward and loss finite),
+    # "unchecked" (the loss was not finite and the forward pass was not checked).
+    stage: str
+    where: str = ""  # the input's name, the module, or the block whose backward broke
+    module_kind: str = ""  # that module's class name
+    dtype: str = ""  # the dtype of the first non-finite tensor ("float16")
+    values: str = ""  # what it held: "nan", "inf" or "nan+inf"
+    # The first operation (a torch op, as autograd's dispatcher names it: "addmm", "_softmax",
+    # "log") whose output held a NaN or inf, and what its inputs held ("finite", "-inf",
+    # "zero", "inf", ...); "" when the step was not replayed.
+    op: str = ""
+    op_inputs: str = ""
+    entries: int = 0  # "input": its non-finite entries, out of ``size``
+    size: int = 0
+    columns: tuple[int, ...] = ()  # "input" of two dimensions: the columns holding them
+    weights: tuple[str, ...] = ()  # "update"/"weights": the parameters that are non-finite
+    # "loss" (and a backward that broke at dL/d output): the operations in the loss's graph
+    # whose value or slope can be infinite ("log", "div", "sqrt", ...), for the cause to
+    # weigh when its inputs were not seen (gradtui.watch does not see the loss computed).
+    graph_ops: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RunStarted:
     type: ClassVar[str] = "run_started"
     scenario: str
@@ -138,6 +168,8 @@ class StepStats:
     # code run between steps; the other ranks wait that long at the step's first collective.
     # None in a single process and on the first step.
     outside_seconds: float | None = None
+    # On the first non-finite step: where its first NaN or inf came from; None elsewhere.
+    nonfinite_origin: NonfiniteOrigin | None = None
 
     @property
     def is_heavy(self) -> bool:
@@ -253,6 +285,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         values["graph_issues"] = tuple(
             GraphIssue(**{k: _as_tuples(v) for k, v in issue.items()})
             for issue in data["graph_issues"]
+        )
+    if cls is StepStats and data.get("nonfinite_origin"):
+        origin = data["nonfinite_origin"]
+        values["nonfinite_origin"] = NonfiniteOrigin(
+            **{k: _as_tuples(v) for k, v in origin.items()}
         )
     if cls is Diagnosis and data.get("evidence"):
         values["evidence"] = tuple(

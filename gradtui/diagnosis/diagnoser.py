@@ -27,6 +27,7 @@ from gradtui.diagnosis.rules_chain import (
 from gradtui.diagnosis.rules_clipping import ClippingRule
 from gradtui.diagnosis.rules_diverge import DIVERGENCE, DivergenceRule
 from gradtui.diagnosis.rules_graph import GraphRule
+from gradtui.diagnosis.rules_nonfinite import NONFINITE, NonfiniteRule
 from gradtui.diagnosis.rules_params import (
     ACCUMULATION,
     FROZEN,
@@ -35,7 +36,7 @@ from gradtui.diagnosis.rules_params import (
     FrozenRule,
     MissingRule,
 )
-from gradtui.diagnosis.rules_run import LOSS, NONFINITE, LossRule, NonfiniteRule
+from gradtui.diagnosis.rules_run import LOSS, LossRule
 from gradtui.diagnosis.rules_setup import SetupRule
 from gradtui.diagnosis.rules_spike import SpikeRule
 from gradtui.diagnosis.rules_update import UPDATE, UpdateRatioRule
@@ -76,7 +77,7 @@ class _Rules:
     def __init__(self, run: RunInfo, started: RunStarted) -> None:
         self.setup = SetupRule(run, started)
         self.graph = GraphRule(run)
-        self.nonfinite = NonfiniteRule(run)
+        self.nonfinite = NonfiniteRule(run, started)
         self.divergence = DivergenceRule(run)
         self.missing = MissingRule(run)
         self.vanishing = VanishingRule(run)

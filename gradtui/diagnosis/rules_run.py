@@ -1,4 +1,5 @@
-"""Rules on the run as a whole: non-finite values and a loss that does not improve."""
+"""Rules on the run as a whole: a loss that does not improve (non-finite values: see
+rules_nonfinite)."""
 
 from __future__ import annotations
 
@@ -8,95 +9,10 @@ import statistics
 from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.context import Finding, RunInfo, StepView
-from gradtui.diagnosis.words import name_list, num
-from gradtui.events import Diagnosis, LayerStatus, Severity
+from gradtui.diagnosis.words import num
+from gradtui.events import Diagnosis, Severity
 
-NONFINITE = "nonfinite"
 LOSS = "loss_not_decreasing"
-
-
-class NonfiniteRule:
-    """NaN or inf in the loss or any gradient, traced to where it first appeared."""
-
-    def __init__(self, run: RunInfo) -> None:
-        self.run = run
-        self.flagged: frozenset[int] = frozenset()
-        self.reported = False
-
-    def step(self, view: StepView, grew: bool) -> list[Finding]:
-        s = view.stats
-        if math.isfinite(s.grad_norm_total) and math.isfinite(s.loss) and not any(s.nonfinite):
-            self.flagged = frozenset()  # a finite total means every layer's norm is finite
-            return []
-        bad = [
-            i
-            for i, (norm, count) in enumerate(zip(s.grad_norm, s.nonfinite, strict=True))
-            if count > 0 or (norm is not None and not math.isfinite(norm))
-        ]
-        self.flagged = frozenset(bad)
-        view.explained |= self.flagged
-        loss_bad = not math.isfinite(s.loss)
-        if not (loss_bad or bad or not math.isfinite(s.grad_norm_total)) or self.reported:
-            return []
-        self.reported = True
-        source = s.nonfinite_source
-        what = f"the loss is {num(s.loss)}" if loss_bad else f"the loss is finite ({num(s.loss)})"
-        entries = sum(s.nonfinite)
-        counted = f" ({entries} non-finite gradient entries)" if entries else ""
-        message = (
-            f"At step {s.step} {what}, and {len(bad)} of {len(s.grad_norm)} layers have "
-            f"NaN/inf gradients{counted}. "
-        )
-        if loss_bad and source == "loss" and grew:
-            layers: tuple[str, ...] = ()
-            message += (
-                "Every module's output was still finite, but large enough that the loss "
-                "overflowed: the end of the growth reported earlier."
-            )
-            why = texts.NONFINITE_MODULE_WHY + texts.NONFINITE_GROWN_WHY
-            fix = texts.NONFINITE_MODULE_FIX
-        elif source == "loss":
-            layers = ()
-            message += (
-                "Every module's output was finite: the loss computation itself produced the "
-                "first non-finite value."
-                if loss_bad
-                else "Every module's output and the loss were finite: the loss's own backward "
-                "(dL/d output) produced the first non-finite value."
-            )
-            why, fix = texts.NONFINITE_LOSS_WHY, texts.NONFINITE_LOSS_FIX
-        elif loss_bad:
-            layers = self._module_layers(source) or self.run.names(bad)
-            message += (
-                f"The first module whose output went non-finite in the forward pass is {source}."
-                if source
-                else "The module where it started was not located."
-            )
-            why = texts.NONFINITE_MODULE_WHY + (texts.NONFINITE_GROWN_WHY if grew else "")
-            fix = texts.NONFINITE_MODULE_FIX
-        else:
-            layers = self._module_layers(source) or self.run.names(bad)
-            where = f" at {source}" if source and source not in ("backward", "loss") else ""
-            message += (
-                f"The forward pass and the loss were finite: the backward pass produced it"
-                f"{where}, in {name_list(self.run.names(bad))}."
-            )
-            why, fix = texts.NONFINITE_BACKWARD_WHY, texts.NONFINITE_BACKWARD_FIX
-        return [(NONFINITE, Diagnosis(NONFINITE, "error", s.step, layers, message, why, fix))]
-
-    def _module_layers(self, source: str | None) -> tuple[str, ...]:
-        """The watched layer a module name refers to, or the layers of its block."""
-        if not source:
-            return ()
-        if source in self.run.layers:
-            return (source,)
-        for b, block in enumerate(self.run.blocks):
-            if source == block or source.startswith(block + "."):
-                return self.run.names(self.run.block_layers[b])
-        return ()
-
-    def status(self) -> dict[int, LayerStatus]:
-        return dict.fromkeys(self.flagged, "nonfinite")
 
 
 class LossRule:

@@ -255,3 +255,27 @@ RANK_SAME_LOSS = 1e-6
 # classes sat 25-30% above the others in a 3-rank test while the model learned.
 RANK_ODD_SHARE = 0.9
 RANK_ODD_GAP = 0.1
+
+# -- where a NaN or inf came from (rules_nonfinite, nonfinite_causes) --------------------------
+# The gradients before a non-finite step count as large, and so the advice of a smaller learning
+# rate and gradient clipping applies, when the exploding rule already fired, or when the last
+# finite step's total gradient norm was EXPLODE_JUMP (two decades) above the median of the
+# run's first finite steps, or above NONFINITE_LARGE_GRAD outright. The absolute bound is our
+# own heuristic: the total norms of the healthy runs in our scenarios and trust loops stay
+# within 1e-3..1e1, and float16's largest value (65504) is within a decade of 1e4, so a norm of
+# 1e4 is three decades past healthy and one step from overflowing half precision.
+NONFINITE_GROWN = EXPLODE_JUMP
+NONFINITE_LARGE_GRAD = 1e4
+NONFINITE_BASELINE_STEPS = 5  # the first finite steps whose median is the baseline
+# float16's smallest positive value is 2**-24 (6e-8); an eps below half of it rounds to 0, and
+# below it to that one subnormal step, so Adam's sqrt(v) + eps can be 0 where v underflowed
+# (a gradient under 2.4e-4 squares to 0 in float16). IEEE 754 binary16, not a heuristic.
+FLOAT16_TINY = 2.0**-24
+FLOAT16_MAX = 65504.0
+# A learning rate above this is called huge: the recipes we know stay at or below 1 (SGD on a
+# normalised network) and Adam's below 1e-2. Own heuristic, a decade past the largest of them.
+NONFINITE_HUGE_LR = 10.0
+# Decoupled weight decay (AdamW, and SGD's, at its step) multiplies each weight by
+# 1 - lr * weight_decay: above 2 that factor is below -1 and every step grows the weights.
+# Arithmetic, not a heuristic.
+DECAY_GROWS = 2.0

@@ -111,6 +111,8 @@ def step_to_json(stats: StepStats, digits: int = LAYER_DIGITS) -> str:
             continue  # at its default, or None: the reader fills it in
         if name == "graph_issues":  # rare (step 0 only) and not numbers: the plain encoding
             text = json.dumps(_encode([asdict(issue) for issue in value]), separators=(",", ":"))
+        elif name == "nonfinite_origin":  # once a run, and text: the plain encoding
+            text = json.dumps(_encode(asdict(value)), separators=(",", ":"))
         elif type(value) is tuple:
             text = _row_text(name, value, spec)
         else:

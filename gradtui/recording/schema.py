@@ -42,6 +42,7 @@ from gradtui.recording.schema_fields import (
     text,
     text_or_none,
 )
+from gradtui.recording.schema_origin import nonfinite_origin
 
 RUN_SOURCES = ("scenario", "watch")
 __all__ = ["NONFINITE", "BadEvent", "UnknownEvent", "checked_event"]
@@ -150,6 +151,7 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         lr=setting(field(data, "lr", None), "lr"),
         nonfinite_local=per_layer("nonfinite_local", integer, optional=True),
         outside_seconds=seconds(field(data, "outside_seconds", None), "outside_seconds"),
+        nonfinite_origin=nonfinite_origin(field(data, "nonfinite_origin", None)),
     )
 
 

@@ -20,11 +20,8 @@ from gradtui.events import (
 )
 from gradtui.probe.clipping import clip_with_norm
 from gradtui.probe.lint import lint_loss_graph
-from gradtui.probe.locate import (
-    backward_culprit,
-    first_nonfinite_module,
-    forward_line_of_failure,
-)
+from gradtui.probe.locate import backward_culprit, forward_line_of_failure
+from gradtui.probe.origin import forward_origin, origin_or_none, trace_forward
 from gradtui.probe.probe import Probe, Watched
 from gradtui.probe.settings import current_lr, started_settings
 from gradtui.scenario.models import Block, Net, batches, build_model, make_data
@@ -128,6 +125,7 @@ class _Training:
     probe: Probe
     optimizer: torch.optim.Optimizer
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    went_bad: bool = False  # a step has gone non-finite: its origin is recorded
 
     def step(self, step: int, x: torch.Tensor, y: torch.Tensor) -> StepStats:
         """One step; raises whatever forward or backward raised."""
@@ -142,15 +140,30 @@ class _Training:
         if step == 0:
             stats = replace(stats, graph_issues=lint_loss_graph(loss, self.net.named_parameters()))
         if not math.isfinite(stats.loss) or not math.isfinite(stats.grad_norm_total):
-            stats = replace(stats, nonfinite_source=self.nonfinite_source(stats, x, y))
+            stats = self.nonfinite_facts(stats, x, y, loss)
         stats = _clip(self.spec, self.net, stats).evolve(lr=current_lr(self.optimizer))
         self.optimizer.step()
         self.probe.after_optimizer(stats)
         return stats
 
-    def nonfinite_source(self, stats: StepStats, x: torch.Tensor, y: torch.Tensor) -> str:
-        found = first_nonfinite_module(self.net, lambda: self.loss_fn(self.net(x), y))
-        return found or backward_culprit(stats, [name for name, _ in self.probe.watched.blocks])
+    def nonfinite_facts(
+        self, stats: StepStats, x: torch.Tensor, y: torch.Tensor, loss: torch.Tensor
+    ) -> StepStats:
+        """Where the step's first NaN or inf appeared; on the run's first such step, also
+        where it came from (the batch, the weights, a module, the loss, the backward)."""
+        first = not self.went_bad
+        self.went_bad = True
+        trace = trace_forward(self.net, lambda: self.loss_fn(self.net(x), y), ops=first)
+        found = trace.module or (None if trace.loss_finite else "loss")
+        blocks = [name for name, _ in self.probe.watched.blocks]
+        source = found or backward_culprit(stats, blocks)
+        if not first:
+            return replace(stats, nonfinite_source=source)
+        inputs = [("input batch", x), ("targets", y)]
+        params = list(self.net.named_parameters())
+        forward = forward_origin(trace)
+        origin = origin_or_none(stats.step, inputs, params, forward, source, trace.ops.first, loss)
+        return replace(stats, nonfinite_source=source, nonfinite_origin=origin)
 
     def failure(self, step: int, x: torch.Tensor, y: torch.Tensor, exc: Exception) -> RunFailed:
         def replay() -> None:

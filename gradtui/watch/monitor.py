@@ -59,7 +59,8 @@ from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.guard import Guard
 from gradtui.watch.hooks import StepHooks
 from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_watched
-from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
+from gradtui.watch.nonfinite import NonfiniteTracer
+from gradtui.watch.replay import LastInputs, failure_forward_line
 from gradtui.watch.sidecar import Sidecar, SidecarUnavailable
 from gradtui.watch.step_clock import StepClock
 from gradtui.watch.usage import CallOrder, check_arguments, check_loss
@@ -71,10 +72,6 @@ FiniteMode = Literal["sampled", "always", "off"]
 # Findings are logged once each, as they fire: errors and warnings show with Python's default
 # logging setup, info only when the user asks for it.
 LOG_LEVEL = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
-# Steps whose non-finite source is found by replaying the forward pass, when no finiteness
-# hooks were on. After a non-finite step the hooks stay on until a step is finite again, so a
-# replay is needed only where a run first goes bad; the budget bounds a run that flickers.
-REPLAY_BUDGET = 3
 # A step's event waits for the next step's transfer to carry its update ratios. When steps are
 # slower than this, it is completed (one extra transfer) and written right after the update,
 # so a reader attached to the recording is never more than this behind.
@@ -163,7 +160,7 @@ class Monitor:
         self._untrained: WithUntrained | None = None  # layers with requires_grad=False
         self._finite = FiniteChecks(self.model, self._guard.wrap)
         self._inputs = LastInputs()
-        self._replays_left = REPLAY_BUDGET
+        self._tracer = NonfiniteTracer(self.model, self._finite, self._inputs)
         self._went_bad = False  # the last step was non-finite: check the next one's outputs
         self._last_step_at = time.monotonic()
         self._clock = StepClock(enabled=self.world.size > 1)
@@ -371,7 +368,9 @@ class Monitor:
             self._probe.sharded or math.isfinite(stats.loss)
         )
         if self._went_bad:
-            stats = replace(stats, nonfinite_source=self._nonfinite_source(stats))
+            stats = self._tracer.facts(
+                stats, loss_tensor, self.finite_mode, self._backward_culprit, self._probe.sharded
+            )
         self._finite.detach()
         self._finite.clear()
         self._inputs.forget()
@@ -431,25 +430,6 @@ class Monitor:
                 **started_settings(self.model.parameters(), self.optimizer),
             )
         )
-
-    def _nonfinite_source(self, stats: StepStats) -> str:
-        """Where the first non-finite value appeared (see StepStats.nonfinite_source). With
-        finite_checks="off" only the backward side can be named."""
-        assert self._layout is not None
-        if self.finite_mode == "off":
-            return self._backward_culprit(stats)
-        found = None
-        if self._finite.checked():
-            found = self._finite.first_bad()
-        elif self._inputs.seen and self._replays_left > 0:
-            self._replays_left -= 1
-            with running_eagerly():
-                found = first_nonfinite_output(self.model, self._inputs)
-        if found is not None:
-            return found
-        if not math.isfinite(stats.loss) and (self._finite.checked() or self._inputs.seen):
-            return "loss"  # every module output was finite: the loss made the first one
-        return self._backward_culprit(stats)
 
     def _backward_culprit(self, stats: StepStats) -> str:
         assert self._layout is not None

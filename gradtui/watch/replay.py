@@ -16,7 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from gradtui.probe.locate import first_nonfinite_module, forward_line_of_failure
+from gradtui.events import NonfiniteOrigin
+from gradtui.probe.locate import forward_line_of_failure
+from gradtui.probe.origin import forward_origin, trace_forward
 from gradtui.probe.probe import first_tensor
 
 
@@ -58,12 +60,18 @@ def _output(model: nn.Module, inputs: LastInputs) -> torch.Tensor:
     return out if out is not None else torch.zeros(())
 
 
-def first_nonfinite_output(model: nn.Module, inputs: LastInputs) -> str | None:
+def traced_output(
+    model: nn.Module, inputs: LastInputs, ops: bool = True
+) -> tuple[str | None, NonfiniteOrigin | None]:
     """The first module (innermost first) whose output was non-finite on the last forward,
-    the model's own class name when only its output was, or None when all were finite."""
+    the model's own class name when only its output was, or None when all were finite; and
+    the forward origin that replay shows (with the operation that made it, when ``ops``)."""
+    root = type(model).__name__
     with preserved(model):
-        found = first_nonfinite_module(model, lambda: _output(model, inputs))
-    return type(model).__name__ if found == "loss" else found
+        trace = trace_forward(model, lambda: _output(model, inputs), root=root, ops=ops)
+    if trace.module is None and not trace.loss_finite:  # cannot happen: the root is hooked
+        trace.module = root
+    return trace.module, forward_origin(trace) if trace.module else None
 
 
 def failure_forward_line(model: nn.Module, inputs: LastInputs) -> str:

@@ -50,3 +50,13 @@ def test_the_loss_plot_installs_the_ordered_helper():
 
     assert plotext._utility.no_duplicates is ordered_no_duplicates
     assert ordered_no_duplicates(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
+
+
+def test_torch_still_has_the_dispatch_mode_that_names_the_first_bad_operation():
+    from gradtui.probe import ops
+
+    assert ops.TorchDispatchMode is not None, "torch.utils._python_dispatch is gone"
+    watch = ops.OpWatch()
+    with watch.watching():
+        torch.log(torch.tensor([0.0, 1.0]))
+    assert watch.first is not None and (watch.first.name, watch.first.inputs) == ("log", "zero")

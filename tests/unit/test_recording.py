@@ -12,6 +12,7 @@ from gradtui.events import (
     Evidence,
     GraphIssue,
     LayerInfo,
+    NonfiniteOrigin,
     RunFailed,
     RunFinished,
     RunStarted,
@@ -292,6 +293,9 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
         lr=0.001,
         nonfinite_local=(0, 1),
         outside_seconds=0.004,
+        nonfinite_origin=NonfiniteOrigin(
+            "input", "input", "Linear", "float32", "nan", "addmm", "nan", 2, 64, (1, 3), ("w",)
+        ),
     )
     events = [
         started,
