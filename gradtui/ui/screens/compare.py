@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from gradtui.text import safe_line
 from gradtui.ui.history import RunHistory
@@ -23,6 +23,7 @@ from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.titles import distinct_titles
 from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
+from gradtui.ui.widgets.footer import FittingFooter
 from gradtui.ui.widgets.header import RunHeader
 from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_text
 from gradtui.ui.widgets.layers import LayersTable, spark_scale
@@ -65,7 +66,7 @@ class CompareScreen(RunScreen):
                         with Container(id="flow", classes="panel") as box:
                             box.border_subtitle = legend_text()
                             yield FlowHeatmap()
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         # Textual calls RunScreen.on_mount after this one (each class's handler in turn);

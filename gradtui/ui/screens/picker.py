@@ -14,12 +14,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gradtui.scenario.spec import Catalog, ScenarioSpec
 from gradtui.text import safe_line
 from gradtui.ui.screens.picking import course_key, match_rank, matches, spec_summary
+from gradtui.ui.widgets.footer import FittingFooter
 
 # Keys that are commands while the filter is empty (as the screen's bindings say), else text.
 COMMAND_KEYS = {"q": "quit", "question_mark": "help", "space": "mark", "c": "compare"}
@@ -108,7 +109,7 @@ class PickerScreen(Screen):
         yield FilterInput(id="filter")
         yield ScenarioList(id="scenarios")
         yield Static(id="lesson")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one(FilterInput).focus()
