@@ -10,6 +10,7 @@ from gradtui.scenario.spec import discover
 from gradtui.ui.screens.picker import PickerScreen
 from gradtui.ui.screens.picking import summary_phrases
 from gradtui.ui.screens.runscreen import RunScreen
+from gradtui.ui.widgets.heatmap import FlowHeatmap
 from tests.ui.conftest import wait_for
 from tests.ui.screen_text import (
     SIZES,
@@ -78,3 +79,25 @@ async def test_a_running_run_has_a_footer_that_fits(make_app, recorded_events, s
         if size[0] >= 120:
             assert "Restart" in footer  # a wide footer keeps every key
         assert screen_lines(app)[-1] == footer
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_compare_gradient_flow_keeps_the_head_row(make_app, recorded_events, size) -> None:
+    """21 layers side by side: merged to fit the panel, the head's row (H) and the step axis
+    in view on both sides, the panel above the footer."""
+    runs = [recorded_events["sigmoid_deep"], recorded_events["relu_deep"]]
+    app = make_app(replays=runs, speed=None)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: all(f.history.ended for f in app.screen.feeds))
+        await pilot.press("p", "p")
+        footer = app.screen.query_one("Footer").region
+        for heat in app.screen.query(FlowHeatmap):
+            await wait_for(pilot, lambda heat=heat: heat.region.height > 1)
+            await pilot.pause(0.3)
+            box = heat.parent.content_region
+            assert box.bottom <= footer.y
+            rows = [row.strip() for row in text_in(app, box)]
+            labels = [row.split()[0] for row in rows if row and not row.startswith("step")]
+            assert labels[0] == "0" and labels[-1] == "H", rows
+            assert any(row.startswith("step 0") for row in rows), rows

@@ -65,7 +65,7 @@ class CompareScreen(RunScreen):
                             yield ChainPanel()
                         with Container(id="flow", classes="panel") as box:
                             box.border_subtitle = legend_text()
-                            yield FlowHeatmap()
+                            yield FlowHeatmap(fit=True)
         yield FittingFooter()
 
     def on_mount(self) -> None:
