@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from gradtui.learn.course import LESSONS
 from gradtui.scenario.spec import discover
+from gradtui.ui.screens.lesson import LessonBar
 from gradtui.ui.screens.picker import PickerScreen
 from gradtui.ui.screens.picking import summary_phrases
 from gradtui.ui.screens.runscreen import RunScreen
@@ -19,6 +21,7 @@ from tests.ui.screen_text import (
     screen_lines,
     text_in,
 )
+from tests.ui.test_learn import learn_app, open_lesson
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -101,3 +104,23 @@ async def test_compare_gradient_flow_keeps_the_head_row(make_app, recorded_event
             labels = [row.split()[0] for row in rows if row and not row.startswith("step")]
             assert labels[0] == "0" and labels[-1] == "H", rows
             assert any(row.startswith("step 0") for row in rows), rows
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("number", [8, 9])  # one run with its bar, and two side by side
+async def test_the_lesson_bar_is_whole_and_scrolls_to_the_verdict(size, number) -> None:
+    """Both borders of the bar on screen, above the footer; the answer, then the verdict of
+    the self-check, scrolled into view however little room the bar has."""
+    app = learn_app(seed=0)
+    async with app.run_test(size=size) as pilot:
+        await open_lesson(pilot, number)
+        bar = app.screen.query_one(LessonBar)
+        right = str(LESSONS[number - 1].quiz.correct + 1)
+        for keys, line in ((["a"], "Answer:"), (["3", right], "Right.")):
+            await pilot.press(*keys)
+            await pilot.pause(0.5)
+            rows = text_in(app, bar.region)
+            assert bar.region.bottom <= app.screen.query_one("Footer").region.y
+            assert rows[0].startswith("╭─ Lesson") and rows[-1].startswith("╰"), rows
+            assert any(row.lstrip("│ ▶").startswith(line) for row in rows[1:-1]), rows
+            assert (bar.max_scroll_y > 0) == ("scroll for more" in rows[-1])
