@@ -32,7 +32,7 @@ class Phrases:
             text.append(phrase, style)
             used += cell_len(phrase)
             if not last:
-                text.append(sep.rstrip() if used + cell_len(sep) > width else sep)
+                text.append(sep.rstrip() if used + cell_len(sep) > width else sep, style)
                 used += cell_len(sep)
         return text
 
