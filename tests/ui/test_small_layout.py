@@ -86,8 +86,8 @@ async def test_a_running_run_has_a_footer_that_fits(make_app, recorded_events, s
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_compare_gradient_flow_keeps_the_head_row(make_app, recorded_events, size) -> None:
-    """21 layers side by side: merged to fit the panel, the head's row (H) and the step axis
-    in view on both sides, the panel above the footer."""
+    """21 layers side by side: merged to fit the panel, the head's row (H), the step axis
+    and the colour key in view on both sides, the panel above the footer."""
     runs = [recorded_events["sigmoid_deep"], recorded_events["relu_deep"]]
     app = make_app(replays=runs, speed=None)
     async with app.run_test(size=size) as pilot:
@@ -104,6 +104,10 @@ async def test_compare_gradient_flow_keeps_the_head_row(make_app, recorded_event
             labels = [row.split()[0] for row in rows if row and not row.startswith("step")]
             assert labels[0] == "0" and labels[-1] == "H", rows
             assert any(row.startswith("step 0") for row in rows), rows
+            key = text_in(app, heat.parent.region)[-1]  # the colour key, on the bottom border
+            assert "-7" in key and "3" in key
+            if size[0] >= 80:
+                assert "none" in key, key  # the whole key: one cell a band when narrow
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -154,7 +154,7 @@ def test_picker_small_terminal(snap_compare, make_app) -> None:
 
 def test_compare_flow_small_terminal(snap_compare, make_app, recorded_events) -> None:
     """sigmoid_deep beside relu_deep at 80x24, gradient flow below: 21 layers merged to fit,
-    rows 0 4 8 12 16 and the head's row H, then the step axis."""
+    rows 0 4 8 12 16 and the head's row H, the step axis, the whole key one cell a band."""
     app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
 
     async def flows(pilot) -> None:

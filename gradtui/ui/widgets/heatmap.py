@@ -12,6 +12,8 @@ from itertools import groupby
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.containers import Container
 
 from gradtui.text import safe_line
 from gradtui.ui.format import BANDS, band_colour, legend_labels, waiting_text
@@ -37,20 +39,36 @@ def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ..
     return columns
 
 
-def legend_text() -> Text:
-    """The colour key as a bar: two cells of each band with the log10 value of each edge
-    between them (``██-2██0██`` is 1e-2 to 1e0 and 1e0 to 1e2), then the markers by name."""
+def legend_text(cells: int = 2, unit: bool = True) -> Text:
+    """The colour key as a bar: ``cells`` cells of each band with the log10 value of each edge
+    between them (``██-2██0██`` is 1e-2 to 1e0 and 1e0 to 1e2), then the markers by name;
+    ``unit``: "log10 " before it (the panel's title says it too)."""
     labels = legend_labels()
     bands = len(BANDS)
-    text = Text("log10 ")
+    block = "█" * cells
+    text = Text("log10 " if unit else "")
     for edge, colour in labels[:bands]:
-        text.append("██", style=colour)
+        text.append(block, style=colour)
         text.append(edge)
     for name, colour in labels[bands:]:
         text.append(" ")
-        text.append("██", style=colour)
+        text.append(block, style=colour)
         text.append(name)
     return text
+
+
+def legend_for(width: int) -> Text:
+    """The widest key that fits a panel ``width`` cells wide, on its bottom border."""
+    room = width - 6  # the corners, and a cell of border either side of the key
+    tries = [legend_text(cells, unit) for cells, unit in ((2, True), (1, True), (1, False))]
+    return next((legend for legend in tries if legend.cell_len <= room), tries[-1])
+
+
+class FlowBox(Container):
+    """The gradient flow's panel: its key on the bottom border, as wide as fits."""
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.border_subtitle = legend_for(self.outer_size.width)
 
 
 class FlowHeatmap(HistoryPanel):
