@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/memory_bounds.py
 	$(BIN)/python benchmarks/recording_size.py
 	$(BIN)/python benchmarks/fsdp_overhead.py
+	$(BIN)/python benchmarks/ranks_follow.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

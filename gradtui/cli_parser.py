@@ -13,6 +13,7 @@ from gradtui import cli_launch as launch_command
 from gradtui.scenario.spec import SCENARIOS_ENV
 
 FAIL_ON = ("warning", "error")
+SCENARIO_HELP = "a scenario's name (see gradtui list), or the path of a scenario .toml file"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list the scenarios, and the files that were skipped")
 
     run = commands.add_parser("run", help="train a scenario headless and print a report")
-    run.add_argument("scenario", metavar="NAME_OR_PATH")
+    run.add_argument("scenario", metavar="NAME_OR_PATH", help=SCENARIO_HELP)
     run.add_argument("--steps", type=int, help="override the scenario's step count")
     run.add_argument("--seed", type=int, help="override the scenario's data seed")
     run.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -98,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-sessions", type=int, default=4, help="browser tabs served at once (4)"
     )
     serve.add_argument(
-        "app", nargs=argparse.REMAINDER, metavar="launch [NAME] | replay FILE | attach FILE"
+        "app",
+        nargs=argparse.REMAINDER,
+        metavar="launch [NAME] | replay FILE | attach FILE",
+        help="what each browser tab runs, with that command's own arguments (default: launch)",
     )
     for command in commands.choices.values():  # --scenarios also after the command's name
         command.add_argument(

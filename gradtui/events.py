@@ -133,6 +133,11 @@ class StepStats:
     # On a non-finite step of a sharded run (FSDP2): per layer, the non-finite entries in this
     # rank's own shard (``nonfinite`` counts the whole gradient's); None elsewhere.
     nonfinite_local: tuple[int, ...] | None = None
+    # In a distributed run: seconds from the end of this rank's previous step (its measurement
+    # or its optimizer's update) to this step's first forward, i.e. loading the batch and any
+    # code run between steps; the other ranks wait that long at the step's first collective.
+    # None in a single process and on the first step.
+    outside_seconds: float | None = None
 
     @property
     def is_heavy(self) -> bool:

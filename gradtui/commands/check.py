@@ -16,7 +16,11 @@ def add_parser(commands: Any) -> None:
         "(model, loss_fn, batch[, optimizer]), and run the quick checks on a copy. "
         "Exit 0: every check passed; 1: one failed; 2: the input could not be used.",
     )
-    parser.add_argument("target", metavar="FILE.py[:FUNC]")
+    parser.add_argument(
+        "target",
+        metavar="FILE.py[:FUNC]",
+        help="your Python file, and the function in it that builds the run (default: make)",
+    )
     parser.add_argument("--json", action="store_true", help="print the checklist as JSON")
     parser.add_argument("--steps", type=int, default=300, help="steps of the tiny overfit")
     parser.add_argument("--examples", type=int, default=8, help="examples the overfit uses")

@@ -16,7 +16,11 @@ def add_parsers(commands: Any) -> None:
     sweep = commands.add_parser(
         "sweep", help="one scenario at several learning rates, side by side (or --json)"
     )
-    sweep.add_argument("scenario", metavar="NAME_OR_PATH")
+    sweep.add_argument(
+        "scenario",
+        metavar="NAME_OR_PATH",
+        help="a scenario's name (see gradtui list), or the path of a scenario .toml file",
+    )
     sweep.add_argument("--lr", required=True, help="learning rates, e.g. 0.01,0.1,1")
     sweep.add_argument("--steps", type=int, help="override the scenario's step count")
     sweep.add_argument("--json", action="store_true", help="print the rows as JSON")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from gradtui.diagnosis.rank_skew import RankSkew
 from gradtui.diagnosis.texts import RANK_DIVERGENCE_FIX as FIX
 from gradtui.diagnosis.texts import RANK_DIVERGENCE_WHY as WHY
 from gradtui.events import Diagnosis, RunStarted, StepStats
@@ -208,6 +209,7 @@ class RankStreams:
         self.steps: dict[int, int] = dict.fromkeys(self.ranks, 0)
         self.ended: set[int] = set()
         self.check: RankCheck | None = None
+        self.skew = RankSkew(self.ranks)
         self._pending: dict[int, dict[int, StepStats]] = {}
 
     def add(self, rank: int, event: object) -> list[Diagnosis]:
@@ -237,16 +239,18 @@ class RankStreams:
             if any(r not in by_rank for r in running) and len(self._pending) <= self.MAX_PENDING:
                 break
             found += self.check.compare(step, by_rank)
+            found += self.skew.observe(step, by_rank)
             del self._pending[step]
         return found
 
     def finish(self) -> list[Diagnosis]:
         """Every rank is done: compare the steps still waiting (those some rank never had)."""
         self.ended.update(self.ranks)
-        return self._compare_ready()
+        return self._compare_ready() + self.skew.finish()
 
     def diagnoses(self) -> list[Diagnosis]:
-        return self.check.diagnoses() if self.check else []
+        found = [*(self.check.diagnoses() if self.check else []), *self.skew.diagnoses()]
+        return sorted(found, key=lambda d: d.step)
 
     def summary(self) -> dict[str, object]:
         """Per-rank figures and the spread between ranks, JSON-able."""

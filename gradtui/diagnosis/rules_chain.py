@@ -140,9 +140,14 @@ class VanishingRule:
         trainable = [i for i, t in enumerate(self.run.trainable) if t]
         first = readable(self.run.layers[trainable[0]])
         last = readable(self.run.layers[trainable[-1]])
-        size = "exactly zero" if d == 0 else f"{num(d)} of {last}'s ({decades(d)} lower)"
+        size = (
+            f"exactly zero (still at step {view.step})"
+            if d == 0
+            else f"a small part of {last}'s: {num(d)} of it at step {view.step} "
+            f"({decades(d)} lower)"
+        )
         return (
-            f"Since step {self.first_step} the weight gradient of {first} is {size}. "
+            f"From step {self.first_step} on, the weight gradient of {first} has been {size}. "
             f"{len(names)} layer(s) get under a thousandth of {last}'s: {name_list(names)}. "
             "This run measures no links of the chain (a compiled model has one, at its "
             "output), so the layers' own gradients are compared instead."

@@ -227,3 +227,31 @@ CLIP_SAT_SKIP = 2 * LOSS_START_STEPS
 # A saturated clip while the loss has halved from its start is a note, not a warning: the run
 # trains, at the clip's pace (own heuristic: the loss rule's own CONVERGED_DROP is stricter).
 CLIP_SAT_FALLING = 0.5
+
+# -- rank skew (one rank of a distributed run unlike the others) --------------------------------
+# Judged over at least RANK_SKEW_MIN_STEPS steps that every rank reported, the most recent
+# RANK_SKEW_WINDOW of them.
+# Slow rank: its median time outside the step (loading its batch, code between steps) exceeds
+# every other rank's median by RANK_SLOW_SECONDS and by RANK_SLOW_FACTOR times. The others wait
+# that long at the step's first collective, so the whole run goes at its pace. Own heuristic:
+# 10 ms is above the timer and scheduler jitter of a busy machine (a few ms), and a factor of 2
+# keeps a loader that is slow on every rank alike (no one waits) from naming one rank.
+RANK_SKEW_MIN_STEPS = 16
+RANK_SKEW_WINDOW = 256
+RANK_SLOW_SECONDS = 0.010
+RANK_SLOW_FACTOR = 2.0
+# Same data: every rank's loss equal to RANK_SAME_LOSS relative on every compared step (at
+# least RANK_SKEW_MIN_STEPS of them) while the loss itself changed over those steps. Ranks that
+# draw different batches give different losses on every step; equal ones mean equal batches
+# (no DistributedSampler). 1e-6 is float32 rounding of the same computation done alike.
+RANK_SAME_LOSS = 1e-6
+# Odd rank out: one rank's loss the highest (or the lowest) of all ranks on RANK_ODD_SHARE of
+# the compared steps, and its median loss RANK_ODD_GAP away (relative) from the median of the
+# others'. With batches drawn alike, one rank of two is the highest on 15 of 16 steps by
+# chance about once in 4,000 runs (fewer with more ranks); the gap keeps a consistent but small
+# difference (a rank with a slightly easier shard, the few samples a DistributedSampler pads
+# the last rank with) from being called different data. Own heuristic: a tenth of the loss is
+# above what a shard's ordinary make-up shifts it by, and a rank fed labels that mean other
+# classes sat 25-30% above the others in a 3-rank test while the model learned.
+RANK_ODD_SHARE = 0.9
+RANK_ODD_GAP = 0.1

@@ -15,7 +15,8 @@ after clipping cannot tell a spike that clipping caught. So while training, the 
 ``args.max_grad_norm`` to 0 and clips in ``on_pre_optimizer_step`` itself, with the very call
 the Trainer makes (``torch.nn.utils.clip_grad_norm_`` over ``model.parameters()``), after
 measuring: the same gradients reach the optimizer, and the Trainer still logs the norm before
-clipping as ``grad_norm``.
+clipping as ``grad_norm``. The same holds under FSDP2 (``fsdp_config={"version": 2}``), whose
+DTensor gradients that call clips as accelerate does; DeepSpeed and FSDP1 keep their own.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ class GradtuiCallback(WatchingCallback, hf.TrainerCallback):
             total_steps=int(state.max_steps or 0),
             rank=args.process_index,
         )
-        if self.watching.monitor.closed or _sharded(args):
-            return  # not watching, or DeepSpeed/FSDP clip their own way: leave it to them
+        if self.watching.monitor.closed or _clips_its_own_way(args, model):
+            return  # not watching, or DeepSpeed/FSDP1 clip their own way: leave it to them
         self._args, self._clip_norm = args, float(args.max_grad_norm or 0.0)
         args.max_grad_norm = 0.0  # last: from here on the callback must clip, whatever happens
 
@@ -120,9 +121,15 @@ class GradtuiCallback(WatchingCallback, hf.TrainerCallback):
             self.watching.add_loss(loss, summed=kwargs.get("num_items_in_batch") is not None)
 
 
-def _sharded(args: Any) -> bool:
-    """Whether DeepSpeed or FSDP trains the model (they clip, and gradtui does not watch)."""
-    return bool(getattr(args, "deepspeed", None) or getattr(args, "fsdp", None))
+def _clips_its_own_way(args: Any, model: Any) -> bool:
+    """Whether DeepSpeed or FSDP1 trains the model: they clip through their own engines. Under
+    FSDP2 (accelerate's ``fsdp_version`` 2) the parameters are DTensors, and the Trainer's own
+    call, ``torch.nn.utils.clip_grad_norm_`` over them, is what the callback makes."""
+    if getattr(args, "deepspeed", None):
+        return True
+    if not getattr(args, "fsdp", None):
+        return False
+    return not any(hasattr(p, "device_mesh") for p in model.parameters())
 
 
 def _inner(optimizer: Any) -> Any:

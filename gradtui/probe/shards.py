@@ -98,9 +98,17 @@ class ShardReduce:
     the same order, so a sharded probe never stacks by local shape (see NormPlan)."""
 
     def __init__(
-        self, groups: list[object], mesh_shape: tuple[int, ...], replicas: list[object] = ()
+        self,
+        groups: list[object],
+        mesh_shape: tuple[int, ...],
+        replicas: list[object] = (),
+        device: torch.device | None = None,
     ) -> None:
         self.groups = groups
+        # Where the mesh's collectives run. Under CPU offload the shards and their gradients
+        # live on the CPU while the mesh's backend (NCCL) takes only device tensors: the few
+        # values of a step go there for the reduction and come back.
+        self.device = device
         self.mesh_shape = mesh_shape
         # Hybrid sharding: the groups of ranks holding copies of the same shard. Their sums
         # are averaged over them too, so that every rank of the world ends with the same
@@ -126,25 +134,42 @@ class ShardReduce:
             [mesh.get_group(i) for i in dims],
             tuple(mesh.shape),
             [mesh.get_group(i) for i in copies],
+            mesh_device(mesh.device_type),
         )
+
+    def _on_mesh(self, values: torch.Tensor) -> torch.Tensor:
+        if self.device is None or values.device == self.device:
+            return values
+        return values.to(self.device)
 
     def reduce_norms(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``values`` with each entry where ``mask`` is set replaced by the norm over all
         shards: sqrt of the sum of the squares over the shard groups."""
-        squares = torch.where(mask, values * values, torch.zeros_like(values))
+        squares = self._on_mesh(torch.where(mask, values * values, torch.zeros_like(values)))
         for group in self.groups:
             dist.all_reduce(squares, op=dist.ReduceOp.SUM, group=group)
         for group in self.replicas:
             dist.all_reduce(squares, op=dist.ReduceOp.SUM, group=group)
             squares /= dist.get_world_size(group)
-        return torch.where(mask, squares.sqrt(), values)
+        return torch.where(mask, squares.to(values.device).sqrt(), values)
 
     def reduce_sums(self, values: torch.Tensor) -> torch.Tensor:
-        for group in self.groups:
-            dist.all_reduce(values, op=dist.ReduceOp.SUM, group=group)
-        return values
+        return self._reduce(values, dist.ReduceOp.SUM)
 
     def reduce_max(self, values: torch.Tensor) -> torch.Tensor:
+        return self._reduce(values, dist.ReduceOp.MAX)
+
+    def _reduce(self, values: torch.Tensor, op: object) -> torch.Tensor:
+        moved = self._on_mesh(values)
         for group in self.groups:
-            dist.all_reduce(values, op=dist.ReduceOp.MAX, group=group)
-        return values
+            dist.all_reduce(moved, op=op, group=group)
+        return moved if moved is values else moved.to(values.device)
+
+
+def mesh_device(device_type: str) -> torch.device | None:
+    """The device a mesh of ``device_type`` runs its collectives on; None for the CPU."""
+    if device_type == "cpu":
+        return None
+    module = getattr(torch, device_type, None)
+    index = module.current_device() if module is not None else None
+    return torch.device(device_type, index)

@@ -37,6 +37,7 @@ from gradtui.recording.schema_fields import (
     number_or_none,
     row,
     row_or_none,
+    seconds,
     setting,
     text,
     text_or_none,
@@ -148,6 +149,7 @@ def step_stats(data: dict[str, Any], started: RunStarted) -> StepStats:
         graph_issues=_graph_issues(field(data, "graph_issues", [])),
         lr=setting(field(data, "lr", None), "lr"),
         nonfinite_local=per_layer("nonfinite_local", integer, optional=True),
+        outside_seconds=seconds(field(data, "outside_seconds", None), "outside_seconds"),
     )
 
 

@@ -75,6 +75,11 @@ def setting(value: Any, key: str) -> float | None:
     return found
 
 
+def seconds(value: Any, key: str) -> float | None:
+    """A duration: None, or a finite number of seconds >= 0."""
+    return setting(value, key)
+
+
 def text(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise BadEvent(f"{key}: expected a string, got {type(value).__name__}")

@@ -144,7 +144,7 @@ def load_scenario(path: Path) -> ScenarioSpec:
 
 def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
-        return "unknown key"
+        return "unknown key" + _did_you_mean(error["loc"])
     if error["type"] == "missing":
         return "required key is missing"
     return str(error["msg"]).removeprefix("Value error, ")
@@ -159,6 +159,20 @@ def _first_error(exc: ValidationError) -> str:
 
 
 MAX_ERRORS_SHOWN = 4
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """``; did you mean 'depth'?`` for ``model.depht``, or nothing when no key is close."""
+    model: Any = ScenarioSpec
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    if not loc or not isinstance(loc[-1], str):
+        return ""
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _one_error(error: Any) -> str:

@@ -114,6 +114,7 @@ class GradtuiServer(Server):
         self.max_sessions = max_sessions
         self.services: set[TrackedAppService] = set()
         self.sockets: set[web.WebSocketResponse] = set()
+        self.failed: list[int] = []  # the exit status of each app process that failed
 
     @property
     def url(self) -> str:
@@ -196,6 +197,21 @@ class GradtuiServer(Server):
         finally:
             await service.stop()
             self.services.discard(service)
+            await self._note_ending(service)
+
+    async def _note_ending(self, service: TrackedAppService) -> None:
+        """Say when a session's app failed (a crashed screen exits 1), and keep its status for
+        the server's own: an app the server stopped, or that quit, is not a failure."""
+        process = textual_private.process_of(service)
+        if process is None:
+            return
+        try:
+            status = await asyncio.wait_for(process.wait(), QUIT_WAIT_SECONDS)
+        except TimeoutError:
+            return  # still ending; the server's shutdown terminates it
+        if 0 < status < 128:  # 128 + N: ended by signal N, as the server's shutdown does
+            self.failed.append(status)
+            log.warning("a browser session's app failed with exit status %d (see above)", status)
 
     def serve_on(self, listener: socket.socket) -> None:
         """textual-serve's ``serve``, on a socket already bound (so a failure to bind is ours
@@ -221,7 +237,8 @@ def serve(
     allow_origins: Iterable[str] = (),
     max_sessions: int = MAX_SESSIONS,
 ) -> int:
-    """Serve ``gradtui APP_ARGS`` until interrupted. Returns the exit code."""
+    """Serve ``gradtui APP_ARGS`` until interrupted. Returns the exit code: 0, or 1 when any
+    session's app failed (its screen crashed)."""
     address = f"{host}:{port}" if port else f"{host} (a free port)"
     try:
         textual_private.check()
@@ -234,5 +251,9 @@ def serve(
         print(f"gradtui serve: cannot listen on {address}: {reason}", file=sys.stderr)
         return 2
     chosen = int(listener.getsockname()[1])
-    GradtuiServer(app_args, host, chosen, allow_origins, max_sessions).serve_on(listener)
+    server = GradtuiServer(app_args, host, chosen, allow_origins, max_sessions)
+    server.serve_on(listener)
+    if server.failed:
+        print(f"gradtui serve: {len(server.failed)} session(s) failed", file=sys.stderr)
+        return 1
     return 0

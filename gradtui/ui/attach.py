@@ -39,7 +39,7 @@ class AttachApp(GradApp):
 
     def _open_followed(self) -> None:
         if len(self.sources) > 1:  # the rank files of one run: one dashboard
-            feeds = [RunFeed(source) for source in self.sources]
+            feeds = [RunFeed(source, shown=i == 0) for i, source in enumerate(self.sources)]
             self.push_screen(RanksDashboard(feeds, [source.rank for source in self.sources]))
         else:
             self.open_sources(list(self.sources))

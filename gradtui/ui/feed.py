@@ -14,9 +14,10 @@ DEFAULT_SPEED: float | None = 25
 
 
 class RunFeed:
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, shown: bool = True) -> None:
         self.source = source
-        self.history = RunHistory(live=source.live)
+        self.shown = shown  # see RunHistory.shown
+        self.history = RunHistory(live=source.live, shown=shown)
         self._started = False
 
     def start(self) -> None:
@@ -42,7 +43,7 @@ class RunFeed:
 
     def restart(self) -> None:
         self.source.restart()
-        self.history = RunHistory(live=self.source.live)
+        self.history = RunHistory(live=self.source.live, shown=self.shown)
 
     def close(self) -> None:
         self.source.close()

@@ -142,8 +142,12 @@ _SERIALS = itertools.count()
 class RunHistory:
     """The UI thread's picture of one run. `absorb` every event; read the fields to draw."""
 
-    def __init__(self, live: bool = True) -> None:
+    def __init__(self, live: bool = True, shown: bool = True) -> None:
         self.live = live
+        # False for a run whose panels are not drawn (the other ranks of a distributed run,
+        # whose norms are the lowest rank's): only the figures of the Ranks panel are kept,
+        # and its own rules do not run; findings recorded in its stream still count.
+        self.shown = shown
         self.started: RunStarted | None = None
         self.latest: StepStats | None = None
         self.chain_stats: StepStats | None = None  # latest step whose chain is all finite
@@ -183,7 +187,8 @@ class RunHistory:
 
     def absorb(self, event: Event) -> None:
         self.version += 1
-        self.unannounced.extend(self.diagnoser.observe(event))
+        if self.shown:
+            self.unannounced.extend(self.diagnoser.observe(event))
         if isinstance(event, StepStats):
             self._absorb_step(event)
         elif isinstance(event, RunStarted):
@@ -204,6 +209,12 @@ class RunHistory:
     def _absorb_step(self, stats: StepStats) -> None:
         self.latest = stats
         self.steps_seen += 1
+        if self.first_nonfinite_step is None and (
+            not math.isfinite(stats.loss) or any(stats.nonfinite)
+        ):
+            self.first_nonfinite_step = stats.step
+        if not self.shown:
+            return
         chain = stats.block_grad_norm
         if chain is not None and all(g is None or math.isfinite(g) for g in chain):
             self.chain_stats = stats
@@ -212,10 +223,6 @@ class RunHistory:
             spark.append(value)
         self.heat.add(stats.step, logs)
         self.loss.add(stats.step, (stats.loss,) if math.isfinite(stats.loss) else (NONFINITE,))
-        if self.first_nonfinite_step is None and (
-            not math.isfinite(stats.loss) or any(stats.nonfinite)
-        ):
-            self.first_nonfinite_step = stats.step
 
     def _add_recorded(self, diagnosis: Diagnosis) -> None:
         key = (diagnosis.kind, diagnosis.layers)

@@ -122,7 +122,10 @@ class StepHooks:
 
     def hook_every_parameter(self) -> None:
         """A step begins without the model's forward pre-hook (a framework's callback): the
-        parameter hooks go back on, since nothing has looked at the gradients."""
+        parameter hooks go back on, since nothing has looked at the gradients; without them
+        (a sharded model) the step's gradients are read afresh."""
+        self.gradients = False
+        self._looked = False
         self._hook_params()
 
     def _grad(self, _grad: torch.Tensor) -> None:

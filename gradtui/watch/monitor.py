@@ -61,6 +61,7 @@ from gradtui.watch.layout import ForwardOrder, Layout, activation_name, static_w
 from gradtui.watch.notes import gap_note
 from gradtui.watch.replay import LastInputs, failure_forward_line, first_nonfinite_output
 from gradtui.watch.sidecar import Sidecar, SidecarUnavailable
+from gradtui.watch.step_clock import StepClock
 from gradtui.watch.usage import CallOrder, check_arguments, check_loss
 from gradtui.watch.worker import Worker, capacity_for
 from gradtui.watch.world import World
@@ -165,6 +166,7 @@ class Monitor:
         self._replays_left = REPLAY_BUDGET
         self._went_bad = False  # the last step was non-finite: check the next one's outputs
         self._last_step_at = time.monotonic()
+        self._clock = StepClock(enabled=self.world.size > 1)
         self._slow = False  # steps take longer than LIVE_SECONDS: write each at its update
         self._held: StepStats | None = None  # measured, waiting for the optimizer's update
         self._warned_clip_order = False
@@ -277,6 +279,8 @@ class Monitor:
             self._held = replace(self._held, grad_norm_clipped=clipped)
 
     def _begin_step(self) -> None:
+        self._call_order.forward()
+        self._clock.forward()
         self._hooks.hook_every_parameter()
         self._arm()
 
@@ -320,6 +324,7 @@ class Monitor:
 
     def _on_forward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._call_order.forward()
+        self._clock.forward()
         self._arm()
         if self.finite_mode != "off":
             self._inputs.keep(args, kwargs)
@@ -330,6 +335,7 @@ class Monitor:
     def _on_optimizer_step(self) -> None:
         self._call_order.optimizer_stepped(self._hooks.gradients)
         self._apply_update(stepped=True)
+        self._clock.ended()
 
     def _apply_update(self, stepped: bool = False) -> None:
         """Measure the update of the step held: ``stepped`` when the optimizer has just
@@ -370,7 +376,9 @@ class Monitor:
         self._finite.clear()
         self._inputs.forget()
         self._probe.set_carried([])
-        self._held = stats.evolve(lr=current_lr(self.optimizer))
+        self._held = stats.evolve(
+            lr=current_lr(self.optimizer), outside_seconds=self._clock.outside()
+        )
         self.steps += 1
         now = time.monotonic()
         # A slow step's update is written at once, through a flush that is a collective on
@@ -379,6 +387,7 @@ class Monitor:
         self._slow, self._last_step_at = slow, now
         self._hooks.expect_new_step()
         self._emit_completed()
+        self._clock.ended()
 
     def _graph_parameters(self) -> list[tuple[str, torch.Tensor]]:
         named = list(self.model.named_parameters())

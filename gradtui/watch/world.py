@@ -49,7 +49,9 @@ class World:
         if wrapper is not None and any(isinstance(m, wrapper) for m in model.modules()):
             return (
                 "a model wrapped in FullyShardedDataParallel (FSDP1); shard it with "
-                "torch.distributed.fsdp.fully_shard (FSDP2) instead, which gradtui watches"
+                "torch.distributed.fsdp.fully_shard (FSDP2) instead, which gradtui watches "
+                "(Lightning: ModelParallelStrategy with fully_shard in configure_model; the "
+                "HF Trainer: fsdp_config version 2)"
             )
         return None
 

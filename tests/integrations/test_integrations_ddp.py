@@ -25,14 +25,14 @@ def report_json(record: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def check_rank_files(record: Path, result: subprocess.CompletedProcess) -> None:
+def check_rank_files(record: Path, result: subprocess.CompletedProcess, steps: int = 6) -> None:
     finished = all(f"rank {r}: recorded {rank_path(record, r)}" in result.stdout for r in (0, 1))
     # torch's gloo teardown can abort a rank after training ended: torch's, not ours
     assert result.returncode == 0 or finished, result.stderr[-3000:]
     assert all(rank_path(record, r).exists() for r in (0, 1)) and not record.exists()
     report = report_json(record)
     assert [r["rank"] for r in report["ranks"]["ranks"]] == [0, 1]
-    assert all(r["steps"] == 6 for r in report["ranks"]["ranks"])
+    assert all(r["steps"] == steps for r in report["ranks"]["ranks"])
     assert "rank_divergence" not in {d["kind"] for d in report["diagnoses"]}
 
 
@@ -88,3 +88,29 @@ def test_lightning_ddp_with_forward_redirection_still_names_the_nonfinite_module
         steps = [e for e in events if isinstance(e, StepStats)]
         assert len(steps) == 8 and steps[5].nonfinite_source == "net.0"
         assert events[-1] == RunFinished(steps_run=8)
+
+
+@pytest.mark.slow
+def test_lightning_fsdp2_records_the_same_norms_as_ddp(tmp_path: Path):
+    """ModelParallelStrategy with fully_shard in configure_model (Lightning's FSDP2): the
+    callback records whole-layer norms, not a shard's, equal on every step to the same model
+    trained under DDP, with no finding and no call-order warning."""
+    pytest.importorskip("lightning", reason="Lightning is not installed")
+    from gradtui.events import StepStats
+    from gradtui.recording import read_recording
+
+    script = Path(__file__).with_name("lit_fsdp_script.py")
+    norms = {}
+    for how in ("fsdp2", "ddp"):
+        record = tmp_path / f"{how}.jsonl"
+        command = [sys.executable, str(script), str(record), how]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        check_rank_files(record, result, steps=8)
+        assert "monitor.step(loss) was called" not in result.stderr + result.stdout
+        report = report_json(record)
+        assert [d for d in report["diagnoses"] if d["severity"] != "info"] == [], how
+        steps = [e for e in read_recording(rank_path(record, 1)).events if isinstance(e, StepStats)]
+        assert len(steps) == 8
+        norms[how] = [(s.grad_norm_total, *s.grad_norm, *s.weight_norm) for s in steps]
+    for sharded, replicated in zip(norms["fsdp2"], norms["ddp"], strict=True):
+        assert sharded == pytest.approx(replicated, rel=1e-5)

@@ -194,3 +194,27 @@ def test_after_a_train_that_raised_the_next_one_starts_clean(tmp_path: Path):
     first = read_recording(tmp_path / "first.jsonl").events
     assert isinstance(first[-1], RunFinished) and first[-1].steps_run == 3
     assert len(recorded_steps(tmp_path / "second.jsonl")) == 6
+
+
+def test_the_callback_clips_under_fsdp2_and_leaves_deepspeed_and_fsdp1_their_own():
+    """Under FSDP2 the parameters are DTensors and torch.nn.utils.clip_grad_norm_ clips them
+    as accelerate does, so the callback measures before clipping; DeepSpeed and FSDP1 (whose
+    parameters are not DTensors) clip through their own engines."""
+    from types import SimpleNamespace
+
+    from gradtui.integrations.transformers import _clips_its_own_way
+
+    class Model:
+        def __init__(self, sharded: bool) -> None:
+            self.sharded = sharded
+
+        def parameters(self):
+            return [SimpleNamespace(device_mesh=object()) if self.sharded else SimpleNamespace()]
+
+    def args(**given):
+        return SimpleNamespace(**{"deepspeed": None, "fsdp": None, **given})
+
+    assert not _clips_its_own_way(args(), Model(False))  # DDP or one process
+    assert not _clips_its_own_way(args(fsdp="full_shard"), Model(True))  # FSDP2
+    assert _clips_its_own_way(args(fsdp="full_shard"), Model(False))  # FSDP1
+    assert _clips_its_own_way(args(deepspeed="ds.json"), Model(False))

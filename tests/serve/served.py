@@ -50,12 +50,20 @@ def wait_until(check, timeout: float, step: float = 0.2) -> bool:
 
 
 @contextlib.contextmanager
-def served(*app_args: str, cwd: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``gradtui serve APP_ARGS`` on a free port; yields its URL and process."""
+def served(
+    *app_args: str, cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``gradtui serve APP_ARGS`` on a free port; yields its URL and process. ``env``: added
+    to this process's environment (the server's app processes inherit it)."""
     command = [sys.executable, "-m", "gradtui", "serve", *app_args]
     log = open(cwd / "serve.log", "w+")  # noqa: SIM115 (read back while it runs)
     server = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     try:
         url = None

@@ -73,6 +73,8 @@ async def test_attach_shows_rank_files_as_one_run_with_their_divergence(tmp_path
         screen = app.screen
         feeds = screen.feeds
         assert len(feeds) == 2 and screen.feed is feeds[0]
+        # the panels draw rank 0's history; rank 1 keeps only what the Ranks panel shows
+        assert feeds[0].history.shown and not feeds[1].history.shown
         await wait_for(pilot, lambda: all(f.history.ended for f in feeds), 20)
 
         def divergence_found() -> bool:
@@ -83,9 +85,9 @@ async def test_attach_shows_rank_files_as_one_run_with_their_divergence(tmp_path
         await wait_for(pilot, divergence_found, 5)
         await pilot.pause(0.3)
         rows = rank_rows(feeds, screen.ranks)
-        assert [(r[0], r[1], r[3], r[5]) for r in rows] == [
-            ("0", "5", "1", "finished"),
-            ("1", "5", "2", "finished"),
+        assert [(r[0], r[1], r[3], r[5], r[-1]) for r in rows] == [
+            ("0", "5", "1", "-", "finished"),
+            ("1", "5", "2", "-", "finished"),
         ]
         assert screen.query_one(RanksPanel).region.height >= 3  # on screen: heading, two ranks
 

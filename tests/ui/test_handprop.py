@@ -117,3 +117,15 @@ def test_the_matrix_gradient_keeps_its_rows_beside_autograd():
     rows = [row for row in block if row.strip()]
     assert len(rows) == 2 * handprop.HIDDEN  # three rows by hand, three by autograd
     assert all(row.count("+") + row.count("-") == handprop.INPUTS for row in rows)
+
+
+async def test_the_title_spaces_its_dots_on_both_sides():
+    """'line 5/7 · sigmoid', as the issue saw it without the space ('line 5/7· sigmoid')."""
+    app = LearnApp(discover(), speed=None, seed=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_exercise(pilot)
+        await pilot.press(*["space"] * 9)
+        await pilot.pause()
+        title = screen_lines(app)[0]
+        assert "backprop by hand   line 5/7 · sigmoid · weights #" in title
+        assert "·" not in title.replace(" · ", "")

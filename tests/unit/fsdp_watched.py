@@ -2,7 +2,7 @@
 
 Run as a script, it spawns the ranks (gloo on 127.0.0.1, CPU meshes):
     python fsdp_watched.py WORLD PORT OUT_DIR MODEL OPTIMIZER [--nan input|grad:STEP:RANK]
-        [--accumulate WINDOW] [--slow-rank RANK] [--precision bf16]
+        [--accumulate WINDOW] [--slow-rank RANK] [--precision bf16] [--offload cpu]
 Four ranks make a 2x2 hybrid mesh (replicate x shard). Each rank records OUT_DIR/run.rankN.jsonl.
 The twin (``train_twin``) sees the concatenated batches of every rank in one process.
 """
@@ -143,10 +143,11 @@ def _rank(
     accumulate: int,
     slow_rank: int,
     bf16: bool,
+    offload: bool,
 ) -> None:
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, fully_shard
 
     if slow_rank == rank:  # this rank's steps all count as slow, the others' none
         import gradtui.watch.monitor
@@ -161,6 +162,8 @@ def _rank(
     policy = {}
     if bf16:  # compute in bfloat16, reduce and step in float32
         policy["mp_policy"] = MixedPrecisionPolicy(torch.bfloat16, reduce_dtype=torch.float32)
+    if offload:  # shards, gradients and the optimizer's step on the CPU
+        policy["offload_policy"] = CPUOffloadPolicy(pin_memory=False)
     for module in model:
         if any(p.requires_grad for p in module.parameters()):
             fully_shard(module, mesh=mesh, **policy)
@@ -186,5 +189,6 @@ if __name__ == "__main__":
     nan = options.get("--nan", "")  # input:STEP:RANK or grad:STEP:RANK
     accumulate, slow = int(options.get("--accumulate", 0)), int(options.get("--slow-rank", -1))
     bf16 = options.get("--precision") == "bf16"
-    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow, bf16)
+    offload = options.get("--offload") == "cpu"
+    args = (int(world), port, out, kind, opt_name, nan, accumulate, slow, bf16, offload)
     torch.multiprocessing.spawn(_rank, args=args, nprocs=int(world))

@@ -23,6 +23,7 @@ RUNS = {
     "diagnosis_cost": ["--train-steps", "5", "--steps", "50", "--repeats", "1"],
     "memory_bounds": ["--steps", "200", "--samples", "2", "--size-mb", "1"],
     "fsdp_overhead": ["--steps", "2", "--rounds", "1"],
+    "ranks_follow": ["--ranks", "2", "--rates", "50", "--seconds", "1"],
 }
 
 
@@ -49,6 +50,8 @@ def test_benchmark_runs_and_prints_ratios(name: str):
     elif name == "fsdp_overhead":
         rows = [line.split()[0] for line in done.stdout.splitlines() if RATIO.search(line)]
         assert rows == ["ddp", "fsdp2"], done.stdout
+    elif name == "ranks_follow":
+        assert "2 ranks at 50 steps/s" in done.stdout and "behind" in done.stdout, done.stdout
     elif name == "recording_size":
         assert "bytes a step" in done.stdout and "thinned" in done.stdout, done.stdout
     else:

@@ -276,7 +276,7 @@ def test_without_links_vanishing_is_read_from_the_layers_gradients():
     assert [(i, d.kind, d.severity) for i, d in fired] == [(3, "vanishing_gradients", "warning")]
     d = fired[0][1]
     assert d.layers == ("blocks.0.linear", "blocks.1.linear")  # under 1e-3 of the head's
-    assert "weight gradient of blocks.0.linear is 1.0e-05 of head's" in d.message
+    assert "blocks.0.linear has been a small part of head's: 1.0e-05 of it at step 2" in d.message
     assert "measures no links" in d.message
     assert diagnoser.layer_status()[:3] == ("vanishing", "vanishing", "ok")
 

@@ -4,11 +4,6 @@ step's per-layer statistics equal those of an unsharded twin fed all ranks' batc
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,44 +12,25 @@ from gradtui.events import Diagnosis, RunStarted
 from gradtui.recording import read_recording
 from gradtui.report.recorded import report_files
 from tests.unit import fsdp_watched
+from tests.unit.rank_spawn import free_port, run_ranks_script
 
-ROOT = Path(__file__).resolve().parents[2]
 # Gradient statistics are sums of squares over the same entries in another order: float32
 # rounding only. An update is the difference of two float32 weights about 100x its size, so
 # its norm keeps about 1e-5 of relative precision (more than the twin's own rounding).
 EXACT = 1e-6
+# The largest entry is one entry, not a sum over many: its rounding is that of one sum over
+# the batch in another order (twin: 12 samples at once; ranks: 6 each, then added), a few
+# float32 ulps; measured up to 3e-6 on the transformer block.
+ENTRY = 1e-5
 UPDATE = 1e-3
 GRADIENT_FIELDS = ("grad_norm", "grad_mean_abs", "grad_max_abs", "grad_zero_frac")
-
-
-def _free_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
 
 
 def run_ranks(tmp_path: Path, world: int, kind: str, opt: str, *extra: str) -> Path:
     out = tmp_path / "ranks"
     out.mkdir()
     script = Path(fsdp_watched.__file__)
-    cmd = [sys.executable, str(script), str(world), _free_port(), str(out), kind, opt, *extra]
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"}
-    # A session of its own, so that a hang takes the spawned ranks down with their parent.
-    ranks = subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, err = ranks.communicate(timeout=180)
-    except subprocess.TimeoutExpired:
-        os.killpg(ranks.pid, signal.SIGKILL)
-        ranks.communicate()
-        pytest.fail("the ranks hung (a collective called on some ranks only?)")
-    assert ranks.returncode == 0, err[-3000:]
+    run_ranks_script(script, str(world), free_port(), str(out), kind, opt, *extra)
     return out
 
 
@@ -90,6 +66,9 @@ def findings(path: Path) -> list[Diagnosis]:
         # Ranks that disagree on which steps are slow (written at once) must not disagree
         # on the collectives they call: before, this one hung.
         (2, "mlp", "adam", ("--slow-rank", "0")),
+        # CPUOffloadPolicy: the shards and their gradients on the CPU (here the mesh's
+        # device too; on GPUs the probe moves its few values to the mesh's device to reduce).
+        (2, "block", "adam", ("--offload", "cpu")),
     ],
 )
 def test_sharded_statistics_equal_the_unsharded_twins(tmp_path, world, kind, opt, extra) -> None:
@@ -105,7 +84,8 @@ def test_sharded_statistics_equal_the_unsharded_twins(tmp_path, world, kind, opt
             total = [mine["grad_norm_total"]], [theirs["grad_norm_total"]]
             assert close(*total, EXACT), where
             for field in GRADIENT_FIELDS:
-                assert close(mine[field], theirs[field], EXACT), (where, field)
+                rel = ENTRY if field == "grad_max_abs" else EXACT
+                assert close(mine[field], theirs[field], rel), (where, field)
             assert mine["nonfinite"] == theirs["nonfinite"]
             assert close(mine["update_ratio"], theirs["update_ratio"], UPDATE), where
             if opt == "adam":  # plain SGD's twin reads its weights only now and then

@@ -291,6 +291,7 @@ def test_every_field_of_every_event_survives_the_schema(tmp_path: Path):
         graph_issues=(GraphIssue("unreached", ("AddBackward0",), ("head.weight",)),),
         lr=0.001,
         nonfinite_local=(0, 1),
+        outside_seconds=0.004,
     )
     events = [
         started,

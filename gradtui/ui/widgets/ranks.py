@@ -26,7 +26,8 @@ def rank_state(feed: RunFeed) -> str:
 
 
 def rank_rows(feeds: Sequence[RunFeed], ranks: Sequence[int]) -> list[tuple[str, ...]]:
-    """One row a rank: rank, steps seen, steps/s, last loss, first non-finite step, state."""
+    """One row a rank: rank, steps seen, steps/s, last loss, first non-finite step, the last
+    step's time between steps (a rank the others wait for has more), state."""
     rows = []
     for rank, feed in zip(ranks, feeds, strict=True):
         history = feed.history
@@ -41,19 +42,27 @@ def rank_rows(feeds: Sequence[RunFeed], ranks: Sequence[int]) -> list[tuple[str,
                 "-" if rate is None else f"{rate:.0f}",
                 "-" if loss is None else (short(loss) if math.isfinite(loss) else str(loss)),
                 "-" if bad is None else str(bad),
+                _between(latest.outside_seconds if latest is not None else None),
                 rank_state(feed),
             )
         )
     return rows
 
 
+def _between(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.0f}ms" if seconds >= 0.0095 else f"{seconds * 1000:.1f}ms"
+
+
 class RanksPanel(Static):
-    """Steps, rate, loss, first non-finite step and state of every rank; the norms above are
-    the same on every rank (all-reduced under DDP, whole under FSDP2), so they show once."""
+    """Steps, rate, loss, first non-finite step, time between steps and state of every rank;
+    the norms above are the same on every rank (all-reduced under DDP, whole under FSDP2), so
+    they show once."""
 
     def show(self, feeds: Sequence[RunFeed], ranks: Sequence[int]) -> None:
         table = Table(box=None, padding=(0, 1), expand=True, show_edge=False)
-        for heading in ("rank", "step", "steps/s", "loss", "non-finite", "state"):
+        for heading in ("rank", "step", "steps/s", "loss", "non-finite", "between", "state"):
             table.add_column(heading, justify="left" if heading == "state" else "right")
         for row in rank_rows(feeds, ranks):
             style = STATE_STYLE.get(row[-1], "")
