@@ -8,6 +8,7 @@ import pytest
 
 from gradtui.learn.course import LESSONS
 from gradtui.scenario.spec import discover
+from gradtui.ui.screens.course import CourseScreen
 from gradtui.ui.screens.lesson import LessonBar
 from gradtui.ui.screens.picker import PickerScreen
 from gradtui.ui.screens.picking import summary_phrases
@@ -128,3 +129,16 @@ async def test_the_lesson_bar_is_whole_and_scrolls_to_the_verdict(size, number) 
             assert rows[0].startswith("╭─ Lesson") and rows[-1].startswith("╰"), rows
             assert any(row.lstrip("│ ▶").startswith(line) for row in rows[1:-1]), rows
             assert (bar.max_scroll_y > 0) == ("scroll for more" in rows[-1])
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_course_and_exercise_one_have_footers_that_fit(size) -> None:
+    app = learn_app(seed=0)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CourseScreen))
+        await wait_for(pilot, lambda: footer_laid_out(app))
+        assert_footer_fits(app)
+        await open_lesson(pilot, 1)  # exercise 1, by hand
+        await wait_for(pilot, lambda: footer_laid_out(app))
+        await pilot.pause(0.3)
+        assert_footer_fits(app)
