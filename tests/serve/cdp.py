@@ -46,10 +46,25 @@ window.WebSocket = function (...args) {
 window.WebSocket.prototype = Native.prototype;
 Object.assign(window.WebSocket, Native);
 """
-KEYS = {  # key: (code, virtual key code, modifiers: 8 = shift)
+KEYS = {  # key: (code, virtual key code, modifiers: 8 = shift); letters and digits below
     "?": ("Slash", 191, 8),
-    "q": ("KeyQ", 81, 0),
+    "_": ("Minus", 189, 8),
+    " ": ("Space", 32, 0),
+    "Enter": ("Enter", 13, 0),
+    "Escape": ("Escape", 27, 0),
+    "ArrowDown": ("ArrowDown", 40, 0),
 }
+TEXT = {" ": " ", "Enter": "\r"}  # what a key types; a named key other than these types none
+
+
+def key_event(key: str) -> tuple[str, int, int]:
+    """(code, virtual key code, modifiers) of a key: one of KEYS, a letter or a digit."""
+    if key in KEYS:
+        return KEYS[key]
+    if len(key) == 1 and key.isascii() and key.isalnum():
+        prefix = "Digit" if key.isdigit() else "Key"
+        return f"{prefix}{key.upper()}", ord(key.upper()), 8 if key.isupper() else 0
+    raise ValueError(f"no key event for {key!r}")
 
 
 def find_browser() -> str | None:
@@ -114,10 +129,17 @@ class Page:
 
     async def press(self, key: str) -> None:
         await self.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
-        code, vk, modifiers = KEYS[key]
+        code, vk, modifiers = key_event(key)
         common = {"key": key, "code": code, "windowsVirtualKeyCode": vk, "modifiers": modifiers}
-        await self.send("Input.dispatchKeyEvent", type="keyDown", text=key, **common)
+        text = TEXT.get(key, key if len(key) == 1 else "")
+        down = {"type": "keyDown", "text": text} if text else {"type": "rawKeyDown"}
+        await self.send("Input.dispatchKeyEvent", **down, **common)
         await self.send("Input.dispatchKeyEvent", type="keyUp", **common)
+
+    async def type(self, *keys: str) -> None:
+        """Press each key in turn: a word's letters, or named keys such as Enter."""
+        for key in keys:
+            await self.press(key)
 
     async def screenshot(self, path: Path) -> Path:
         shot = await self.send("Page.captureScreenshot", format="png")

@@ -144,3 +144,22 @@ def test_dashboard_light_theme(snap_compare, make_app, recorded_events) -> None:
         await finished(pilot)
 
     assert snap_compare(app, terminal_size=WIDE, run_before=light)
+
+
+def test_picker_small_terminal(snap_compare, make_app) -> None:
+    """The picker at 80x24: one row per scenario (a long title ends in …), the summary broken
+    between phrases, a compact footer with ? Help."""
+    assert snap_compare(make_app(), terminal_size=SMALL)
+
+
+def test_compare_flow_small_terminal(snap_compare, make_app, recorded_events) -> None:
+    """sigmoid_deep beside relu_deep at 80x24, gradient flow below: 21 layers merged to fit,
+    rows 0 4 8 12 16 and the head's row H, the step axis, the whole key one cell a band."""
+    app = replay(make_app, recorded_events, "sigmoid_deep", "relu_deep")
+
+    async def flows(pilot) -> None:
+        await finished(pilot)
+        await pilot.press("p", "p")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=flows)

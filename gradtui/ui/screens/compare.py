@@ -14,8 +14,8 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, Footer
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher
 
 from gradtui.text import safe_line
 from gradtui.ui.history import RunHistory
@@ -23,8 +23,9 @@ from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.titles import distinct_titles
 from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
+from gradtui.ui.widgets.footer import FittingFooter
 from gradtui.ui.widgets.header import RunHeader
-from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_text
+from gradtui.ui.widgets.heatmap import FlowBox, FlowHeatmap
 from gradtui.ui.widgets.layers import LayersTable, spark_scale
 from gradtui.ui.widgets.loss import LossPlot, finite_losses, loss_series, wants_log
 
@@ -62,10 +63,9 @@ class CompareScreen(RunScreen):
                             yield DiagnosisList()
                         with VerticalScroll(id="chain", classes="panel"):
                             yield ChainPanel()
-                        with Container(id="flow", classes="panel") as box:
-                            box.border_subtitle = legend_text()
-                            yield FlowHeatmap()
-        yield Footer()
+                        with FlowBox(id="flow", classes="panel"):
+                            yield FlowHeatmap(fit=True)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         # Textual calls RunScreen.on_mount after this one (each class's handler in turn);

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from gradtui.learn.course import LESSONS, Lesson
@@ -16,6 +16,7 @@ from gradtui.learn.progress import Progress
 from gradtui.scenario.spec import ScenarioSpec
 from gradtui.ui.screens.handprop import HandpropScreen
 from gradtui.ui.screens.lesson import lesson_screen
+from gradtui.ui.widgets.footer import FittingFooter
 
 
 class CourseScreen(Screen[None]):
@@ -39,7 +40,7 @@ class CourseScreen(Screen[None]):
         yield Static(id="course-title")
         yield OptionList(id="lessons")
         yield Static(id="course-question")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

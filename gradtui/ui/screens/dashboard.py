@@ -7,14 +7,14 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
-from textual.widgets import Footer
 
 from gradtui.ui.feed import RunFeed
 from gradtui.ui.screens.runscreen import RunScreen
 from gradtui.ui.widgets.chain import ChainPanel
 from gradtui.ui.widgets.diagnoses import DiagnosisList
+from gradtui.ui.widgets.footer import FittingFooter
 from gradtui.ui.widgets.header import RunHeader
-from gradtui.ui.widgets.heatmap import FlowHeatmap, legend_text
+from gradtui.ui.widgets.heatmap import FlowBox, FlowHeatmap
 from gradtui.ui.widgets.layers import LayersTable
 from gradtui.ui.widgets.loss import LossPlot
 
@@ -33,9 +33,8 @@ class DashboardScreen(RunScreen):
                 with VerticalScroll(id="layers-box", classes="panel") as box:
                     box.border_title = "Layers · |∂L/∂W| (L2 norm of the weight gradient)"
                     yield LayersTable()
-                with Container(id="heat-box", classes="panel") as box:
+                with FlowBox(id="heat-box", classes="panel") as box:
                     box.border_title = "Gradient flow · log10 |∂L/∂W|, layers × steps"
-                    box.border_subtitle = legend_text()
                     yield FlowHeatmap()
             with VerticalScroll(id="right"):
                 loss = LossPlot(id="loss", classes="panel")
@@ -47,7 +46,7 @@ class DashboardScreen(RunScreen):
                 with Container(id="chain-box", classes="panel") as box:
                     box.border_title = "Chain rule · gain per link, latest step"
                     yield ChainPanel()
-        yield Footer()
+        yield FittingFooter()
 
     def redraw(self, full: bool = True) -> None:
         history = self.feed.history

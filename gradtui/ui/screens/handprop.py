@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from gradtui.learn import handprop
 from gradtui.learn.client import OracleClient, OracleError
+from gradtui.ui.widgets.footer import FittingFooter
 
 LINES = 7  # the backward pass of the 2-3-1 MLP, one chain-rule line each
 # Step 0 is the notes' first example; then each line twice: its formula, then its values.
@@ -76,7 +77,7 @@ class HandpropScreen(Screen[None]):
             with VerticalScroll(id="hp-backward", classes="panel") as box:
                 box.border_title = "Backward pass, line by line"
                 yield Static(id="hp-lines")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self._ask_autograd()

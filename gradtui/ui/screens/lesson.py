@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from gradtui.events import Event
@@ -48,12 +49,32 @@ class DigestingSource:
         return getattr(self._source, name)
 
 
-class LessonBar(Static):
+class LessonBar(VerticalScroll):
+    """The lesson's text under the experiment: as tall as it needs up to 14 rows (half the
+    screen when it is short), and scrolled, never cut, when it needs more."""
+
     DEFAULT_CSS = """
     LessonBar { dock: bottom; height: auto; max-height: 14; padding: 0 1; margin-bottom: 1;
-                border: round $warning; border-title-style: bold; }
+                border: round $warning; border-title-style: bold; scrollbar-size-vertical: 1;
+                border-subtitle-color: $text-muted; }
+    LessonBar > Static { height: auto; }
     /* margin: the footer docks at the bottom too, over the bar's last row */
     """
+
+    def show(self, text: Text, top_line: str | None) -> None:
+        """Show text, scrolled to its first line starting with top_line (None: the end)."""
+        self.query_one(Static).update(text)
+        self.call_after_refresh(self._scroll, text, top_line)
+
+    def _scroll(self, text: Text, top_line: str | None) -> None:
+        if top_line is None:
+            self.scroll_end(animate=False)
+        else:
+            lines = text.wrap(self.app.console, max(1, self.scrollable_content_region.width))
+            found = (i for i, line in enumerate(lines) if line.plain.startswith(top_line))
+            self.scroll_to(y=next(found, 0), animate=False)
+        more = self.max_scroll_y > 0
+        self.border_subtitle = "scroll for more: mouse wheel, or tab then ↑ ↓" if more else ""
 
 
 class LessonMixin:
@@ -74,7 +95,7 @@ class LessonMixin:
         self.choice: int | None = None
 
     def lesson_bar(self) -> LessonBar:
-        bar = LessonBar(id="lesson-bar")
+        bar = LessonBar(Static(id="lesson-bar"), id="lesson-box")
         bar.border_title = f"Lesson {self.lesson.number} · {self.lesson.title}"
         return bar
 
@@ -102,6 +123,8 @@ class LessonMixin:
         self.show_bar()
 
     def show_bar(self) -> None:
+        """The question and where to look; then the answer, the self-check and its verdict,
+        scrolled to the newest of them."""
         text = Text()
         text.append(self.lesson.question + "\n", "bold")
         text.append("Look at: ", "bold")
@@ -111,20 +134,24 @@ class LessonMixin:
         else:
             text.append("Answer: ", "bold")
             text.append(self.answer_text + "\n")
-            quiz = self.lesson.quiz
-            if quiz is not None:
-                text.append("Self-check: ", "bold")
-                text.append(quiz.question + "\n")
-                for index, choice in enumerate(quiz.choices):
-                    mark = "▶ " if index == self.choice else "  "
-                    text.append(f"{mark}{index + 1}. {choice}\n")
-                if self.choice is not None:
-                    right = self.choice == quiz.correct
-                    text.append("Right. " if right else "Not quite. ", "green" if right else "red")
-                    text.append(quiz.reason)
-                else:
-                    text.append("Press 1, 2 or 3.", "italic")
-        self.query_one(LessonBar).update(text)  # type: ignore[attr-defined]
+            if self.lesson.quiz is not None:
+                self.quiz_text(text)
+        top = "" if not self.answer_text else "Answer:" if self.choice is None else None
+        self.query_one(LessonBar).show(text, top)  # type: ignore[attr-defined]
+
+    def quiz_text(self, text: Text) -> None:
+        quiz = self.lesson.quiz
+        text.append("Self-check: ", "bold")
+        text.append(quiz.question + "\n")
+        for index, choice in enumerate(quiz.choices):
+            mark = "▶ " if index == self.choice else "  "
+            text.append(f"{mark}{index + 1}. {choice}\n")
+        if self.choice is not None:
+            right = self.choice == quiz.correct
+            text.append("Right. " if right else "Not quite. ", "green" if right else "red")
+            text.append(quiz.reason)
+        else:
+            text.append("Press 1, 2 or 3.", "italic")
 
 
 class LessonDashboard(LessonMixin, DashboardScreen):

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gradtui.scenario.spec import Catalog, ScenarioSpec
 from gradtui.text import safe_line
-from gradtui.ui.screens.picking import course_key, match_rank, matches, spec_summary
+from gradtui.ui.phrases import Phrases
+from gradtui.ui.screens.picking import course_key, match_rank, matches, summary_phrases
+from gradtui.ui.widgets.footer import FittingFooter
 
 # Keys that are commands while the filter is empty (as the screen's bindings say), else text.
+PLACEHOLDERS = (
+    "type to filter by name, title or lesson (space between words)",
+    "type to filter (space between words)",
+    "type to filter",
+)
 COMMAND_KEYS = {"q": "quit", "question_mark": "help", "space": "mark", "c": "compare"}
 
 
@@ -38,12 +46,13 @@ class FilterInput(Input):
     ]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(
-            placeholder="type to filter by name, title or lesson (space between words)",
-            select_on_focus=False,
-            **kwargs,
-        )
+        super().__init__(placeholder=PLACEHOLDERS[0], select_on_focus=False, **kwargs)
         self.cursor_blink = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The longest placeholder that fits, never one cut mid-phrase."""
+        fits = [p for p in PLACEHOLDERS if len(p) <= event.size.width] or PLACEHOLDERS[-1:]
+        self.placeholder = fits[0]
 
     def _is_command(self, key: str) -> bool:
         return key in COMMAND_KEYS and not self.value and self.screen.takes_command(key)
@@ -108,7 +117,7 @@ class PickerScreen(Screen):
         yield FilterInput(id="filter")
         yield ScenarioList(id="scenarios")
         yield Static(id="lesson")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one(FilterInput).focus()
@@ -153,7 +162,8 @@ class PickerScreen(Screen):
             if (rank := match_rank(words, name, spec.title, spec.lesson)) is not None
         ]
         for *_key, name, spec in sorted(found, key=lambda item: item[:3]):
-            options.add_option(Option(self._prompt(name, spec), id=name))
+            # A Rich renderable (not Text) keeps the prompt's no_wrap: one row, cut with "…".
+            options.add_option(Option(Group(self._prompt(name, spec)), id=name))
         for skipped in self.catalog.skipped:
             if matches(words, skipped.path.name, skipped.reason):
                 filename = safe_line(skipped.path.name, 60)
@@ -173,7 +183,9 @@ class PickerScreen(Screen):
         mark = ("◆ ", "bold magenta") if name in self.marked else ("  ", "")
         fix = "↳ " if course_key(spec)[1] else ""
         label = f"{fix}{safe_line(name, 40)}"
-        return Text.assemble(mark, (f"{label:<24}", "bold"), " ", (safe_line(spec.title), ""))
+        prompt = Text.assemble(mark, (f"{label:<24}", "bold"), " ", (safe_line(spec.title), ""))
+        prompt.no_wrap, prompt.overflow = True, "ellipsis"  # one row each: never a cut phrase
+        return prompt
 
     def _highlighted_name(self) -> str | None:
         options = self.query_one(ScenarioList)
@@ -191,15 +203,15 @@ class PickerScreen(Screen):
             lesson.update(Text(f"no valid scenario matches the filter{why * invalid}", "dim"))
             return
         spec = self.catalog.scenarios[name][0]
-        text = Text.assemble(
-            (safe_line(spec.title), "bold"), "  ", (spec_summary(spec), "dim"), "\n"
-        )
-        text.append(safe_line(spec.lesson, 2000))
+        head = [(safe_line(spec.title), "bold", "  ")]
+        head += [(phrase, "dim", sep) for phrase, sep in summary_phrases(spec)]
+        parts: list[RenderableType] = [Phrases(head), Text(safe_line(spec.lesson, 2000))]
         if self.marked:
             marked = " and ".join(safe_line(n, 40) for n in self.marked)
             hint = "c compares them" if len(self.marked) == 2 else "mark one more to compare"
-            text.append(f"\nmarked: {marked} ({hint}; escape clears)", style="magenta")
-        lesson.update(text)
+            words = [f"marked: {marked}", f"({hint};", "escape clears)"]
+            parts.append(Phrases([(w, "magenta", " ") for w in words]))
+        lesson.update(Group(*parts))
 
     def on_input_changed(self, _event: Input.Changed) -> None:
         self.sync()

@@ -23,12 +23,24 @@ def course_key(spec: ScenarioSpec) -> tuple[int, int]:
     return divmod(spec.order, TOPIC)
 
 
-def spec_summary(spec: ScenarioSpec) -> str:
+def summary_phrases(spec: ScenarioSpec) -> list[tuple[str, str]]:
+    """The scenario in short phrases, each with the separator after it (a line may break
+    only between two): model; training; extras."""
     m, t = spec.model, spec.train
     extras = [f"clip {t.clip_grad_norm:g}" if t.clip_grad_norm else "", "residual" * m.residual]
     extras += [f"norm {m.norm}" if m.norm != "none" else "", f"init {m.init}"]
-    shown = ", ".join(e for e in extras if e and e != "init default")
-    return (
-        f"{m.depth} blocks × {m.width} wide, {m.activation}; {t.optimizer} lr {t.lr:g}, "
-        f"{t.steps} steps, batch {t.batch}" + (f"; {shown}" if shown else "")
-    )
+    shown = [e for e in extras if e and e != "init default"]
+    groups = [
+        [f"{m.depth} blocks × {m.width} wide", m.activation],
+        [f"{t.optimizer} lr {t.lr:g}", f"{t.steps} steps", f"batch {t.batch}"],
+        shown,
+    ]
+    phrases = []
+    for group in (g for g in groups if g):
+        phrases += [(phrase, ", ") for phrase in group]
+        phrases[-1] = (phrases[-1][0], "; ")
+    return phrases
+
+
+def spec_summary(spec: ScenarioSpec) -> str:
+    return "".join(p + sep for p, sep in summary_phrases(spec)).removesuffix("; ")

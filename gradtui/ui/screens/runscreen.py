@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import events
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from gradtui.events import Diagnosis
 from gradtui.text import safe_line
@@ -75,12 +73,6 @@ class RunScreen(Screen):
             lock_step(self.feeds, self.LOCK_LEAD)
         self._ticker = self.set_interval(TICK_SECONDS, self.tick)
         self.redraw()
-
-    def on_resize(self, event: events.Resize) -> None:
-        """Below 100 columns the footer drops its padding and the palette key, to fit."""
-        for footer in self.query(Footer):
-            footer.compact = event.size.width < 100
-            footer.show_command_palette = event.size.width >= 100
 
     def on_unmount(self) -> None:
         self.close_feeds()

@@ -12,6 +12,8 @@ from itertools import groupby
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.containers import Container
 
 from gradtui.text import safe_line
 from gradtui.ui.format import BANDS, band_colour, legend_labels, waiting_text
@@ -37,54 +39,83 @@ def squeeze(points: list[tuple[float, ...]], width: int) -> list[tuple[float, ..
     return columns
 
 
-def legend_text() -> Text:
-    """The colour key as a bar: two cells of each band with the log10 value of each edge
-    between them (``██-2██0██`` is 1e-2 to 1e0 and 1e0 to 1e2), then the markers by name."""
+def legend_text(cells: int = 2, unit: bool = True) -> Text:
+    """The colour key as a bar: ``cells`` cells of each band with the log10 value of each edge
+    between them (``██-2██0██`` is 1e-2 to 1e0 and 1e0 to 1e2), then the markers by name;
+    ``unit``: "log10 " before it (the panel's title says it too)."""
     labels = legend_labels()
     bands = len(BANDS)
-    text = Text("log10 ")
+    block = "█" * cells
+    text = Text("log10 " if unit else "")
     for edge, colour in labels[:bands]:
-        text.append("██", style=colour)
+        text.append(block, style=colour)
         text.append(edge)
     for name, colour in labels[bands:]:
         text.append(" ")
-        text.append("██", style=colour)
+        text.append(block, style=colour)
         text.append(name)
     return text
+
+
+def legend_for(width: int) -> Text:
+    """The widest key that fits a panel ``width`` cells wide, on its bottom border."""
+    room = width - 6  # the corners, and a cell of border either side of the key
+    tries = [legend_text(cells, unit) for cells, unit in ((2, True), (1, True), (1, False))]
+    return next((legend for legend in tries if legend.cell_len <= room), tries[-1])
+
+
+class FlowBox(Container):
+    """The gradient flow's panel: its key on the bottom border, as wide as fits."""
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.border_subtitle = legend_for(self.outer_size.width)
 
 
 class FlowHeatmap(HistoryPanel):
     DEFAULT_CSS = "FlowHeatmap { height: auto; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, fit: bool = False, **kwargs) -> None:
+        """fit: merge neighbouring layers so that every row, the head's too, fits the
+        height of the panel (side by side, where nothing scrolls); else MAX_ROWS rows."""
         super().__init__(**kwargs)
+        self.fit = fit
         self._cache: tuple[tuple[int, ...], list[tuple[float, ...]]] | None = None
+        self._room_drawn = MAX_ROWS
+
+    def room(self) -> int:
+        """Text rows for cells: the panel's height less the step axis, at most MAX_ROWS."""
+        parent = self.parent
+        if not self.fit or parent is None or not parent.content_region.height:
+            return MAX_ROWS
+        return max(1, min(MAX_ROWS, parent.content_region.height - 1))
+
+    def show(self, history: RunHistory) -> bool:
+        room = self.room()
+        if room != self._room_drawn:  # the panel was resized: draw again at its new height
+            self._room_drawn, self._drawn = room, None
+        return super().show(history)
 
     def rows_for(self, history: RunHistory) -> int:
-        return text_rows(len(history.started.layers) if history.started else 1)
+        return text_rows(len(history.started.layers) if history.started else 1, self.room())
 
     def render(self) -> Text:
         history = self.history
         if history is None or history.started is None or history.latest is None:
             return Text(waiting_text(history is not None and history.ended), style="dim")
         width = max(1, self.size.width - LABEL_WIDTH)
-        layers = len(history.started.layers)
         names = [layer.name for layer in history.started.layers]
-        group = layers_per_cell(layers)
-        # A short run repeats each step over several columns: group each point once.
-        grouped: dict[int, tuple[float, ...]] = {}
+        groups = cell_groups(len(names), self.room())
+        # A short run repeats each step over several columns: colour each point once.
+        coloured: dict[int, list[str | None]] = {}
         columns = [
-            grouped.get(id(c)) or grouped.setdefault(id(c), _group(c, group))
+            coloured.get(id(c)) or coloured.setdefault(id(c), [_colour(c, g) for g in groups])
             for c in self._columns(history, width)
         ]
-        cells = len(columns[0]) if columns else 0
         text = Text(no_wrap=True, overflow="crop")
-        for top in range(0, cells, 2):
-            text.append(f"{row_label(names[top * group]):>3} ", style="dim")
-            pairs = [
-                (band_colour(c[top]), band_colour(c[top + 1]) if top + 1 < cells else None)
-                for c in columns
-            ]
+        for top in range(0, len(groups), 2):
+            below = top + 1 < len(groups)
+            text.append(f"{row_label(names[groups[top][0]]):>3} ", style="dim")
+            pairs = [(c[top], c[top + 1] if below else None) for c in columns]
             for pair, run in groupby(pairs):  # one span per run of equal cells
                 text.append("▀" * len(list(run)), style=_style(*pair))
             text.append("\n")
@@ -119,16 +150,29 @@ def row_label(name: str) -> str:
     return "H" if parts[-1] == "head" else safe_line(parts[-1][:1], 3)
 
 
-def layers_per_cell(layers: int) -> int:
-    return max(1, math.ceil(layers / (2 * MAX_ROWS)))
+def cell_groups(layers: int, rows: int = MAX_ROWS) -> list[list[int]]:
+    """The layers each cell shows, two cells a text row, in ``rows`` rows. When they all fit,
+    one layer a cell; else the last layer (the head) keeps a row of its own, labelled, and the
+    others merge evenly into the rows above it (an empty list is a blank half row)."""
+    if math.ceil(layers / 2) <= rows:
+        return [[index] for index in range(layers)]
+    body = layers - 1
+    size = math.ceil(body / (2 * max(1, rows - 1)))
+    cells = [list(range(start, min(start + size, body))) for start in range(0, body, size)]
+    if len(cells) % 2:
+        cells.append([])
+    return [*cells, [layers - 1]]
 
 
-def text_rows(layers: int) -> int:
+def text_rows(layers: int, rows: int = MAX_ROWS) -> int:
     """Text rows: two cells a row, then the step axis."""
-    return math.ceil(math.ceil(layers / layers_per_cell(layers)) / 2) + 1
+    return math.ceil(len(cell_groups(layers, rows)) / 2) + 1
 
 
-def _group(column: tuple[float, ...], size: int) -> tuple[float, ...]:
-    if size == 1:
-        return column
-    return tuple(merge_logs(column[i : i + size]) for i in range(0, len(column), size))
+def _colour(column: tuple[float, ...], layers: list[int]) -> str | None:
+    """One cell's colour: its layers' values merged; None for a blank half row."""
+    if not layers:
+        return None
+    if len(layers) == 1:
+        return band_colour(column[layers[0]])
+    return band_colour(merge_logs([column[index] for index in layers]))
