@@ -34,7 +34,7 @@ from gradtui.ui.widgets.layers import LayersTable
 
 
 def many_layers(count: int, steps: int) -> list[Event]:
-    """A run of ``count`` layers, one block each (as tests/ui/test_many_layers.py makes)."""
+    """A run of ``count`` layers, one block each (tests/ui/test_many_layers.py uses it too)."""
     layers = tuple(LayerInfo(f"blocks.{i}.linear", "Linear", i, 4160) for i in range(count))
     blocks = tuple(f"blocks.{i}" for i in range(count))
     events: list[Event] = [RunStarted("many", "many layers", "", {}, layers, blocks, steps, 10)]

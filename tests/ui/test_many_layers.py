@@ -3,12 +3,9 @@ so its first step shows as soon as a small model's would, and scrolling reaches 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from gradtui.events import Event, LayerInfo, RunFinished, RunStarted, StepStats
-from gradtui.recording.codec import event_to_json
-from gradtui.recording.parser import FORMAT
+from benchmarks.many_layers import many_layers, write
 from gradtui.recording.reader import read_run
 from gradtui.scenario.spec import discover
 from gradtui.ui.app import GradApp
@@ -21,26 +18,8 @@ STEPS = 3
 IN_VIEW = 40  # the test's terminal is 40 lines high
 
 
-def many_layers(count: int = LAYERS, steps: int = STEPS) -> list[Event]:
-    layers = tuple(LayerInfo(f"blocks.{i}.linear", "Linear", i, 4160) for i in range(count))
-    blocks = tuple(f"blocks.{i}" for i in range(count))
-    events: list[Event] = [RunStarted("many", "many layers", "", {}, layers, blocks, steps, 10)]
-    for step in range(steps):
-        norms = tuple(1.0 + i / count for i in range(count))
-        zeros, ones, small = (0,) * count, (2.0,) * count, (1e-3,) * count
-        events.append(StepStats(step, 1.0, 1.0, None, norms, zeros, ones, small, norms))
-    events.append(RunFinished(steps))
-    return events
-
-
-def write(path: Path, events: list[Event]) -> Path:
-    lines = [json.dumps({"format": FORMAT}), *(event_to_json(e) for e in events)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 async def test_twenty_thousand_layers_build_only_the_rows_in_view(tmp_path: Path) -> None:
-    loaded = read_run(write(tmp_path / "many.jsonl", many_layers()))
+    loaded = read_run(write(tmp_path / "many.jsonl", many_layers(LAYERS, STEPS)))
     app = GradApp(catalog=discover(), replays=[loaded.events], speed=None, own_runs=True)
     async with app.run_test(size=(120, IN_VIEW)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 120)
