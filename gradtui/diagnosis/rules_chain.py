@@ -10,6 +10,7 @@ from gradtui.diagnosis import texts
 from gradtui.diagnosis import thresholds as T
 from gradtui.diagnosis.context import Finding, RunInfo, StepView, finite
 from gradtui.diagnosis.culprits import culprit_links, explained_by_dead, zero_cut_links
+from gradtui.diagnosis.vanishing_causes import small_weights
 from gradtui.diagnosis.words import (
     decades,
     name_list,
@@ -17,7 +18,7 @@ from gradtui.diagnosis.words import (
     readable,
     times,
 )
-from gradtui.events import Diagnosis, LayerStatus, Severity, at_least
+from gradtui.events import Diagnosis, Evidence, LayerStatus, Severity, at_least
 
 VANISHING = "vanishing_gradients"
 EXPLODING = "exploding_gradients"
@@ -48,10 +49,13 @@ class VanishingRule:
         # The layers of the faint blocks, for the faint blocks they were made from: the
         # blocks change only when a chain is read.
         self._faint_layers: tuple[frozenset[int], frozenset[int]] | None = None
+        self.saturated: tuple[float | None, ...] | None = None  # the latest measured shares
 
     def step(self, view: StepView, dead: dict[int, float] | None = None) -> list[Finding]:
         """``dead``: mostly dead blocks (share of dead units over the threshold)."""
         self.dead = dead or {}
+        if view.stats.saturated_frac is not None:
+            self.saturated = view.stats.saturated_frac
         by_layers = len(self.run.blocks) < 2  # no links measured: compare the layers instead
         d, faint = layer_depth(self.run, view) if by_layers else (view.chain.depth_gain, None)
         if d is None or not finite(d) or d >= T.VANISH_DEPTH_GAIN:
@@ -126,15 +130,13 @@ class VanishingRule:
                 f" The first layers' weights no longer move (|dW|/|W| below "
                 f"{num(T.STALLED_UPDATE_RATIO)} at step {view.step})."
             )
-        return Diagnosis(
-            kind=VANISHING,
-            severity=severity,
-            step=since,
-            layers=names,
-            message=message,
-            why=texts.DEAD_WHY if cut_by_dead else texts.vanishing_why(run.activation, run.init),
-            fix=texts.DEAD_FIX if cut_by_dead else texts.vanishing_fix(run.activation),
-        )
+        why = texts.DEAD_WHY if cut_by_dead else texts.vanishing_why(run.activation, run.init)
+        fix = texts.DEAD_FIX if cut_by_dead else texts.vanishing_fix(run.activation)
+        cause = None if cut_by_dead else small_weights(run, self.saturated, self.reported_layers)
+        evidence: tuple[Evidence, ...] = ()
+        if cause is not None:
+            message, why, fix, evidence = message + cause.note, cause.why, cause.fix, cause.evidence
+        return Diagnosis(VANISHING, severity, since, names, message, why, fix, evidence)
 
     def _layer_message(self, view: StepView, d: float, names: tuple[str, ...]) -> str:
         trainable = [i for i, t in enumerate(self.run.trainable) if t]

@@ -279,3 +279,11 @@ NONFINITE_HUGE_LR = 10.0
 # 1 - lr * weight_decay: above 2 that factor is below -1 and every step grows the weights.
 # Arithmetic, not a heuristic.
 DECAY_GROWS = 2.0
+
+# -- why a gradient vanishes ----------------------------------------------------------------------
+# tanh links that cut the gradient while at most this share of their units is saturated (slope
+# under a tenth of its peak) are cut by their weights' scale, not by the slope. Own heuristic: a
+# twentieth of the units in the tails lowers a link's mean slope by at most 5%, far from the
+# several-fold cut per link that vanishing takes; a saturating stack sits at 50% and more
+# (SATURATED_FRAC).
+VANISH_UNSATURATED = 0.05
