@@ -10,6 +10,7 @@ that flickers.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,6 +25,7 @@ from gradtui.watch.finite import FiniteChecks
 from gradtui.watch.replay import LastInputs, traced_output
 
 REPLAY_BUDGET = 3
+log = logging.getLogger("gradtui.watch")
 
 
 class NonfiniteTracer:
@@ -72,9 +74,7 @@ class NonfiniteTracer:
             found = self.finite.first_bad()
             forward = None if found is None else self._detailed(found)
         elif self.inputs.seen and self.replays_left > 0:
-            self.replays_left -= 1
-            with running_eagerly():
-                found, forward = traced_output(self.model, self.inputs, not self.origin_found)
+            found, forward = self._replay(not self.origin_found)
         if found is not None:
             return found, forward
         if not math.isfinite(stats.loss) and (self.finite.checked() or self.inputs.seen):
@@ -88,7 +88,18 @@ class NonfiniteTracer:
         origin = NonfiniteOrigin("forward", where=found)
         if self.origin_found or not self.inputs.seen or self.replays_left <= 0:
             return origin
-        self.replays_left -= 1
-        with running_eagerly():
-            _, traced = traced_output(self.model, self.inputs)
+        _, traced = self._replay(True)
         return traced or origin
+
+    def _replay(self, with_origin: bool) -> tuple[str | None, NonfiniteOrigin | None]:
+        """The forward pass again from the kept inputs. A model that cannot be called with
+        them (a framework calls it with other arguments: Lightning's training_step under
+        DDP) ends the replays; it never ends the watching."""
+        self.replays_left -= 1
+        try:
+            with running_eagerly():
+                return traced_output(self.model, self.inputs, with_origin)
+        except Exception as exc:
+            self.replays_left = 0
+            log.debug("gradtui.watch: no replay of the forward pass: %r", exc)
+            return None, None
