@@ -74,17 +74,25 @@ async def test_each_line_shows_its_formula_first_and_its_values_on_the_next_key(
         lines = handprop.backward_lines(screen.net)
         for index, line in enumerate(lines, start=1):
             await pilot.press("space")
-            await pilot.pause()
-            shown = screen_lines(app)
-            assert any(f"{index}. {line.label} =" in row for row in shown)  # scrolled to it
-            assert any("?  work it out" in row for row in shown)
+
+            def asked(index=index, line=line) -> bool:  # scrolled to it, the value hidden
+                shown = screen_lines(app)
+                return any(f"{index}. {line.label} =" in row for row in shown) and any(
+                    "?  work it out" in row for row in shown
+                )
+
+            await wait_for(pilot, asked)
             assert f"{line.value[0]:+.4f}" not in backward_pane(app).split(f"{index}. ")[1]
             await pilot.press("n")
-            await pilot.pause()
-            shown = screen_lines(app)
-            assert not any("?  work it out" in row for row in shown)
-            assert any(f"by hand   [{line.value[0]:+.4f}" in row for row in shown)
-            assert_no_vector_wraps(shown)
+
+            def revealed(line=line) -> bool:
+                shown = screen_lines(app)
+                return not any("?  work it out" in row for row in shown) and any(
+                    f"by hand   [{line.value[0]:+.4f}" in row for row in shown
+                )
+
+            await wait_for(pilot, revealed)
+            assert_no_vector_wraps(screen_lines(app))
         assert screen.step == LAST_STEP and 1 in Progress().done
 
 
