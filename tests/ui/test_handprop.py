@@ -69,8 +69,8 @@ async def test_each_line_shows_its_formula_first_and_its_values_on_the_next_key(
     app = LearnApp(discover(), speed=None, seed=0)
     async with app.run_test(size=size) as pilot:
         screen = await open_exercise(pilot)
-        footer = screen_lines(app)[-1]
-        assert "Reveal next" in footer and "Show all" in footer
+        await wait_for(pilot, lambda: "Reveal next" in screen_lines(app)[-1])
+        assert "Show all" in screen_lines(app)[-1]
         lines = handprop.backward_lines(screen.net)
         for index, line in enumerate(lines, start=1):
             await pilot.press("space")
